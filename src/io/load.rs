@@ -1,0 +1,1405 @@
+//! Loading: reads each table with polars (CSV or Parquet, by extension),
+//! checks it against the contract in `io::schema`, and turns it into typed,
+//! per-account columns ([`Tables`]). Every bad value becomes a [`Problem`]
+//! naming file, line, account and column; up to 20 per table are reported
+//! at once. Nothing here computes features.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::dates::{parse_day, Day};
+use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
+use crate::io::schema::{Priority, TableKind};
+
+/// Sentinel for "no value" in interned u32 columns.
+pub const NONE: u32 = u32::MAX;
+
+/// Rows of one table grouped by account: the rows of account `a` are
+/// `rows[offsets[a]..offsets[a + 1]]`, sorted by day (ties keep file order).
+#[derive(Debug, Clone, Default)]
+pub struct Grouped<T> {
+    pub offsets: Vec<usize>,
+    pub rows: Vec<T>,
+}
+
+impl<T: Dated> Grouped<T> {
+    /// Groups rows tagged with account indices `0..n_accounts`; stable, O(n).
+    fn build(n_accounts: usize, tagged: Vec<(u32, T)>) -> Grouped<T> {
+        let mut offsets = vec![0usize; n_accounts + 1];
+        for (a, _) in &tagged {
+            offsets[*a as usize + 1] += 1;
+        }
+        for i in 0..n_accounts {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut next = offsets.clone();
+        let mut slots: Vec<Option<T>> = (0..tagged.len()).map(|_| None).collect();
+        for (a, row) in tagged {
+            let a = a as usize;
+            slots[next[a]] = Some(row);
+            next[a] += 1;
+        }
+        let mut rows: Vec<T> = slots
+            .into_iter()
+            .map(|r| r.expect("every slot filled"))
+            .collect();
+        for a in 0..n_accounts {
+            rows[offsets[a]..offsets[a + 1]].sort_by_key(|r| r.day());
+        }
+        Grouped { offsets, rows }
+    }
+
+    pub fn of(&self, account: usize) -> &[T] {
+        &self.rows[self.offsets[account]..self.offsets[account + 1]]
+    }
+
+    /// The account's rows dated on or before `as_of`: the only rows a
+    /// feature as of that date may read.
+    pub fn of_as_of(&self, account: usize, as_of: Day) -> &[T] {
+        let rows = self.of(account);
+        &rows[..rows.partition_point(|r| r.day() <= as_of)]
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// Rows that carry the day they happened on.
+pub trait Dated {
+    fn day(&self) -> Day;
+}
+
+/// A billing line. `end` is exclusive (`None` = open).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Line {
+    pub start: Day,
+    pub end: Option<Day>,
+    pub mrr: f64,
+    /// Index into [`Tables::plans`], or [`NONE`].
+    pub plan: u32,
+    /// NaN when unknown.
+    pub seats: f64,
+}
+
+impl Dated for Line {
+    fn day(&self) -> Day {
+        self.start
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Event {
+    pub day: Day,
+    /// Index into [`EventTable::types`].
+    pub event_type: u32,
+    /// Interned user, or [`NONE`].
+    pub user: u32,
+    pub count: f32,
+}
+
+impl Dated for Event {
+    fn day(&self) -> Day {
+        self.day
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ticket {
+    pub day: Day,
+    pub priority: Priority,
+    /// NaN when not rated.
+    pub csat: f32,
+    /// NaN when unknown.
+    pub sentiment: f32,
+}
+
+impl Dated for Ticket {
+    fn day(&self) -> Day {
+        self.day
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Survey {
+    pub day: Day,
+    pub score: f32,
+}
+
+impl Dated for Survey {
+    fn day(&self) -> Day {
+        self.day
+    }
+}
+
+/// A string attribute of accounts (segment, industry, owner…).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribute {
+    pub name: String,
+    pub values: Vec<Option<String>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Accounts {
+    pub ids: Vec<String>,
+    pub names: Vec<Option<String>>,
+    pub created: Vec<Day>,
+    pub attributes: Vec<Attribute>,
+    pub index: HashMap<String, u32>,
+}
+
+impl Accounts {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventTable {
+    pub rows: Grouped<Event>,
+    pub types: Vec<String>,
+    /// Whether the file had a `user_id` column (else user features are absent).
+    pub has_users: bool,
+}
+
+/// Where a table came from, for the bundle's and manifest's data fingerprint.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SourceFile {
+    pub table: TableKind,
+    pub file: String,
+    pub sha256: String,
+    pub rows: usize,
+    pub skipped_unknown_account: usize,
+}
+
+/// All tables, typed and grouped by account.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    pub accounts: Accounts,
+    pub lines: Grouped<Line>,
+    pub plans: Vec<String>,
+    /// Whether the subscriptions file had a `seats` column.
+    pub has_seats: bool,
+    pub events: Option<EventTable>,
+    pub tickets: Option<Grouped<Ticket>>,
+    pub surveys: Option<Grouped<Survey>>,
+    /// Earliest and latest date in any table (start, created, events,
+    /// tickets, surveys and end dates).
+    pub first_day: Day,
+    pub last_day: Day,
+    pub sources: Vec<SourceFile>,
+    /// Non-fatal findings (skipped rows), in words.
+    pub warnings: Vec<String>,
+}
+
+impl Tables {
+    pub fn n_accounts(&self) -> usize {
+        self.accounts.len()
+    }
+}
+
+/// Finds the file for `table` in `dir`: the config's name, else
+/// `<table>.csv` or `<table>.parquet`. `Ok(None)` when absent.
+fn find_file(dir: &Path, table: TableKind, cfg: &Config) -> Result<Option<PathBuf>> {
+    if let Some(name) = cfg.files.get(&table) {
+        let p = dir.join(name);
+        return if p.is_file() {
+            Ok(Some(p))
+        } else {
+            Err(problem(
+                Location {
+                    file: p,
+                    ..Default::default()
+                },
+                ProblemKind::MissingTable,
+                format!("the config names this file for table {table}, but it does not exist"),
+            ))
+        };
+    }
+    let mut found: Vec<PathBuf> = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    names.sort();
+    for p in names {
+        if p.file_stem().and_then(|s| s.to_str()) == Some(table.name()) && p.is_file() {
+            found.push(p);
+        }
+    }
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        _ => {
+            Err(problem(
+                Location {
+                    file: dir.to_path_buf(),
+                    ..Default::default()
+                },
+                ProblemKind::UnsupportedFormat,
+                format!(
+                "several files for table {table}: {}; keep one or name it in the config's [files]",
+                found.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            ),
+            ))
+        }
+    }
+}
+
+fn problem(location: Location, kind: ProblemKind, message: String) -> Error {
+    let mut ps = Problems::default();
+    ps.push(Problem {
+        location,
+        kind,
+        message,
+    });
+    Error::BadInput(ps)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Csv,
+    Parquet,
+}
+
+/// Reads a file into a DataFrame. CSV columns are all read as text so that
+/// our own parsers can say which line holds a bad value.
+fn read_frame(path: &Path) -> Result<(DataFrame, FileKind)> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let loc = || Location {
+        file: path.to_path_buf(),
+        ..Default::default()
+    };
+    let unreadable = |e: PolarsError| {
+        problem(
+            loc(),
+            ProblemKind::Unreadable,
+            format!("cannot be read: {e}"),
+        )
+    };
+    match ext.as_deref() {
+        Some("csv") => {
+            let df = CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .try_into_reader_with_file_path(Some(path.to_path_buf()))
+                .and_then(|r| r.finish())
+                .map_err(unreadable)?;
+            Ok((df, FileKind::Csv))
+        }
+        Some("parquet") | Some("pq") => {
+            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let df = ParquetReader::new(f).finish().map_err(unreadable)?;
+            Ok((df, FileKind::Parquet))
+        }
+        _ => Err(problem(
+            loc(),
+            ProblemKind::UnsupportedFormat,
+            "expected a .csv or .parquet file".to_string(),
+        )),
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
+    Ok(format!("{:x}", h.finalize()))
+}
+
+/// The cells of one column, whatever its physical type.
+enum Cells {
+    Text(StringChunked),
+    Date(Int32Chunked),
+    Datetime(Int64Chunked, i64),
+    Num(Float64Chunked),
+}
+
+/// One table being read: its file, its frame and the problems found so far.
+struct TableReader<'a> {
+    table: TableKind,
+    path: PathBuf,
+    df: DataFrame,
+    kind: FileKind,
+    cfg: &'a Config,
+    problems: Problems,
+    /// Row -> account id text, for locations in non-account tables.
+    row_accounts: Option<Vec<Option<String>>>,
+    /// Cells already reported, so an unparseable value is not also
+    /// reported as missing.
+    reported: std::collections::HashSet<(usize, &'static str)>,
+}
+
+impl<'a> TableReader<'a> {
+    fn open(table: TableKind, path: PathBuf, cfg: &'a Config) -> Result<TableReader<'a>> {
+        let (df, kind) = read_frame(&path)?;
+        let mut r = TableReader {
+            table,
+            path,
+            df,
+            kind,
+            cfg,
+            problems: Problems::default(),
+            row_accounts: None,
+            reported: Default::default(),
+        };
+        for c in table.columns().iter().filter(|c| c.required) {
+            let src = cfg.source_column(table, c.name);
+            if r.df.column(src).is_err() {
+                let have: Vec<String> =
+                    r.df.get_column_names()
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect();
+                let mapped = if src != c.name {
+                    format!(" (mapped from {})", c.name)
+                } else {
+                    String::new()
+                };
+                r.problems.push(Problem {
+                    location: Location {
+                        file: r.path.clone(),
+                        column: Some(src.to_string()),
+                        ..Default::default()
+                    },
+                    kind: ProblemKind::MissingColumn,
+                    message: format!(
+                        "required column {src}{mapped} is missing; the file has: {}",
+                        have.join(", ")
+                    ),
+                });
+            }
+        }
+        if r.problems.is_empty() && r.df.height() == 0 && table.required() {
+            r.problems.push(Problem {
+                location: Location {
+                    file: r.path.clone(),
+                    ..Default::default()
+                },
+                kind: ProblemKind::EmptyTable,
+                message: format!("table {table} is required and has no rows"),
+            });
+        }
+        Ok(r)
+    }
+
+    fn height(&self) -> usize {
+        self.df.height()
+    }
+
+    fn has(&self, ours: &str) -> bool {
+        self.df
+            .column(self.cfg.source_column(self.table, ours))
+            .is_ok()
+    }
+
+    fn location(&self, row: usize, ours: &str) -> Location {
+        let line = match self.kind {
+            FileKind::Csv => row + 2,
+            FileKind::Parquet => row + 1,
+        };
+        Location {
+            file: self.path.clone(),
+            line: Some(line),
+            is_row: self.kind == FileKind::Parquet,
+            account_id: self.row_accounts.as_ref().and_then(|v| v[row].clone()),
+            column: Some(self.cfg.source_column(self.table, ours).to_string()),
+        }
+    }
+
+    fn report(&mut self, row: usize, ours: &'static str, kind: ProblemKind, message: String) {
+        self.reported.insert((row, ours));
+        if self.problems.shown.len() < crate::error::MAX_PROBLEMS {
+            let location = self.location(row, ours);
+            self.problems.push(Problem {
+                location,
+                kind,
+                message,
+            });
+        } else {
+            self.problems.more += 1;
+        }
+    }
+
+    fn cells(&self, ours: &str) -> Result<Option<Cells>> {
+        let src = self.cfg.source_column(self.table, ours);
+        let Ok(col) = self.df.column(src) else {
+            return Ok(None);
+        };
+        let s = col.as_materialized_series();
+        let pe = |e| Error::polars(&self.path, e);
+        let cells = match s.dtype() {
+            DataType::String => Cells::Text(s.str().map_err(pe)?.clone()),
+            DataType::Date => Cells::Date(s.date().map_err(pe)?.physical().clone()),
+            DataType::Datetime(tu, _) => {
+                let per_day: i64 = match tu {
+                    TimeUnit::Nanoseconds => 86_400_000_000_000,
+                    TimeUnit::Microseconds => 86_400_000_000,
+                    TimeUnit::Milliseconds => 86_400_000,
+                };
+                Cells::Datetime(s.datetime().map_err(pe)?.physical().clone(), per_day)
+            }
+            dt if dt.is_primitive_numeric() || dt == &DataType::Boolean => Cells::Num(
+                s.cast(&DataType::Float64)
+                    .map_err(pe)?
+                    .f64()
+                    .map_err(pe)?
+                    .clone(),
+            ),
+            _ => Cells::Text(
+                s.cast(&DataType::String)
+                    .map_err(pe)?
+                    .str()
+                    .map_err(pe)?
+                    .clone(),
+            ),
+        };
+        Ok(Some(cells))
+    }
+
+    /// Text values (numbers and dates rendered as text); empty strings are None.
+    fn texts(&self, ours: &str) -> Result<Option<Vec<Option<String>>>> {
+        let src = self.cfg.source_column(self.table, ours);
+        let Ok(col) = self.df.column(src) else {
+            return Ok(None);
+        };
+        let s = col
+            .as_materialized_series()
+            .cast(&DataType::String)
+            .map_err(|e| Error::polars(&self.path, e))?;
+        let ca = s.str().map_err(|e| Error::polars(&self.path, e))?;
+        Ok(Some(
+            ca.iter()
+                .map(|v| {
+                    v.map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string)
+                })
+                .collect(),
+        ))
+    }
+
+    /// Days; empty cells are None (callers decide whether that is allowed).
+    fn days(&mut self, ours: &'static str) -> Result<Option<Vec<Option<Day>>>> {
+        let Some(cells) = self.cells(ours)? else {
+            return Ok(None);
+        };
+        let n = self.height();
+        let mut out = Vec::with_capacity(n);
+        match cells {
+            Cells::Text(ca) => {
+                for (i, v) in ca.iter().enumerate() {
+                    match v.map(str::trim).filter(|v| !v.is_empty()) {
+                        None => out.push(None),
+                        Some(t) => match parse_day(t) {
+                            Some(d) => out.push(Some(d)),
+                            None => {
+                                self.report(i, ours, ProblemKind::BadDate, format!(
+                                    "expected a date YYYY-MM-DD or an RFC 3339 datetime, found {t:?}"
+                                ));
+                                out.push(None);
+                            }
+                        },
+                    }
+                }
+            }
+            Cells::Date(ca) => out.extend(ca.iter()),
+            Cells::Datetime(ca, per_day) => {
+                out.extend(ca.iter().map(|v| v.map(|t| t.div_euclid(per_day) as Day)))
+            }
+            Cells::Num(_) => {
+                self.problems.push(Problem {
+                    location: Location {
+                        file: self.path.clone(),
+                        column: Some(self.cfg.source_column(self.table, ours).to_string()),
+                        ..Default::default()
+                    },
+                    kind: ProblemKind::BadDate,
+                    message: "expected dates, found a numeric column".into(),
+                });
+                out.resize(n, None);
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Numbers; empty cells are None.
+    fn numbers(&mut self, ours: &'static str) -> Result<Option<Vec<Option<f64>>>> {
+        let Some(cells) = self.cells(ours)? else {
+            return Ok(None);
+        };
+        let n = self.height();
+        let mut out = Vec::with_capacity(n);
+        match cells {
+            Cells::Num(ca) => out.extend(ca.iter()),
+            Cells::Text(ca) => {
+                for (i, v) in ca.iter().enumerate() {
+                    match v.map(str::trim).filter(|v| !v.is_empty()) {
+                        None => out.push(None),
+                        Some(t) => match t.parse::<f64>() {
+                            Ok(x) if x.is_finite() => out.push(Some(x)),
+                            _ => {
+                                self.report(
+                                    i,
+                                    ours,
+                                    ProblemKind::BadNumber,
+                                    format!("expected a number, found {t:?}"),
+                                );
+                                out.push(None);
+                            }
+                        },
+                    }
+                }
+            }
+            Cells::Date(_) | Cells::Datetime(..) => {
+                self.problems.push(Problem {
+                    location: Location {
+                        file: self.path.clone(),
+                        column: Some(self.cfg.source_column(self.table, ours).to_string()),
+                        ..Default::default()
+                    },
+                    kind: ProblemKind::BadNumber,
+                    message: "expected numbers, found a date column".into(),
+                });
+                out.resize(n, None);
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Requires a value in every row of a required column.
+    fn require<T>(&mut self, ours: &'static str, vals: &[Option<T>], what: &str) {
+        for (i, v) in vals.iter().enumerate() {
+            if v.is_none() && !self.reported.contains(&(i, ours)) {
+                self.report(
+                    i,
+                    ours,
+                    ProblemKind::MissingValue,
+                    format!("expected {what}, found an empty value"),
+                );
+            }
+        }
+    }
+
+    /// Range check on present values.
+    fn check_range(
+        &mut self,
+        ours: &'static str,
+        vals: &[Option<f64>],
+        lo: f64,
+        hi: f64,
+        what: &str,
+    ) {
+        for (i, v) in vals.iter().enumerate() {
+            if let Some(x) = v {
+                if !(lo..=hi).contains(x) {
+                    self.report(
+                        i,
+                        ours,
+                        ProblemKind::OutOfRange,
+                        format!("expected {what}, found {x}"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Maps account_id to account indices. Unknown ids are None (skipped and
+    /// counted by the caller); empty ids are problems.
+    fn account_keys(&mut self, accounts: &HashMap<String, u32>) -> Result<Vec<Option<u32>>> {
+        let ids = self.texts("account_id")?.unwrap_or_default();
+        let mut out = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            match id {
+                None => {
+                    self.report(
+                        i,
+                        "account_id",
+                        ProblemKind::EmptyKey,
+                        "expected an account id, found an empty value".into(),
+                    );
+                    out.push(None);
+                }
+                Some(id) => out.push(Some(accounts.get(id.as_str()).copied().unwrap_or(NONE))),
+            }
+        }
+        self.row_accounts = Some(ids);
+        Ok(out)
+    }
+
+    fn finish(self) -> Result<()> {
+        self.problems.into_result()
+    }
+}
+
+/// Interns strings to dense u32 ids in first-seen order.
+#[derive(Default)]
+struct Interner {
+    map: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.map.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.map.insert(s.to_string(), i);
+        self.names.push(s.to_string());
+        i
+    }
+}
+
+/// Loads and checks every table in `dir`. Fails with every problem found
+/// (up to 20 per table) if any table breaks the contract.
+pub fn load_dir(dir: &Path, cfg: &Config) -> Result<Tables> {
+    if !dir.is_dir() {
+        return Err(Error::io(
+            dir,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "data directory not found"),
+        ));
+    }
+    let mut all = Problems::default();
+    let mut paths: HashMap<TableKind, PathBuf> = HashMap::new();
+    for t in TableKind::ALL {
+        match find_file(dir, t, cfg) {
+            Ok(Some(p)) => {
+                paths.insert(t, p);
+            }
+            Ok(None) if t.required() => all.push(Problem {
+                location: Location {
+                    file: dir.join(format!("{}.csv", t.name())),
+                    ..Default::default()
+                },
+                kind: ProblemKind::MissingTable,
+                message: format!(
+                    "required table {t} not found (expected {t}.csv or {t}.parquet in {})",
+                    dir.display()
+                ),
+            }),
+            Ok(None) => {}
+            Err(Error::BadInput(ps)) => all.extend(ps),
+            Err(e) => return Err(e),
+        }
+    }
+    all.into_result()?;
+
+    let mut tables = Tables::default();
+    // The other tables' account ids only mean something once accounts are
+    // loaded, so a bad accounts table stops here; the rest are all checked.
+    load_accounts(&paths[&TableKind::Accounts], cfg, &mut tables)?;
+    let mut problems = Problems::default();
+    let mut collect = |r: Result<()>| -> Result<()> {
+        match r {
+            Err(Error::BadInput(ps)) => {
+                problems.extend(ps);
+                Ok(())
+            }
+            other => other,
+        }
+    };
+    collect(load_subscriptions(
+        &paths[&TableKind::Subscriptions],
+        cfg,
+        &mut tables,
+    ))?;
+    if let Some(p) = paths.get(&TableKind::Events) {
+        collect(load_events(p, cfg, &mut tables))?;
+    }
+    if let Some(p) = paths.get(&TableKind::Tickets) {
+        collect(load_tickets(p, cfg, &mut tables))?;
+    }
+    if let Some(p) = paths.get(&TableKind::Surveys) {
+        collect(load_surveys(p, cfg, &mut tables))?;
+    }
+    problems.into_result()?;
+    finish_bounds(&mut tables);
+    Ok(tables)
+}
+
+fn record_source(
+    tables: &mut Tables,
+    table: TableKind,
+    path: &Path,
+    rows: usize,
+    skipped: usize,
+) -> Result<()> {
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if skipped > 0 {
+        tables.warnings.push(format!(
+            "{}: skipped {} row{} whose account_id is not in accounts",
+            path.display(),
+            crate::error::thousands(skipped),
+            if skipped == 1 { "" } else { "s" }
+        ));
+    }
+    tables.sources.push(SourceFile {
+        table,
+        file,
+        sha256: sha256_file(path)?,
+        rows,
+        skipped_unknown_account: skipped,
+    });
+    Ok(())
+}
+
+fn load_accounts(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
+    let mut r = TableReader::open(TableKind::Accounts, path.to_path_buf(), cfg)?;
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let ids = r.texts("account_id")?.unwrap_or_default();
+    let created = r.days("created_at")?.unwrap_or_default();
+    r.row_accounts = Some(ids.clone());
+    r.require("created_at", &created, "a date");
+    let mut index: HashMap<String, u32> = HashMap::with_capacity(ids.len());
+    let mut first_line: HashMap<&str, usize> = HashMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        match id {
+            None => r.report(
+                i,
+                "account_id",
+                ProblemKind::EmptyKey,
+                "expected a non-empty account id".into(),
+            ),
+            Some(id) => {
+                if let Some(&j) = first_line.get(id.as_str()) {
+                    let first = r.location(j, "account_id").line.unwrap_or(0);
+                    r.report(
+                        i,
+                        "account_id",
+                        ProblemKind::DuplicateKey,
+                        format!("account_id {id:?} is not unique: it is also on line {first}"),
+                    );
+                } else {
+                    first_line.insert(id.as_str(), i);
+                    index.insert(id.clone(), index.len() as u32);
+                }
+            }
+        }
+    }
+    let names = if r.has("name") {
+        r.texts("name")?.unwrap_or_default()
+    } else {
+        vec![None; ids.len()]
+    };
+    // Every other column holding text is a categorical attribute; a column
+    // whose values all parse as numbers is not a category and is ignored.
+    let mapped: Vec<&str> = ["account_id", "created_at", "name"]
+        .iter()
+        .map(|c| cfg.source_column(TableKind::Accounts, c))
+        .collect();
+    let mut attributes = Vec::new();
+    let others: Vec<String> =
+        r.df.get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .filter(|c| !mapped.contains(&c.as_str()))
+            .collect();
+    for name in others {
+        let col = r.df.column(&name).map_err(|e| Error::polars(path, e))?;
+        let is_text = matches!(col.dtype(), DataType::String | DataType::Categorical(..));
+        if !is_text {
+            tables.warnings.push(format!(
+                "{}: column {name} is not text; ignored as an attribute",
+                path.display()
+            ));
+            continue;
+        }
+        let s = col
+            .as_materialized_series()
+            .cast(&DataType::String)
+            .map_err(|e| Error::polars(path, e))?;
+        let vals: Vec<Option<String>> = s
+            .str()
+            .map_err(|e| Error::polars(path, e))?
+            .iter()
+            .map(|v| {
+                v.map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+            })
+            .collect();
+        let numeric = vals.iter().flatten().all(|v| v.parse::<f64>().is_ok())
+            && vals.iter().any(Option::is_some);
+        if numeric {
+            tables.warnings.push(format!(
+                "{}: column {name} holds numbers; ignored as an attribute",
+                path.display()
+            ));
+            continue;
+        }
+        attributes.push(Attribute { name, values: vals });
+    }
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let n = ids.len();
+    tables.accounts = Accounts {
+        ids: ids.into_iter().map(|v| v.unwrap_or_default()).collect(),
+        names,
+        created: created.into_iter().map(|d| d.unwrap_or_default()).collect(),
+        attributes,
+        index,
+    };
+    record_source(tables, TableKind::Accounts, path, n, 0)
+}
+
+fn load_subscriptions(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
+    let mut r = TableReader::open(TableKind::Subscriptions, path.to_path_buf(), cfg)?;
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let keys = r.account_keys(&tables.accounts.index)?;
+    let start = r.days("start_date")?.unwrap_or_default();
+    r.require("start_date", &start, "a date");
+    let end = r.days("end_date")?.unwrap_or_default();
+    let mrr = r.numbers("mrr")?.unwrap_or_default();
+    r.require("mrr", &mrr, "a number >= 0");
+    for (i, v) in mrr.iter().enumerate() {
+        if let Some(x) = v {
+            if *x < 0.0 {
+                r.report(
+                    i,
+                    "mrr",
+                    ProblemKind::OutOfRange,
+                    format!("expected a number >= 0, found {x}"),
+                );
+            }
+        }
+    }
+    for i in 0..r.height() {
+        if let (Some(s), Some(e)) = (start[i], end[i]) {
+            if e < s {
+                r.report(
+                    i,
+                    "end_date",
+                    ProblemKind::EndBeforeStart,
+                    format!(
+                        "end_date {} is before start_date {}",
+                        crate::dates::format_day(e),
+                        crate::dates::format_day(s)
+                    ),
+                );
+            }
+        }
+    }
+    let plan = r.texts("plan")?;
+    let seats = r.numbers("seats")?;
+    if let Some(seats) = &seats {
+        for (i, v) in seats.iter().enumerate() {
+            if let Some(x) = v {
+                if *x < 0.0 || x.fract() != 0.0 {
+                    r.report(
+                        i,
+                        "seats",
+                        ProblemKind::OutOfRange,
+                        format!("expected a whole number >= 0, found {x}"),
+                    );
+                }
+            }
+        }
+    }
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let mut plans = Interner::default();
+    let mut tagged = Vec::with_capacity(r.height());
+    let mut skipped = 0;
+    for i in 0..r.height() {
+        let Some(a) = keys[i] else { continue };
+        if a == NONE {
+            skipped += 1;
+            continue;
+        }
+        let plan_id = plan
+            .as_ref()
+            .and_then(|p| p[i].as_deref())
+            .map_or(NONE, |p| plans.id(p));
+        let seat = seats.as_ref().and_then(|s| s[i]).unwrap_or(f64::NAN);
+        tagged.push((
+            a,
+            Line {
+                start: start[i].unwrap_or_default(),
+                end: end[i],
+                mrr: mrr[i].unwrap_or(0.0),
+                plan: plan_id,
+                seats: seat,
+            },
+        ));
+    }
+    let rows = r.height();
+    tables.lines = Grouped::build(tables.accounts.len(), tagged);
+    tables.plans = plans.names;
+    tables.has_seats = seats.is_some();
+    record_source(tables, TableKind::Subscriptions, path, rows, skipped)
+}
+
+fn load_events(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
+    let mut r = TableReader::open(TableKind::Events, path.to_path_buf(), cfg)?;
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let keys = r.account_keys(&tables.accounts.index)?;
+    let day = r.days("timestamp")?.unwrap_or_default();
+    r.require("timestamp", &day, "a date or datetime");
+    let event = r.texts("event")?.unwrap_or_default();
+    r.require("event", &event, "an event type name");
+    let users = r.texts("user_id")?;
+    let count = r.numbers("count")?;
+    if let Some(c) = &count {
+        r.check_range("count", c, 0.0, f64::MAX, "a number >= 0");
+    }
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let mut types = Interner::default();
+    let mut user_ids = Interner::default();
+    let mut tagged = Vec::with_capacity(r.height());
+    let mut skipped = 0;
+    for i in 0..r.height() {
+        let Some(a) = keys[i] else { continue };
+        if a == NONE {
+            skipped += 1;
+            continue;
+        }
+        let user = users
+            .as_ref()
+            .and_then(|u| u[i].as_deref())
+            .map_or(NONE, |u| user_ids.id(u));
+        let c = count.as_ref().and_then(|c| c[i]).unwrap_or(1.0);
+        tagged.push((
+            a,
+            Event {
+                day: day[i].unwrap_or_default(),
+                event_type: types.id(event[i].as_deref().unwrap_or_default()),
+                user,
+                count: c as f32,
+            },
+        ));
+    }
+    let rows = r.height();
+    tables.events = Some(EventTable {
+        rows: Grouped::build(tables.accounts.len(), tagged),
+        types: types.names,
+        has_users: users.is_some(),
+    });
+    record_source(tables, TableKind::Events, path, rows, skipped)
+}
+
+fn load_tickets(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
+    let mut r = TableReader::open(TableKind::Tickets, path.to_path_buf(), cfg)?;
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let keys = r.account_keys(&tables.accounts.index)?;
+    let day = r.days("created_at")?.unwrap_or_default();
+    r.require("created_at", &day, "a date or datetime");
+    let prio_txt = r.texts("priority")?;
+    let mut priority = vec![Priority::Unknown; r.height()];
+    if let Some(p) = &prio_txt {
+        for (i, v) in p.iter().enumerate() {
+            if let Some(t) = v {
+                match Priority::parse(t) {
+                    Some(pr) => priority[i] = pr,
+                    None => r.report(
+                        i,
+                        "priority",
+                        ProblemKind::OutOfRange,
+                        format!("expected one of low, normal, high, urgent, found {t:?}"),
+                    ),
+                }
+            }
+        }
+    }
+    let csat = r.numbers("csat")?;
+    if let Some(c) = &csat {
+        r.check_range("csat", c, 1.0, 5.0, "a score 1..5");
+    }
+    let sentiment = r.numbers("sentiment")?;
+    if let Some(s) = &sentiment {
+        r.check_range("sentiment", s, -1.0, 1.0, "a value in -1..1");
+    }
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let mut tagged = Vec::with_capacity(r.height());
+    let mut skipped = 0;
+    for i in 0..r.height() {
+        let Some(a) = keys[i] else { continue };
+        if a == NONE {
+            skipped += 1;
+            continue;
+        }
+        let get = |v: &Option<Vec<Option<f64>>>| {
+            v.as_ref().and_then(|v| v[i]).map_or(f32::NAN, |x| x as f32)
+        };
+        tagged.push((
+            a,
+            Ticket {
+                day: day[i].unwrap_or_default(),
+                priority: priority[i],
+                csat: get(&csat),
+                sentiment: get(&sentiment),
+            },
+        ));
+    }
+    let rows = r.height();
+    tables.tickets = Some(Grouped::build(tables.accounts.len(), tagged));
+    record_source(tables, TableKind::Tickets, path, rows, skipped)
+}
+
+fn load_surveys(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
+    let mut r = TableReader::open(TableKind::Surveys, path.to_path_buf(), cfg)?;
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let keys = r.account_keys(&tables.accounts.index)?;
+    let day = r.days("responded_at")?.unwrap_or_default();
+    r.require("responded_at", &day, "a date or datetime");
+    let score = r.numbers("score")?.unwrap_or_default();
+    r.require("score", &score, "an NPS score 0..10");
+    r.check_range("score", &score, 0.0, 10.0, "an NPS score 0..10");
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let mut tagged = Vec::with_capacity(r.height());
+    let mut skipped = 0;
+    for i in 0..r.height() {
+        let Some(a) = keys[i] else { continue };
+        if a == NONE {
+            skipped += 1;
+            continue;
+        }
+        tagged.push((
+            a,
+            Survey {
+                day: day[i].unwrap_or_default(),
+                score: score[i].unwrap_or_default() as f32,
+            },
+        ));
+    }
+    let rows = r.height();
+    tables.surveys = Some(Grouped::build(tables.accounts.len(), tagged));
+    record_source(tables, TableKind::Surveys, path, rows, skipped)
+}
+
+/// The earliest and latest day in any table.
+fn finish_bounds(t: &mut Tables) {
+    let mut lo = Day::MAX;
+    let mut hi = Day::MIN;
+    let mut see = |d: Day| {
+        lo = lo.min(d);
+        hi = hi.max(d);
+    };
+    t.accounts.created.iter().for_each(|&d| see(d));
+    for l in &t.lines.rows {
+        see(l.start);
+        if let Some(e) = l.end {
+            see(e);
+        }
+    }
+    if let Some(e) = &t.events {
+        e.rows.rows.iter().for_each(|r| see(r.day));
+    }
+    if let Some(tk) = &t.tickets {
+        tk.rows.iter().for_each(|r| see(r.day));
+    }
+    if let Some(s) = &t.surveys {
+        s.rows.iter().for_each(|r| see(r.day));
+    }
+    t.first_day = lo;
+    t.last_day = hi;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::*;
+
+    #[test]
+    fn grouping_is_stable_and_sorted_by_day() {
+        let tagged = vec![
+            (1, Survey { day: 5, score: 1.0 }),
+            (0, Survey { day: 9, score: 2.0 }),
+            (1, Survey { day: 3, score: 3.0 }),
+            (1, Survey { day: 5, score: 4.0 }),
+        ];
+        let g = Grouped::build(3, tagged);
+        assert_eq!(g.of(0).iter().map(|s| s.score).collect::<Vec<_>>(), [2.0]);
+        assert_eq!(
+            g.of(1).iter().map(|s| s.score).collect::<Vec<_>>(),
+            [3.0, 1.0, 4.0]
+        );
+        assert!(g.of(2).is_empty());
+        assert_eq!(g.of_as_of(1, 4).len(), 1);
+        assert_eq!(g.of_as_of(1, 5).len(), 3);
+    }
+
+    /// Loads a fixture with some files replaced and returns the error text
+    /// and the problems' kinds.
+    fn fail(files: &[(&str, &str)]) -> (String, Vec<ProblemKind>) {
+        let mut all: Vec<(&str, &str)> = vec![
+            ("accounts.csv", ACCOUNTS),
+            ("subscriptions.csv", SUBSCRIPTIONS),
+            ("events.csv", EVENTS),
+            ("tickets.csv", TICKETS),
+            ("surveys.csv", SURVEYS),
+        ];
+        for (name, text) in files {
+            all.retain(|(n, _)| n != name);
+            if !text.is_empty() {
+                all.push((name, text));
+            }
+        }
+        let dir = data_dir(&all);
+        let err = load_dir(dir.path(), &Config::default()).expect_err("must fail");
+        let kinds = err
+            .problems()
+            .map(|p| p.shown.iter().map(|p| p.kind).collect())
+            .unwrap_or_default();
+        // Paths differ per run; show them relative to the data directory.
+        let text = err
+            .to_string()
+            .replace(&format!("{}/", dir.path().display()), "");
+        (text, kinds)
+    }
+
+    #[test]
+    fn loads_the_fixture_and_counts_rows() {
+        let dir = fixture();
+        let t = load(dir.path());
+        assert_eq!(t.n_accounts(), 5);
+        assert_eq!(t.lines.len(), 9);
+        assert_eq!(t.events.as_ref().unwrap().rows.len(), 8);
+        assert_eq!(t.sources.len(), 5);
+        assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+        assert_eq!(t.first_day, day("2023-06-01"));
+    }
+
+    #[test]
+    fn rejects_missing_required_table() {
+        let (msg, kinds) = fail(&[("subscriptions.csv", "")]);
+        assert_eq!(kinds, [ProblemKind::MissingTable]);
+        assert!(
+            msg.contains("subscriptions.csv: required table subscriptions not found"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn rejects_missing_column_and_lists_what_is_there() {
+        let (msg, kinds) = fail(&[(
+            "subscriptions.csv",
+            "account_id,start_date,end_date,plan\nA1,2024-01-01,,Pro\n",
+        )]);
+        assert_eq!(kinds, [ProblemKind::MissingColumn]);
+        assert!(msg.contains("subscriptions.csv: column mrr: required column mrr is missing; the file has: account_id, start_date, end_date, plan"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_unparseable_date_with_line_account_and_value() {
+        let bad = SUBSCRIPTIONS.replace("A2,2024-03-31,,500", "A2,31/03/2024,,500");
+        let (msg, kinds) = fail(&[("subscriptions.csv", &bad)]);
+        assert_eq!(kinds, [ProblemKind::BadDate]);
+        assert!(msg.contains("subscriptions.csv: line 4 (account A2), column start_date: expected a date YYYY-MM-DD or an RFC 3339 datetime, found \"31/03/2024\""), "{msg}");
+    }
+
+    #[test]
+    fn rejects_unparseable_number() {
+        let bad = SUBSCRIPTIONS.replace("A3,2024-02-20,,50", "A3,2024-02-20,,fifty");
+        let (msg, kinds) = fail(&[("subscriptions.csv", &bad)]);
+        assert_eq!(kinds, [ProblemKind::BadNumber]);
+        assert!(msg.contains("subscriptions.csv: line 7 (account A3), column mrr: expected a number, found \"fifty\""), "{msg}");
+    }
+
+    #[test]
+    fn rejects_negative_mrr() {
+        let bad = SUBSCRIPTIONS.replace("A1,2024-01-01,,100", "A1,2024-01-01,,-12.5");
+        let (msg, kinds) = fail(&[("subscriptions.csv", &bad)]);
+        assert_eq!(kinds, [ProblemKind::OutOfRange]);
+        assert!(
+            msg.contains("line 2 (account A1), column mrr: expected a number >= 0, found -12.5"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn rejects_end_before_start() {
+        let bad = SUBSCRIPTIONS.replace("A5,2024-01-01,2024-03-31", "A5,2024-01-01,2023-12-31");
+        let (msg, kinds) = fail(&[("subscriptions.csv", &bad)]);
+        assert_eq!(kinds, [ProblemKind::EndBeforeStart]);
+        assert!(msg.contains("line 10 (account A5), column end_date: end_date 2023-12-31 is before start_date 2024-01-01"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_duplicate_account_id() {
+        let bad = format!("{ACCOUNTS}A3,2024-01-01,Again,SMB\n");
+        let (msg, kinds) = fail(&[("accounts.csv", &bad)]);
+        assert_eq!(kinds, [ProblemKind::DuplicateKey]);
+        assert!(msg.contains("accounts.csv: line 7 (account A3), column account_id: account_id \"A3\" is not unique: it is also on line 4"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_out_of_range_csat_sentiment_and_nps() {
+        let tickets = TICKETS.replace("urgent,2,-0.5", "urgent,6,-1.5");
+        let surveys = SURVEYS.replace("2024-03-30,3", "2024-03-30,11");
+        let (msg, kinds) = fail(&[("tickets.csv", &tickets), ("surveys.csv", &surveys)]);
+        assert_eq!(kinds, [ProblemKind::OutOfRange; 3]);
+        assert!(
+            msg.contains(
+                "tickets.csv: line 2 (account A1), column csat: expected a score 1..5, found 6"
+            ),
+            "{msg}"
+        );
+        assert!(msg.contains("tickets.csv: line 2 (account A1), column sentiment: expected a value in -1..1, found -1.5"), "{msg}");
+        assert!(msg.contains("surveys.csv: line 3 (account A1), column score: expected an NPS score 0..10, found 11"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_unknown_priority() {
+        let (msg, kinds) = fail(&[("tickets.csv", &TICKETS.replace("low,,0.5", "p3,,0.5"))]);
+        assert_eq!(kinds, [ProblemKind::OutOfRange]);
+        assert!(
+            msg.contains(
+                "column priority: expected one of low, normal, high, urgent, found \"p3\""
+            ),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn rejects_empty_required_table() {
+        let (msg, kinds) = fail(&[("subscriptions.csv", "account_id,start_date,end_date,mrr\n")]);
+        assert_eq!(kinds, [ProblemKind::EmptyTable]);
+        assert!(
+            msg.contains("subscriptions.csv: table subscriptions is required and has no rows"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn rejects_a_file_that_is_not_csv_or_parquet() {
+        let (msg, kinds) = fail(&[("surveys.csv", ""), ("surveys.xlsx", "PK\u{3}\u{4}")]);
+        assert_eq!(kinds, [ProblemKind::UnsupportedFormat]);
+        assert!(
+            msg.contains("surveys.xlsx: expected a .csv or .parquet file"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn rejects_a_corrupt_parquet_file() {
+        let (msg, kinds) = fail(&[
+            ("surveys.csv", ""),
+            ("surveys.parquet", "not parquet at all"),
+        ]);
+        assert_eq!(kinds, [ProblemKind::Unreadable]);
+        assert!(msg.contains("surveys.parquet: cannot be read"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_empty_account_ids_in_other_tables() {
+        let (msg, kinds) = fail(&[("events.csv", &format!("{EVENTS},2024-03-01,login,u1,1\n"))]);
+        assert_eq!(kinds, [ProblemKind::EmptyKey]);
+        assert!(
+            msg.contains("events.csv: line 10, column account_id: expected an account id"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn reports_up_to_twenty_problems_and_counts_the_rest() {
+        let mut bad = String::from("account_id,start_date,end_date,mrr\n");
+        for i in 1..=45 {
+            bad.push_str(&format!("A1,2024-01-{:02},,-{i}\n", i % 28 + 1));
+        }
+        let (msg, kinds) = fail(&[("subscriptions.csv", &bad)]);
+        assert_eq!(kinds.len(), 20);
+        assert!(msg.starts_with("45 problems in the input data:"), "{msg}");
+        assert!(msg.ends_with("… and 25 more like this"), "{msg}");
+    }
+
+    #[test]
+    fn problems_in_several_tables_are_reported_together() {
+        let events = EVENTS.replace("2024-03-15,report", "2024-13-15,report");
+        let surveys = SURVEYS.replace("2024-03-30,3", "2024-03-30,x");
+        let (msg, kinds) = fail(&[("events.csv", &events), ("surveys.csv", &surveys)]);
+        assert_eq!(kinds, [ProblemKind::BadDate, ProblemKind::BadNumber]);
+        assert!(
+            msg.contains("events.csv: line 3 (account A1), column timestamp"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("surveys.csv: line 3 (account A1), column score"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn unknown_accounts_are_skipped_counted_and_warned() {
+        let dir = data_dir(&[
+            ("accounts.csv", ACCOUNTS),
+            ("subscriptions.csv", SUBSCRIPTIONS),
+            (
+                "events.csv",
+                &format!("{EVENTS}ZZ,2024-03-01,login,u1,1\nZZ,2024-03-02,login,u1,1\n"),
+            ),
+        ]);
+        let t = load(dir.path());
+        assert_eq!(t.events.as_ref().unwrap().rows.len(), 8);
+        let src = t
+            .sources
+            .iter()
+            .find(|s| s.table == TableKind::Events)
+            .unwrap();
+        assert_eq!(src.skipped_unknown_account, 2);
+        assert!(
+            t.warnings[0]
+                .ends_with("events.csv: skipped 2 rows whose account_id is not in accounts"),
+            "{:?}",
+            t.warnings
+        );
+    }
+
+    #[test]
+    fn config_maps_user_column_names() {
+        let dir = data_dir(&[
+            (
+                "accounts.csv",
+                &ACCOUNTS.replace("account_id,created_at", "Id,CreatedDate"),
+            ),
+            ("subscriptions.csv", SUBSCRIPTIONS),
+        ]);
+        let cfg: Config = toml::from_str(
+            "[columns.accounts]\naccount_id = \"Id\"\ncreated_at = \"CreatedDate\"\n",
+        )
+        .unwrap();
+        let t = load_dir(dir.path(), &cfg).unwrap();
+        assert_eq!(t.n_accounts(), 5);
+        assert!(t.accounts.attribute("segment").is_some());
+        assert!(
+            t.accounts.attribute("Id").is_none(),
+            "mapped key is not an attribute"
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! Reading the input tables and writing outputs.
+pub mod load;
+pub mod schema;
+pub mod write;

@@ -1,0 +1,25 @@
+//! ebbflow: churn and expansion modeling for SaaS accounts.
+//!
+//! The flow, one module per step:
+//! tables (`io::load`, checked against `io::schema`) -> per-account
+//! revenue `timeline` -> point-in-time features (`snapshot`, the one feature
+//! path for training and scoring) and horizon `labels` -> models
+//! (`models::rfm`, `models::propensity`, `models::survival`) validated out of
+//! time (`metrics`) -> a versioned `bundle` -> parallel `score` -> the risk
+//! `queue`.
+
+pub mod config;
+pub mod dates;
+pub mod drift;
+pub mod error;
+pub mod io;
+pub mod labels;
+pub mod metrics;
+pub mod models;
+pub mod snapshot;
+pub mod timeline;
+
+#[cfg(test)]
+mod testutil;
+
+pub use error::{Error, Result};

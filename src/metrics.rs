@@ -1,0 +1,903 @@
+//! Validation metrics; computed on held-out rows only — the caller guarantees
+//! that. This module owns ROC AUC, PR AUC (average precision), Brier score,
+//! lift and calibration for one binary model; it does not choose rows, fit
+//! models or pick thresholds.
+//!
+//! Conventions shared by every function here, so that no input can panic and
+//! every answer is deterministic:
+//!
+//! - **Mismatched lengths.** Scores and labels are paired row by row; when the
+//!   slices differ in length only the first `min(len)` rows are used. Nothing
+//!   asserts, because a metric must never take a validation run down; the
+//!   `n` in [`BinaryReport`] shows how many rows were actually scored.
+//! - **NaN scores.** For the ranking metrics ([`roc_auc`], [`pr_auc`],
+//!   [`top_decile_lift`], [`lift_curve`]) a NaN score ranks below every number,
+//!   `-inf` included, and all NaNs tie with each other: a model that failed to
+//!   score a row is treated as the least confident about it.
+//! - **Probabilities.** [`brier`] and [`calibration`] read their input as
+//!   probabilities: NaN becomes 0.0 (the lowest probability, matching the rule
+//!   above) and anything outside [0, 1] is clamped into it. scikit-learn
+//!   raises on such input instead; we prefer a number the report can carry.
+//! - **Undefined metrics are `None`,** never NaN, so a [`BinaryReport`]
+//!   survives JSON (serde_json writes NaN as `null`, which then fails to read
+//!   back as `f64`). Without serde_json's `float_roundtrip` feature a float
+//!   may come back one ULP off.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One point of a cumulative gains / lift curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiftPoint {
+    /// Fraction of rows targeted: `k / n` for the top `k` rows by score. This
+    /// is the fraction actually taken, which can exceed the nominal one when
+    /// `n` does not divide evenly, so `lift == captured / fraction` holds.
+    pub fraction: f64,
+    /// Positive rate among the top `k` rows divided by the overall base rate.
+    pub lift: f64,
+    /// Fraction of all positives that fall in the top `k` rows.
+    pub captured: f64,
+}
+
+/// One non-empty bin of a reliability diagram.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationBin {
+    /// Lower edge of the bin. Rows exactly on it belong to the bin below,
+    /// except 0.0, which belongs to the first bin.
+    pub lower: f64,
+    /// Upper edge of the bin, included. The last bin's upper edge is 1.0.
+    pub upper: f64,
+    /// Rows whose probability fell in the bin (never 0: empty bins are omitted).
+    pub count: usize,
+    /// Mean predicted probability of those rows.
+    pub mean_predicted: f64,
+    /// Fraction of those rows that are positive.
+    pub observed_rate: f64,
+}
+
+/// Everything we report for one binary model on one set of held-out rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BinaryReport {
+    /// Rows scored (the shorter of the two inputs).
+    pub n: usize,
+    /// Rows labelled positive.
+    pub positives: usize,
+    /// `positives / n`; 0.0 when there are no rows.
+    pub base_rate: f64,
+    pub roc_auc: Option<f64>,
+    pub pr_auc: Option<f64>,
+    pub brier: Option<f64>,
+    pub top_decile_lift: Option<f64>,
+    /// Non-empty uniform bins, lowest first.
+    pub calibration: Vec<CalibrationBin>,
+    /// Expected calibration error over `calibration`; `None` when it is empty.
+    pub ece: Option<f64>,
+}
+
+/// Compute every metric for one model on one set of held-out rows.
+///
+/// `probs` are the model's probabilities (they double as ranking scores),
+/// `bins` is the number of uniform calibration bins over [0, 1] (10 is the
+/// usual choice; 0 gives no calibration and `ece: None`). Cost: one sort per
+/// ranking metric, O(n log n) time and O(n) extra memory.
+pub fn evaluate(probs: &[f64], labels: &[bool], bins: usize) -> BinaryReport {
+    let (probs, labels) = paired(probs, labels);
+    let n = labels.len();
+    let positives = count_true(labels);
+    let base_rate = if n == 0 {
+        0.0
+    } else {
+        positives as f64 / n as f64
+    };
+    let calibration = calibration(probs, labels, bins);
+    let ece = if calibration.is_empty() {
+        None
+    } else {
+        Some(expected_calibration_error(&calibration))
+    };
+    BinaryReport {
+        n,
+        positives,
+        base_rate,
+        roc_auc: roc_auc(probs, labels),
+        pr_auc: pr_auc(probs, labels),
+        brier: brier(probs, labels),
+        top_decile_lift: top_decile_lift(probs, labels),
+        calibration,
+        ece,
+    }
+}
+
+/// Area under the ROC curve: the probability that a random positive scores
+/// above a random negative, ties counting one half (Mann–Whitney U with
+/// average ranks). Equal to `sklearn.metrics.roc_auc_score`.
+///
+/// `None` when either class is absent: the statistic compares the two.
+/// Pairs are counted in integers and divided once, so the answer is exact up
+/// to that one rounding. O(n log n).
+pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Option<f64> {
+    let (scores, labels) = paired(scores, labels);
+    let mut positives_above: u128 = 0;
+    // Twice the Mann–Whitney U, so the half-counted ties stay integers.
+    let mut twice_u: u128 = 0;
+    for (pos, neg) in tie_groups_descending(scores, labels) {
+        twice_u += 2 * positives_above * neg + pos * neg;
+        positives_above += pos;
+    }
+    let p = count_true(labels) as u128;
+    let q = labels.len() as u128 - p;
+    if p == 0 || q == 0 {
+        return None;
+    }
+    Some(twice_u as f64 / (2 * p * q) as f64)
+}
+
+/// Average precision: the step-wise area under the precision–recall curve,
+/// `sum over thresholds of (recall_k - recall_{k-1}) * precision_k`, with one
+/// threshold per distinct score (tied rows enter together). Equal to
+/// `sklearn.metrics.average_precision_score`.
+///
+/// `None` when there are no positives (scikit-learn returns 0.0 with a
+/// warning; a number there would read as "a useless model" rather than
+/// "nothing to measure"). O(n log n).
+pub fn pr_auc(scores: &[f64], labels: &[bool]) -> Option<f64> {
+    let (scores, labels) = paired(scores, labels);
+    let p = count_true(labels);
+    if p == 0 {
+        return None;
+    }
+    let (mut tp, mut fp) = (0u128, 0u128);
+    let mut ap = 0.0;
+    for (pos, neg) in tie_groups_descending(scores, labels) {
+        tp += pos;
+        fp += neg;
+        if pos > 0 {
+            let precision = tp as f64 / (tp + fp) as f64;
+            ap += pos as f64 / p as f64 * precision;
+        }
+    }
+    Some(ap)
+}
+
+/// Brier score: mean squared difference between probability and outcome
+/// (1 for positive, 0 for negative). Equal to `sklearn.metrics.brier_score_loss`
+/// for probabilities in [0, 1]; NaN and out-of-range inputs are handled as the
+/// module doc says. `None` when there are no rows.
+pub fn brier(probs: &[f64], labels: &[bool]) -> Option<f64> {
+    let (probs, labels) = paired(probs, labels);
+    if labels.is_empty() {
+        return None;
+    }
+    let sum: f64 = probs
+        .iter()
+        .zip(labels)
+        .map(|(&p, &y)| {
+            let d = as_probability(p) - if y { 1.0 } else { 0.0 };
+            d * d
+        })
+        .sum();
+    Some(sum / labels.len() as f64)
+}
+
+/// Lift in the top decile: the positive rate among the top 10% of rows by
+/// score, divided by the overall base rate. 2.0 means targeting that decile
+/// finds twice as many churners as targeting at random.
+///
+/// Tie rule, so the answer is deterministic: the top `k = ceil(n / 10)` rows
+/// are taken after a *stable* sort by score, highest first. Rows tied at the
+/// cut are therefore taken in their original row order, and reordering tied
+/// rows can change the answer; it never changes from run to run. NaN scores
+/// sort last (see the module doc).
+///
+/// `None` when there are no rows or no positives (no base rate to divide by).
+pub fn top_decile_lift(scores: &[f64], labels: &[bool]) -> Option<f64> {
+    let (scores, labels) = paired(scores, labels);
+    let n = labels.len();
+    let p = count_true(labels);
+    if n == 0 || p == 0 {
+        return None;
+    }
+    let k = n.div_ceil(10);
+    let hits = order_descending(scores)
+        .iter()
+        .take(k)
+        .filter(|&&i| labels[i])
+        .count();
+    Some(lift(hits, k, p, n))
+}
+
+/// Cumulative gains and lift at `points` evenly spaced depths.
+///
+/// Point `i` (1-based) targets the top `k = ceil(i * n / points)` rows, with
+/// the same stable tie rule as [`top_decile_lift`], so with `points == 10`
+/// the first point's lift equals it exactly. The last point always targets
+/// every row (lift 1, captured 1). When `points > n` the curve has one point
+/// per row (`n` points) rather than repeating depths.
+///
+/// Empty when `points == 0`, there are no rows, or there are no positives.
+pub fn lift_curve(scores: &[f64], labels: &[bool], points: usize) -> Vec<LiftPoint> {
+    let (scores, labels) = paired(scores, labels);
+    let n = labels.len();
+    let p = count_true(labels);
+    if n == 0 || p == 0 || points == 0 {
+        return Vec::new();
+    }
+    // With points >= n the depths ceil(i * n / points) step by at most one,
+    // so they are exactly 1..=n; with points <= n they strictly increase.
+    let points = points.min(n);
+    let order = order_descending(scores);
+    let mut curve = Vec::with_capacity(points);
+    let mut hits = 0;
+    let mut taken = 0;
+    for i in 1..=points {
+        // i * n <= n * n: computed in u128 so it cannot overflow.
+        let k = ((i as u128 * n as u128).div_ceil(points as u128)) as usize;
+        hits += order[taken..k].iter().filter(|&&row| labels[row]).count();
+        taken = k;
+        curve.push(LiftPoint {
+            fraction: k as f64 / n as f64,
+            lift: lift(hits, k, p, n),
+            captured: hits as f64 / p as f64,
+        });
+    }
+    curve
+}
+
+/// Reliability diagram over `bins` uniform bins on [0, 1], like
+/// `sklearn.calibration.calibration_curve(strategy="uniform")`, with counts.
+///
+/// Bin edges are `numpy.linspace(0, 1, bins + 1)` reproduced bit for bit
+/// (`i * (1 / bins)`, last edge exactly 1.0), and a probability lying exactly
+/// on an interior edge goes to the bin *below* it, as scikit-learn's
+/// `numpy.searchsorted(side="left")` puts it: bins are `(lower, upper]`, the
+/// first also holding 0.0. So 0.4 with 10 bins lands in (0.3, 0.4], and 1.0
+/// lands in the last bin. Empty bins are omitted, lowest bin first.
+///
+/// Empty when `bins == 0` or there are no rows. Memory grows with the number
+/// of non-empty bins, not with `bins`.
+pub fn calibration(probs: &[f64], labels: &[bool], bins: usize) -> Vec<CalibrationBin> {
+    let (probs, labels) = paired(probs, labels);
+    if bins == 0 {
+        return Vec::new();
+    }
+    let step = 1.0 / bins as f64;
+    // bin index -> (count, sum of probabilities, positives); sums run in row
+    // order, as numpy.bincount does.
+    let mut acc: BTreeMap<usize, (usize, f64, usize)> = BTreeMap::new();
+    for (&p, &y) in probs.iter().zip(labels) {
+        let p = as_probability(p);
+        let entry = acc.entry(bin_index(p, bins, step)).or_insert((0, 0.0, 0));
+        entry.0 += 1;
+        entry.1 += p;
+        entry.2 += usize::from(y);
+    }
+    acc.into_iter()
+        .map(|(b, (count, sum, pos))| CalibrationBin {
+            lower: b as f64 * step,
+            upper: if b + 1 == bins {
+                1.0
+            } else {
+                (b + 1) as f64 * step
+            },
+            count,
+            mean_predicted: sum / count as f64,
+            observed_rate: pos as f64 / count as f64,
+        })
+        .collect()
+}
+
+/// Expected calibration error: the count-weighted mean of
+/// `|mean_predicted - observed_rate|` over the bins, i.e. how far, on average
+/// over rows, the predicted probability sits from what happened.
+///
+/// Returns 0.0 for no bins (or only zero-count bins), since there is nothing
+/// miscalibrated to measure; [`evaluate`] reports that case as `None`.
+pub fn expected_calibration_error(bins: &[CalibrationBin]) -> f64 {
+    let total: usize = bins.iter().map(|b| b.count).sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let weighted: f64 = bins
+        .iter()
+        .map(|b| b.count as f64 * (b.mean_predicted - b.observed_rate).abs())
+        .sum();
+    weighted / total as f64
+}
+
+/// The first `min(len)` rows of both slices (see the module doc).
+fn paired<'a>(scores: &'a [f64], labels: &'a [bool]) -> (&'a [f64], &'a [bool]) {
+    let n = scores.len().min(labels.len());
+    (&scores[..n], &labels[..n])
+}
+
+fn count_true(labels: &[bool]) -> usize {
+    labels.iter().filter(|&&y| y).count()
+}
+
+/// `(hits / k) / (positives / n)`, written once so the curve and the top
+/// decile agree to the bit.
+fn lift(hits: usize, k: usize, positives: usize, n: usize) -> f64 {
+    (hits as f64 / k as f64) / (positives as f64 / n as f64)
+}
+
+/// NaN is the lowest probability; everything else is clamped into [0, 1].
+fn as_probability(p: f64) -> f64 {
+    if p.is_nan() {
+        0.0
+    } else {
+        p.clamp(0.0, 1.0)
+    }
+}
+
+/// Score order with NaN below everything and all NaNs equal. Not
+/// `f64::total_cmp`, which would split -0.0 from 0.0 and order NaNs by sign.
+fn score_cmp(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        (false, false) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// Row indices by score, highest first; the sort is stable, so tied rows keep
+/// their original order.
+fn order_descending(scores: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&i, &j| score_cmp(scores[j], scores[i]));
+    order
+}
+
+/// `(positives, negatives)` for each distinct score, highest score first.
+fn tie_groups_descending(scores: &[f64], labels: &[bool]) -> Vec<(u128, u128)> {
+    let mut groups = Vec::new();
+    let mut current: Option<(f64, u128, u128)> = None;
+    for i in order_descending(scores) {
+        let s = scores[i];
+        let (pos, neg) = if labels[i] { (1, 0) } else { (0, 1) };
+        current = match current {
+            Some((g, p, q)) if score_cmp(g, s) == Ordering::Equal => Some((g, p + pos, q + neg)),
+            Some((_, p, q)) => {
+                groups.push((p, q));
+                Some((s, pos, neg))
+            }
+            None => Some((s, pos, neg)),
+        };
+    }
+    if let Some((_, p, q)) = current {
+        groups.push((p, q));
+    }
+    groups
+}
+
+/// Index of the bin holding probability `p` in `[0, 1]`: the number of
+/// interior edges `j * step` (1 <= j < bins) strictly below `p`, which is what
+/// `numpy.searchsorted(edges[1:-1], p, side="left")` returns. The arithmetic
+/// guess is corrected against the same edges numpy computes, so rounding in
+/// `p * bins` cannot move a row across an edge.
+fn bin_index(p: f64, bins: usize, step: f64) -> usize {
+    let edge = |j: usize| j as f64 * step;
+    // `as usize` saturates, so a huge `bins` cannot wrap.
+    let mut b = ((p * bins as f64).ceil() as usize)
+        .saturating_sub(1)
+        .min(bins - 1);
+    while b > 0 && edge(b) >= p {
+        b -= 1;
+    }
+    while b + 1 < bins && edge(b + 1) < p {
+        b += 1;
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Known answers below come from scikit-learn 1.9.1 (numpy 2.4.6), computed
+    // by a script that calls roc_auc_score, average_precision_score,
+    // brier_score_loss and calibration_curve(strategy="uniform", n_bins=10) on
+    // exactly these rows. Values are Python's repr of the float64 result.
+    // To reproduce (y a bool array, p a float array; seeded rows as in
+    // `seeded_case`, with `& (2**64 - 1)` after each wrapping step):
+    //
+    //   from sklearn.metrics import roc_auc_score, average_precision_score, brier_score_loss
+    //   from sklearn.calibration import calibration_curve
+    //   roc_auc_score(y, p); average_precision_score(y, p); brier_score_loss(y, p)
+    //   prob_true, prob_pred = calibration_curve(y, p, n_bins=10, strategy="uniform")
+    //   ids = np.searchsorted(np.linspace(0, 1, 11)[1:-1], p); counts = np.bincount(ids)
+    const TOL: f64 = 1e-12;
+
+    fn close(actual: f64, expected: f64) -> bool {
+        (actual - expected).abs() <= TOL
+    }
+
+    fn assert_close(actual: Option<f64>, expected: f64) {
+        match actual {
+            Some(a) => assert!(close(a, expected), "got {a:?}, expected {expected:?}"),
+            None => panic!("got None, expected {expected:?}"),
+        }
+    }
+
+    /// Ties in scores, and probabilities exactly on bin edges (0.0, 0.1, 0.3,
+    /// 0.4, 0.5, 1.0).
+    fn ties_case() -> (Vec<f64>, Vec<bool>) {
+        let p = vec![
+            0.1, 0.4, 0.35, 0.8, 0.4, 0.35, 0.9, 0.1, 0.6, 0.6, 0.3, 0.5, 1.0, 0.0, 0.5,
+        ];
+        let y = [0, 0, 1, 1, 1, 0, 1, 0, 0, 1, 1, 0, 1, 0, 1];
+        (p, y.iter().map(|&v| v == 1).collect())
+    }
+
+    fn all_equal_case() -> (Vec<f64>, Vec<bool>) {
+        let y = [1, 0, 0, 1, 0, 0, 0, 1];
+        (vec![0.5; 8], y.iter().map(|&v| v == 1).collect())
+    }
+
+    fn splitmix64(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// 200 rows from SplitMix64 seeded 20240601, replicated in the Python
+    /// script: scores on a 0.01 grid (so ties occur), label ~ Bernoulli(score).
+    /// Both languages do the same integer steps and exact divisions.
+    fn seeded_case() -> (Vec<f64>, Vec<bool>) {
+        let mut s = 20_240_601u64;
+        (0..200)
+            .map(|_| {
+                let a = splitmix64(&mut s);
+                let b = splitmix64(&mut s);
+                let p = ((a >> 33) % 101) as f64 / 100.0;
+                let u = (b >> 11) as f64 / (1u64 << 53) as f64;
+                (p, u < p)
+            })
+            .unzip()
+    }
+
+    #[test]
+    fn seeded_case_replicates_the_python_generator() {
+        // Printed by the Python script: first six scores and labels.
+        let (p, y) = seeded_case();
+        assert_eq!(p[..6], [0.55, 0.13, 0.97, 0.28, 0.26, 0.46]);
+        assert_eq!(y[..6], [false, false, true, false, true, true]);
+        assert_eq!(count_true(&y), 102);
+    }
+
+    #[test]
+    fn roc_auc_matches_sklearn_with_ties() {
+        let (p, y) = ties_case();
+        assert_close(roc_auc(&p, &y), 0.7857142857142857);
+    }
+
+    #[test]
+    fn roc_auc_is_one_half_for_all_equal_scores() {
+        let (p, y) = all_equal_case();
+        assert_close(roc_auc(&p, &y), 0.5);
+    }
+
+    #[test]
+    fn roc_auc_matches_sklearn_on_seeded_rows() {
+        let (p, y) = seeded_case();
+        assert_close(roc_auc(&p, &y), 0.8237795118047219);
+    }
+
+    #[test]
+    fn roc_auc_equals_brute_force_pair_count() {
+        // Independent of sklearn: count every (positive, negative) pair.
+        let (p, y) = seeded_case();
+        let (mut wins, mut pairs) = (0.0, 0.0);
+        for (i, &yi) in y.iter().enumerate() {
+            for (j, &yj) in y.iter().enumerate() {
+                if yi && !yj {
+                    pairs += 1.0;
+                    wins += match p[i].partial_cmp(&p[j]) {
+                        Some(Ordering::Greater) => 1.0,
+                        Some(Ordering::Equal) => 0.5,
+                        _ => 0.0,
+                    };
+                }
+            }
+        }
+        assert_close(roc_auc(&p, &y), wins / pairs);
+    }
+
+    #[test]
+    fn roc_auc_none_for_single_class() {
+        // scikit-learn 1.9.1 returns nan with a warning here; we return None.
+        assert_eq!(roc_auc(&[0.1, 0.2, 0.3], &[true, true, true]), None);
+        assert_eq!(roc_auc(&[0.1, 0.2, 0.3], &[false, false, false]), None);
+        assert_eq!(roc_auc(&[], &[]), None);
+    }
+
+    #[test]
+    fn pr_auc_matches_sklearn() {
+        let (p, y) = ties_case();
+        assert_close(pr_auc(&p, &y), 0.8104978354978355);
+        // All scores equal: one threshold, so AP is the base rate 3/8.
+        let (p, y) = all_equal_case();
+        assert_close(pr_auc(&p, &y), 0.375);
+        let (p, y) = seeded_case();
+        assert_close(pr_auc(&p, &y), 0.832560398467706);
+    }
+
+    #[test]
+    fn pr_auc_none_without_positives() {
+        // scikit-learn 1.9.1 returns 0.0 with a warning here.
+        assert_eq!(pr_auc(&[0.1, 0.2, 0.3, 0.4], &[false; 4]), None);
+        assert_eq!(pr_auc(&[], &[]), None);
+    }
+
+    #[test]
+    fn brier_matches_sklearn() {
+        let (p, y) = ties_case();
+        assert_close(brier(&p, &y), 0.17633333333333334);
+        let (p, y) = all_equal_case();
+        assert_close(brier(&p, &y), 0.25);
+        let (p, y) = seeded_case();
+        assert_close(brier(&p, &y), 0.171143);
+    }
+
+    #[test]
+    fn brier_none_for_no_rows() {
+        assert_eq!(brier(&[], &[]), None);
+    }
+
+    fn assert_bins(
+        got: &[CalibrationBin],
+        bin_ids: &[usize],
+        counts: &[usize],
+        pred: &[f64],
+        obs: &[f64],
+    ) {
+        assert_eq!(got.len(), bin_ids.len(), "{got:?}");
+        for (i, b) in got.iter().enumerate() {
+            let id = bin_ids[i];
+            assert_eq!(
+                b.lower,
+                [
+                    0.0,
+                    0.1,
+                    0.2,
+                    0.30000000000000004,
+                    0.4,
+                    0.5,
+                    0.6000000000000001,
+                    0.7000000000000001,
+                    0.8,
+                    0.9
+                ][id]
+            );
+            assert_eq!(
+                b.upper,
+                [
+                    0.1,
+                    0.2,
+                    0.30000000000000004,
+                    0.4,
+                    0.5,
+                    0.6000000000000001,
+                    0.7000000000000001,
+                    0.8,
+                    0.9,
+                    1.0
+                ][id]
+            );
+            assert_eq!(b.count, counts[i], "bin {id}");
+            assert!(close(b.mean_predicted, pred[i]), "bin {id}: {b:?}");
+            assert!(close(b.observed_rate, obs[i]), "bin {id}: {b:?}");
+        }
+    }
+
+    #[test]
+    fn calibration_bins_match_sklearn() {
+        // Edges are numpy.linspace(0, 1, 11) as printed by numpy 2.4.6; bin ids
+        // and counts from numpy.searchsorted(edges[1:-1], p) and bincount, the
+        // same steps calibration_curve takes; prob_pred/prob_true from
+        // calibration_curve itself.
+        let (p, y) = ties_case();
+        assert_bins(
+            &calibration(&p, &y, 10),
+            &[0, 2, 3, 4, 5, 7, 8, 9],
+            &[3, 1, 4, 2, 2, 1, 1, 1],
+            &[0.06666666666666667, 0.3, 0.375, 0.5, 0.6, 0.8, 0.9, 1.0],
+            &[0.0, 1.0, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0],
+        );
+        let (p, y) = all_equal_case();
+        assert_bins(&calibration(&p, &y, 10), &[4], &[8], &[0.5], &[0.375]);
+        let (p, y) = seeded_case();
+        assert_bins(
+            &calibration(&p, &y, 10),
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+            &[26, 18, 22, 11, 14, 24, 25, 18, 12, 30],
+            &[
+                0.0326923076923077,
+                0.15666666666666665,
+                0.26227272727272727,
+                0.37000000000000005,
+                0.45428571428571424,
+                0.5504166666666667,
+                0.6479999999999998,
+                0.75,
+                0.8541666666666666,
+                0.9496666666666669,
+            ],
+            &[
+                0.07692307692307693,
+                0.16666666666666666,
+                0.2727272727272727,
+                0.5454545454545454,
+                0.42857142857142855,
+                0.5,
+                0.6,
+                0.7222222222222222,
+                0.9166666666666666,
+                0.9333333333333333,
+            ],
+        );
+    }
+
+    #[test]
+    fn calibration_edge_values_fall_in_the_bin_below() {
+        // As in the ties case above, checked against sklearn: 0.0 and 0.1 share
+        // the first bin, 0.4 sits in (0.3, 0.4], 1.0 in the last bin.
+        let p = [0.0, 0.1, 0.4, 1.0];
+        let bins = calibration(&p, &[false; 4], 10);
+        let lowers: Vec<f64> = bins.iter().map(|b| b.lower).collect();
+        assert_eq!(lowers, [0.0, 0.30000000000000004, 0.9]);
+        assert_eq!(bins[0].count, 2);
+        // 0.3 is below numpy's edge 0.30000000000000004, so it stays in (0.2, 0.3].
+        assert_eq!(calibration(&[0.3], &[true], 10)[0].lower, 0.2);
+        // One bin holds everything.
+        assert_eq!(calibration(&p, &[true; 4], 1)[0].count, 4);
+    }
+
+    #[test]
+    fn ece_matches_numpy_over_sklearn_bins() {
+        // numpy 2.4.6: sum(counts * |prob_pred - prob_true|) / n over the
+        // calibration_curve outputs above.
+        let (p, y) = ties_case();
+        assert!(close(
+            expected_calibration_error(&calibration(&p, &y, 10)),
+            0.12666666666666665
+        ));
+        let (p, y) = all_equal_case();
+        assert!(close(
+            expected_calibration_error(&calibration(&p, &y, 10)),
+            0.125
+        ));
+        let (p, y) = seeded_case();
+        assert!(close(
+            expected_calibration_error(&calibration(&p, &y, 10)),
+            0.04
+        ));
+        assert_eq!(expected_calibration_error(&[]), 0.0);
+    }
+
+    /// n = 20, so the top decile is k = ceil(20 / 10) = 2 rows. Row 3 scores
+    /// 0.9; rows 5 and 7 tie at 0.8 for the second place. 4 positives, base
+    /// rate 4/20 = 0.2.
+    fn tie_at_cut(positive_rows: &[usize]) -> (Vec<f64>, Vec<bool>) {
+        let p = vec![
+            0.3, 0.1, 0.2, 0.9, 0.1, 0.8, 0.2, 0.8, 0.1, 0.3, 0.2, 0.1, 0.4, 0.1, 0.2, 0.5, 0.1,
+            0.2, 0.1, 0.1,
+        ];
+        let y = (0..20).map(|i| positive_rows.contains(&i)).collect();
+        (p, y)
+    }
+
+    #[test]
+    fn lift_top_decile_tie_rule_is_stable() {
+        // Hand computation. Positives at rows 0, 7, 12, 15: the stable sort
+        // takes rows 3 and 5 (row 5 comes before row 7), no positive among
+        // them: lift = (0/2) / 0.2 = 0.
+        let (p, y) = tie_at_cut(&[0, 7, 12, 15]);
+        assert_eq!(top_decile_lift(&p, &y), Some(0.0));
+        // Move the positive from row 7 to row 5: the same two rows now hold
+        // one positive: lift = (1/2) / 0.2 = 2.5.
+        let (p, y) = tie_at_cut(&[0, 5, 12, 15]);
+        assert_close(top_decile_lift(&p, &y), 2.5);
+        // Same answer on every call.
+        assert_eq!(top_decile_lift(&p, &y), top_decile_lift(&p, &y));
+    }
+
+    #[test]
+    fn lift_top_decile_matches_hand_and_numpy() {
+        // Ties case, n = 15: k = ceil(1.5) = 2, rows 12 (1.0) and 6 (0.9), both
+        // positive; base rate 8/15: lift = 1 / (8/15) = 1.875.
+        let (p, y) = ties_case();
+        assert_close(top_decile_lift(&p, &y), 1.875);
+        // Seeded case: numpy 2.4.6, argsort(-p, kind="stable")[:20], mean of
+        // labels there over the base rate.
+        let (p, y) = seeded_case();
+        assert_close(top_decile_lift(&p, &y), 1.8627450980392155);
+    }
+
+    #[test]
+    fn top_decile_lift_none_without_rows_or_positives() {
+        assert_eq!(top_decile_lift(&[], &[]), None);
+        assert_eq!(top_decile_lift(&[0.9, 0.1], &[false, false]), None);
+    }
+
+    #[test]
+    fn lift_curve_matches_hand_computation() {
+        // Sorted by score the rows are 1, 3, 5, 7, 9, 8, 6, 4, 2, 0 with labels
+        // 1, 1, 0, 1, 0, 0, 1, 0, 0, 0: 4 positives, base rate 0.4. Five points
+        // target k = 2, 4, 6, 8, 10 rows, catching 2, 3, 3, 4, 4 positives:
+        // lift = (hits / k) / 0.4, captured = hits / 4.
+        let p = [0.05, 0.95, 0.15, 0.85, 0.25, 0.75, 0.35, 0.65, 0.45, 0.55];
+        let y: Vec<bool> = [0, 1, 0, 1, 0, 0, 1, 1, 0, 0]
+            .iter()
+            .map(|&v| v == 1)
+            .collect();
+        let curve = lift_curve(&p, &y, 5);
+        let expected = [
+            (0.2, 2.5, 0.5),
+            (0.4, 1.875, 0.75),
+            (0.6, 1.25, 0.75),
+            (0.8, 1.25, 1.0),
+            (1.0, 1.0, 1.0),
+        ];
+        assert_eq!(curve.len(), expected.len());
+        for (pt, &(fraction, lift, captured)) in curve.iter().zip(&expected) {
+            assert!(close(pt.fraction, fraction), "{pt:?}");
+            assert!(close(pt.lift, lift), "{pt:?}");
+            assert!(close(pt.captured, captured), "{pt:?}");
+        }
+    }
+
+    #[test]
+    fn lift_curve_reports_the_fraction_actually_targeted() {
+        // n = 7, 3 points: k = ceil(7/3) = 3, ceil(14/3) = 5, 7.
+        let p = [0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1];
+        let curve = lift_curve(&p, &[true, false, false, false, false, false, true], 3);
+        let fractions: Vec<f64> = curve.iter().map(|pt| pt.fraction).collect();
+        assert_eq!(fractions, [3.0 / 7.0, 5.0 / 7.0, 1.0]);
+        for pt in &curve {
+            assert!(close(pt.lift, pt.captured / pt.fraction), "{pt:?}");
+        }
+    }
+
+    #[test]
+    fn lift_curve_first_point_is_top_decile_lift() {
+        for (p, y) in [ties_case(), seeded_case(), tie_at_cut(&[0, 5, 12, 15])] {
+            let first = lift_curve(&p, &y, 10)[0].lift;
+            assert_eq!(Some(first), top_decile_lift(&p, &y));
+        }
+    }
+
+    #[test]
+    fn lift_curve_with_more_points_than_rows_has_one_point_per_row() {
+        let (p, y) = all_equal_case();
+        let curve = lift_curve(&p, &y, 1000);
+        assert_eq!(curve.len(), 8);
+        assert_eq!(lift_curve(&p, &y, usize::MAX).len(), 8);
+        assert!(lift_curve(&p, &y, 0).is_empty());
+        assert!(lift_curve(&p, &[false; 8], 10).is_empty());
+    }
+
+    #[test]
+    fn nan_scores_rank_lowest() {
+        // NaN on the positive row ranks it below the negative: AUC 0.
+        assert_eq!(roc_auc(&[f64::NAN, 0.2], &[true, false]), Some(0.0));
+        // NaN ranks below -inf too.
+        assert_eq!(
+            roc_auc(&[f64::NEG_INFINITY, f64::NAN], &[true, false]),
+            Some(1.0)
+        );
+        // Two NaNs tie with each other.
+        assert_eq!(roc_auc(&[f64::NAN, f64::NAN], &[true, false]), Some(0.5));
+        // In the top decile a NaN row is never taken ahead of a scored one.
+        let mut p = vec![0.0; 10];
+        p[0] = f64::NAN;
+        let mut y = vec![false; 10];
+        y[0] = true;
+        y[9] = true;
+        assert_eq!(top_decile_lift(&p, &y), Some(0.0));
+        // As a probability NaN is 0.0: squared error 1 for a positive.
+        assert_eq!(brier(&[f64::NAN], &[true]), Some(1.0));
+        assert_eq!(calibration(&[f64::NAN], &[true], 10)[0].mean_predicted, 0.0);
+    }
+
+    #[test]
+    fn negative_zero_ties_with_zero() {
+        assert_eq!(roc_auc(&[-0.0, 0.0], &[true, false]), Some(0.5));
+    }
+
+    #[test]
+    fn out_of_range_probabilities_are_clamped() {
+        assert_eq!(brier(&[1.5, -2.0], &[true, false]), Some(0.0));
+        let bins = calibration(&[1.5, f64::INFINITY, -0.5], &[true, true, false], 10);
+        assert_eq!(bins.len(), 2);
+        assert_eq!((bins[0].lower, bins[0].mean_predicted), (0.0, 0.0));
+        assert_eq!((bins[1].upper, bins[1].count), (1.0, 2));
+    }
+
+    #[test]
+    fn mismatched_lengths_use_the_shorter_input() {
+        let (p, y) = ties_case();
+        let longer: Vec<f64> = p.iter().copied().chain([0.99, 0.01]).collect();
+        assert_eq!(evaluate(&longer, &y, 10), evaluate(&p, &y, 10));
+        let short = &y[..5];
+        assert_eq!(evaluate(&p, short, 10), evaluate(&p[..5], short, 10));
+        assert_eq!(evaluate(&p, short, 10).n, 5);
+    }
+
+    #[test]
+    fn degenerate_inputs_do_not_panic() {
+        let empty = evaluate(&[], &[], 10);
+        assert_eq!(empty.n, 0);
+        assert_eq!(empty.base_rate, 0.0);
+        assert_eq!(empty.ece, None);
+        assert!(empty.calibration.is_empty());
+        assert_eq!(evaluate(&[0.5], &[true], 0).ece, None);
+        // A huge bin count allocates only the non-empty bins.
+        let bins = calibration(&[0.0, 0.5, 1.0], &[true, false, true], usize::MAX);
+        assert_eq!(bins.len(), 3);
+        assert_eq!(bins[2].upper, 1.0);
+        let weird = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 1e308];
+        let r = evaluate(&weird, &[true, false, true, false, true], 7);
+        assert_eq!(r.n, 5);
+        assert!(r.roc_auc.is_some() && r.pr_auc.is_some() && r.brier.is_some());
+    }
+
+    #[test]
+    fn evaluate_agrees_with_the_individual_metrics() {
+        let (p, y) = seeded_case();
+        let r = evaluate(&p, &y, 10);
+        assert_eq!((r.n, r.positives), (200, 102));
+        assert_eq!(r.base_rate, 0.51);
+        assert_eq!(r.roc_auc, roc_auc(&p, &y));
+        assert_eq!(r.pr_auc, pr_auc(&p, &y));
+        assert_eq!(r.brier, brier(&p, &y));
+        assert_eq!(r.top_decile_lift, top_decile_lift(&p, &y));
+        assert_eq!(r.calibration, calibration(&p, &y, 10));
+        assert_eq!(r.ece, Some(expected_calibration_error(&r.calibration)));
+    }
+
+    /// Field-by-field equality, floats within a relative 1e-15. Not `==`:
+    /// serde_json without its `float_roundtrip` feature may read a float back
+    /// one ULP off (seen here: 0.37000000000000005 came back 0.3700000000000001).
+    fn same_report(a: &BinaryReport, b: &BinaryReport) -> bool {
+        let f = |x: f64, y: f64| (x - y).abs() <= 1e-15 * x.abs().max(y.abs());
+        let o = |x: Option<f64>, y: Option<f64>| match (x, y) {
+            (Some(x), Some(y)) => f(x, y),
+            (x, y) => x.is_none() && y.is_none(),
+        };
+        a.n == b.n
+            && a.positives == b.positives
+            && f(a.base_rate, b.base_rate)
+            && o(a.roc_auc, b.roc_auc)
+            && o(a.pr_auc, b.pr_auc)
+            && o(a.brier, b.brier)
+            && o(a.top_decile_lift, b.top_decile_lift)
+            && o(a.ece, b.ece)
+            && a.calibration.len() == b.calibration.len()
+            && a.calibration.iter().zip(&b.calibration).all(|(x, y)| {
+                x.count == y.count
+                    && f(x.lower, y.lower)
+                    && f(x.upper, y.upper)
+                    && f(x.mean_predicted, y.mean_predicted)
+                    && f(x.observed_rate, y.observed_rate)
+            })
+    }
+
+    #[test]
+    fn report_round_trips_through_json() {
+        for (p, y) in [
+            seeded_case(),
+            (vec![0.2, 0.4], vec![false, false]),
+            (vec![], vec![]),
+        ] {
+            let r = evaluate(&p, &y, 10);
+            let json = serde_json::to_string(&r).expect("serialize");
+            let back: BinaryReport = serde_json::from_str(&json).expect("deserialize");
+            assert!(same_report(&back, &r), "{json}");
+        }
+    }
+}
