@@ -149,6 +149,22 @@ pub fn parse_day(s: &str) -> Option<Day> {
     Some(secs.div_euclid(86_400) as Day)
 }
 
+/// The current UTC time as RFC 3339 (`2026-11-22T21:30:05Z`), for logs and
+/// creation stamps.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (day, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        format_day(day as Day),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

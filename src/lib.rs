@@ -8,6 +8,9 @@
 //! time (`metrics`) -> a versioned `bundle` -> parallel `score` -> the risk
 //! `queue`.
 
+pub mod bundle;
+pub mod bundle_files;
+pub mod cli;
 pub mod config;
 pub mod dates;
 pub mod drift;
@@ -16,8 +19,12 @@ pub mod io;
 pub mod labels;
 pub mod metrics;
 pub mod models;
+pub mod queue;
+pub mod score;
 pub mod snapshot;
+pub mod synth;
 pub mod timeline;
+pub mod train;
 
 #[cfg(test)]
 mod testutil;

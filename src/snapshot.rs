@@ -690,9 +690,15 @@ fn account_row(
     debug_assert_eq!(out.len() - start_len, spec.features.len());
 }
 
+/// Days every table must already cover before a snapshot (the longest
+/// comparison window, events_prev_30d, reaches 60 days back).
+pub const COVERAGE_WARMUP_DAYS: Day = 59;
+
 /// The month ends to snapshot for training: every month end S with
-/// `S + horizon <= end` (so each label is fully observed) and S after the
-/// data starts; the last `history_months` of them when given.
+/// `S + horizon <= end` (so each label is fully observed) from the first
+/// month end at least 60 days after every table has started (so the
+/// 60-day event windows are covered); the last `history_months` of them
+/// when given.
 pub fn history_dates(
     tables: &Tables,
     end: Day,
@@ -700,12 +706,15 @@ pub fn history_dates(
     history_months: Option<usize>,
 ) -> Result<Vec<Day>> {
     let last = end - horizon_days as Day;
-    let mut dates = month_ends_between(tables.first_day, last);
+    let from = tables.coverage_start + COVERAGE_WARMUP_DAYS;
+    let mut dates = month_ends_between(from, last);
     if dates.is_empty() {
         return Err(Error::InvalidParam(format!(
-            "no month end S with S + {horizon_days} days <= {} (the data runs from {}); need a longer history or a shorter horizon",
+            "no month end S in {}..={} (every table covered for {COVERAGE_WARMUP_DAYS} days, S + {horizon_days} days <= {}); \
+             need a longer history or a shorter horizon",
+            format_day(from),
+            format_day(last),
             format_day(end),
-            format_day(tables.first_day)
         )));
     }
     if let Some(n) = history_months {
@@ -1005,9 +1014,10 @@ mod tests {
         let t = load(dir.path());
         // Data ends 2024-08-01; S + 90 <= end gives month ends up to 2024-04-30.
         assert_eq!(t.last_day, day("2024-08-01"));
+        // Every table covered from 2024-02-01 (the first survey); + 59 days.
+        assert_eq!(t.coverage_start, day("2024-02-01"));
         let d = history_dates(&t, t.last_day, 90, None).unwrap();
-        assert_eq!(*d.last().unwrap(), day("2024-04-30"));
-        assert_eq!(d[0], day("2023-06-30"));
+        assert_eq!(d, [day("2024-03-31"), day("2024-04-30")]);
         assert_eq!(
             history_dates(&t, t.last_day, 90, Some(2)).unwrap(),
             [day("2024-03-31"), day("2024-04-30")]

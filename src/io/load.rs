@@ -201,6 +201,10 @@ pub struct Tables {
     /// tickets, surveys and end dates).
     pub first_day: Day,
     pub last_day: Day,
+    /// The first day covered by every table present: before it some table
+    /// (typically the events export) had not started, and snapshots would
+    /// show silence that was only missing data.
+    pub coverage_start: Day,
     pub sources: Vec<SourceFile>,
     /// Non-fatal findings (skipped rows), in words.
     pub warnings: Vec<String>,
@@ -1103,7 +1107,8 @@ fn load_surveys(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
     record_source(tables, TableKind::Surveys, path, rows, skipped)
 }
 
-/// The earliest and latest day in any table.
+/// The earliest and latest day in any table, and the first day every
+/// present table covers.
 fn finish_bounds(t: &mut Tables) {
     let mut lo = Day::MAX;
     let mut hi = Day::MIN;
@@ -1118,17 +1123,23 @@ fn finish_bounds(t: &mut Tables) {
             see(e);
         }
     }
+    let first = |days: &mut dyn Iterator<Item = Day>| days.min();
+    let mut starts = vec![t.lines.rows.iter().map(|l| l.start).min()];
     if let Some(e) = &t.events {
         e.rows.rows.iter().for_each(|r| see(r.day));
+        starts.push(first(&mut e.rows.rows.iter().map(|r| r.day)));
     }
     if let Some(tk) = &t.tickets {
         tk.rows.iter().for_each(|r| see(r.day));
+        starts.push(first(&mut tk.rows.iter().map(|r| r.day)));
     }
     if let Some(s) = &t.surveys {
         s.rows.iter().for_each(|r| see(r.day));
+        starts.push(first(&mut s.rows.iter().map(|r| r.day)));
     }
     t.first_day = lo;
     t.last_day = hi;
+    t.coverage_start = starts.into_iter().flatten().max().unwrap_or(lo);
 }
 
 #[cfg(test)]

@@ -1,0 +1,37 @@
+//! History building: features for every active account at every labeled
+//! month end of 24 months (the training path).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ebbflow::config::SnapshotParams;
+use ebbflow::snapshot::{features_as_of, history_dates, timelines, FeatureSpec};
+
+#[path = "common.rs"]
+mod common;
+
+fn history(c: &mut Criterion) {
+    let mut g = c.benchmark_group("history");
+    g.sample_size(10);
+    for accounts in [2_000usize, 20_000] {
+        let (_dir, tables) = common::tables(accounts, 24);
+        let p = SnapshotParams::default();
+        let dates = history_dates(&tables, tables.last_day, p.horizon_days, None).unwrap();
+        let spec = FeatureSpec::fit(&tables, *dates.last().unwrap(), p);
+        let tl = timelines(&tables, p.grace_days);
+        let events = tables.events.as_ref().map_or(0, |e| e.rows.len());
+        g.throughput(Throughput::Elements(events as u64));
+        g.bench_with_input(
+            BenchmarkId::new("features_as_of_24m", accounts),
+            &accounts,
+            |b, _| b.iter(|| features_as_of(&tables, &tl, &dates, &spec).unwrap()),
+        );
+        g.bench_with_input(
+            BenchmarkId::new("timelines", accounts),
+            &accounts,
+            |b, _| b.iter(|| timelines(&tables, p.grace_days)),
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, history);
+criterion_main!(benches);

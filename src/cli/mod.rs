@@ -1,0 +1,5 @@
+//! Argument parsing for the binaries: clap `Args` turned into library
+//! parameters, plus the stderr logger. Binaries stay a screenful.
+pub mod log;
+pub mod score;
+pub mod train;

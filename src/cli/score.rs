@@ -1,0 +1,280 @@
+//! `ebbflow-score`: arguments -> `score::score` -> queue files, manifest
+//! and a readable top of the queue on stdout.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Parser;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::bundle::Bundle;
+use crate::cli::log::{Log, LogFormat};
+use crate::config::Config;
+use crate::dates::{format_day, now_rfc3339, parse_day};
+use crate::error::{Error, Result};
+use crate::io::load::{load_dir, SourceFile};
+use crate::io::write::{write_bytes, write_frame, Format};
+use crate::queue::{render_top, to_frame};
+use crate::score::{score, FeatureDrift, ScoreParams, Timings};
+
+/// PSI above this is reported as a warning in the manifest and on stderr.
+pub const DRIFT_WARN_PSI: f64 = 0.2;
+
+const AFTER_HELP: &str = "\
+Examples:
+  ebbflow-score                      # demo bundle on the demo data, queue in out/
+  ebbflow-score --model models/demo --data datasets/demo --as-of 2025-12-31 --format parquet,csv --top 20
+
+Exit codes (a contract for schedulers):
+  0  ok
+  1  internal error (a bug: please report it)
+  2  usage or config error
+  3  bad input data (the message names file, line, account and column)
+  4  incompatible or damaged model bundle
+  5  drift gate: some feature's PSI exceeded --fail-on-drift (queue not replaced)
+  6  I/O failure (cannot read or write files)";
+
+/// Score accounts with a model bundle and write the ranked risk queue.
+#[derive(Debug, Parser)]
+#[command(name = "ebbflow-score", version, after_help = AFTER_HELP)]
+pub struct ScoreArgs {
+    /// Model bundle directory (or its bundle.json).
+    #[arg(long, default_value = "models/demo", value_name = "DIR")]
+    pub model: PathBuf,
+    /// Data directory, same contract as training.
+    #[arg(long, default_value = "datasets/demo", value_name = "DIR")]
+    pub data: PathBuf,
+    /// TOML config mapping your column names to ours (snapshot parameters come from the bundle).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Score as of this date (YYYY-MM-DD). Default: the latest date in the data.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Output directory for queue.* and manifest.json (created if missing; files replaced atomically).
+    #[arg(long, default_value = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Queue formats, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "parquet,csv")]
+    pub format: Vec<Format>,
+    /// Worker threads. Default: one per core.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Accounts per scoring batch; results do not depend on it.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub batch_size: usize,
+    /// Rows of the queue printed on stdout (0 for none).
+    #[arg(long, default_value_t = 15, value_name = "N")]
+    pub top: usize,
+    /// Exit with code 5, leaving the previous queue in place, if any feature's PSI exceeds this.
+    #[arg(long, value_name = "PSI")]
+    pub fail_on_drift: Option<f64>,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// No progress lines on stderr (warnings and errors still show).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Counts {
+    accounts: usize,
+    scored: usize,
+    skipped_inactive_at_as_of: usize,
+    skipped_rows_unknown_account: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct Output {
+    file: String,
+    sha256: String,
+    bytes: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct DriftReport {
+    warn_above: f64,
+    fail_above: Option<f64>,
+    warnings: Vec<FeatureDrift>,
+    features: Vec<FeatureDrift>,
+}
+
+#[derive(Debug, Serialize)]
+struct Manifest {
+    status: &'static str,
+    generated_at: String,
+    ebbflow_version: &'static str,
+    bundle_id: String,
+    bundle_schema_version: u32,
+    bundle_created_at: String,
+    as_of: String,
+    data: Vec<SourceFile>,
+    counts: Counts,
+    timings: ManifestTimings,
+    outputs: Vec<Output>,
+    drift: DriftReport,
+}
+
+#[derive(Debug, Serialize)]
+struct ManifestTimings {
+    read_s: f64,
+    #[serde(flatten)]
+    score: Timings,
+    write_s: f64,
+    total_s: f64,
+}
+
+/// Runs scoring. `Ok(stdout text)` or an error whose kind gives the exit code.
+pub fn run(args: ScoreArgs) -> Result<String> {
+    if let Some(n) = args.threads {
+        if n == 0 {
+            return Err(Error::InvalidParam("--threads must be > 0, got 0".into()));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| Error::InvalidParam(format!("cannot start {n} threads: {e}")))?;
+        return pool.install(|| run_inner(args));
+    }
+    run_inner(args)
+}
+
+fn run_inner(args: ScoreArgs) -> Result<String> {
+    let start = Instant::now();
+    let mut log = Log::with_format("ebbflow-score", args.quiet, args.log_format);
+    if args.format.is_empty() {
+        return Err(Error::InvalidParam(
+            "--format needs at least one of parquet, csv, json".into(),
+        ));
+    }
+    if let Some(t) = args.fail_on_drift {
+        if !(t > 0.0) {
+            return Err(Error::InvalidParam(format!(
+                "--fail-on-drift must be > 0, got {t}"
+            )));
+        }
+    }
+    log.step(&format!("loading bundle {}", args.model.display()));
+    let bundle = Bundle::load(&args.model)?;
+    let cfg = Config::load(args.config.as_deref())?;
+    log.step(&format!("loading data {}", args.data.display()));
+    let tables = load_dir(&args.data, &cfg)?;
+    for w in &tables.warnings {
+        log.warn(w);
+    }
+    let read_s = start.elapsed().as_secs_f64();
+    let as_of = match &args.as_of {
+        Some(s) => parse_day(s)
+            .ok_or_else(|| Error::InvalidParam(format!("--as-of expects YYYY-MM-DD, got {s:?}")))?,
+        None => tables.last_day,
+    };
+    let params = ScoreParams::new(as_of, args.batch_size)?;
+    log.step(&format!(
+        "scoring {} accounts as of {}",
+        tables.n_accounts(),
+        format_day(as_of)
+    ));
+    let scored = score(&tables, &bundle, params)?;
+
+    let mut features: Vec<FeatureDrift> = scored.drift.clone();
+    features.sort_by(|a, b| {
+        b.psi
+            .total_cmp(&a.psi)
+            .then_with(|| a.feature.cmp(&b.feature))
+    });
+    let warnings: Vec<FeatureDrift> = features
+        .iter()
+        .filter(|d| d.psi > DRIFT_WARN_PSI)
+        .cloned()
+        .collect();
+    for d in &warnings {
+        log.warn(&format!(
+            "feature {} drifted: PSI {:.3} against training",
+            d.feature, d.psi
+        ));
+    }
+    let gate = args
+        .fail_on_drift
+        .and_then(|t| features.iter().find(|d| d.psi > t).map(|d| (t, d.clone())));
+
+    let t_write = Instant::now();
+    let mut outputs = Vec::new();
+    if gate.is_none() {
+        let mut df = to_frame(&scored.rows, scored.has_names, scored.has_owner)
+            .map_err(|e| Error::polars(&args.out, e))?;
+        for fmt in &args.format {
+            let path = args.out.join(format!("queue.{}", fmt.extension()));
+            write_frame(&path, &mut df, *fmt)?;
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            outputs.push(Output {
+                file: path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                sha256: format!("{:x}", Sha256::digest(&bytes)),
+                bytes: bytes.len() as u64,
+            });
+        }
+    }
+    let manifest = Manifest {
+        status: if gate.is_some() { "drift_gate" } else { "ok" },
+        generated_at: now_rfc3339(),
+        ebbflow_version: env!("CARGO_PKG_VERSION"),
+        bundle_id: bundle.bundle_id.clone(),
+        bundle_schema_version: bundle.schema_version,
+        bundle_created_at: bundle.created_at.clone(),
+        as_of: format_day(as_of),
+        data: tables.sources.clone(),
+        counts: Counts {
+            accounts: scored.accounts,
+            scored: scored.rows.len(),
+            skipped_inactive_at_as_of: scored.inactive,
+            skipped_rows_unknown_account: tables
+                .sources
+                .iter()
+                .map(|s| s.skipped_unknown_account)
+                .sum(),
+        },
+        timings: ManifestTimings {
+            read_s,
+            score: scored.timings.clone(),
+            write_s: t_write.elapsed().as_secs_f64(),
+            total_s: start.elapsed().as_secs_f64(),
+        },
+        outputs,
+        drift: DriftReport {
+            warn_above: DRIFT_WARN_PSI,
+            fail_above: args.fail_on_drift,
+            warnings,
+            features,
+        },
+    };
+    write_bytes(
+        &args.out.join("manifest.json"),
+        serde_json::to_string_pretty(&manifest)?.as_bytes(),
+    )?;
+    log.done();
+    if let Some((t, d)) = gate {
+        return Err(Error::Drift(format!(
+            "feature {} has PSI {:.3} > {t}; the previous queue in {} was left in place (see manifest.json)",
+            d.feature,
+            d.psi,
+            args.out.display()
+        )));
+    }
+    log.summary(&format!(
+        "scored {} of {} accounts as of {} with bundle {} in {:.2}s; queue in {}",
+        scored.rows.len(),
+        scored.accounts,
+        format_day(as_of),
+        bundle.bundle_id,
+        start.elapsed().as_secs_f64(),
+        args.out.display()
+    ));
+    Ok(if args.top > 0 {
+        render_top(&scored.rows, args.top)
+    } else {
+        String::new()
+    })
+}

@@ -1,0 +1,187 @@
+//! Scoring: a bundle applied to the data as of a date. Features come from
+//! `snapshot::features_as_of` with the bundle's frozen spec (the path
+//! training used); rows are scored in rayon batches joined in input order,
+//! so results do not depend on thread count or batch size.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::Bundle;
+use crate::dates::{format_day, Day};
+use crate::error::{Error, Result};
+use crate::io::load::Tables;
+use crate::queue::{drivers, suggested_play, QueueRow};
+use crate::snapshot::{features_as_of, timelines, FeatureFrame, PLAN};
+use crate::timeline::Timeline;
+use crate::train::rfm_of;
+
+/// Expected days remaining is a restricted mean over this many days ahead.
+pub const REMAINING_WINDOW_DAYS: f64 = 730.0;
+
+/// Checked scoring parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreParams {
+    pub as_of: Day,
+    pub batch_size: usize,
+}
+
+impl ScoreParams {
+    pub fn new(as_of: Day, batch_size: usize) -> Result<ScoreParams> {
+        if batch_size == 0 {
+            return Err(Error::InvalidParam("batch_size must be > 0, got 0".into()));
+        }
+        Ok(ScoreParams { as_of, batch_size })
+    }
+}
+
+/// PSI of one feature against its training distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureDrift {
+    pub feature: String,
+    pub psi: f64,
+}
+
+/// Where time went, in seconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    pub features_s: f64,
+    pub scoring_s: f64,
+}
+
+/// The queue and what a manifest needs to say about it.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub rows: Vec<QueueRow>,
+    pub accounts: usize,
+    pub inactive: usize,
+    pub drift: Vec<FeatureDrift>,
+    pub timings: Timings,
+    pub has_names: bool,
+    pub has_owner: bool,
+    /// The feature rows behind the queue (input order, before ranking).
+    pub frame: FeatureFrame,
+}
+
+/// Scores every account active at `p.as_of`.
+pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored> {
+    let t0 = Instant::now();
+    let tl = timelines(tables, bundle.spec.params.grace_days);
+    let frame = features_as_of(tables, &tl, &[p.as_of], &bundle.spec)?;
+    let features_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let n = frame.n_rows();
+    let batches: Vec<Vec<QueueRow>> = (0..n)
+        .into_par_iter()
+        .step_by(p.batch_size)
+        .map(|lo| {
+            (lo..(lo + p.batch_size).min(n))
+                .map(|i| score_row(tables, bundle, &tl, &frame, i, p.as_of))
+                .collect()
+        })
+        .collect();
+    let mut rows: Vec<QueueRow> = batches.into_iter().flatten().collect();
+    rows.sort_by(|a, b| {
+        b.arr_at_risk
+            .total_cmp(&a.arr_at_risk)
+            .then_with(|| a.account_id.cmp(&b.account_id))
+    });
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.rank = i as u32 + 1;
+    }
+    let drift = bundle
+        .distributions
+        .iter()
+        .filter_map(|d| {
+            frame.column(&d.feature).map(|c| FeatureDrift {
+                feature: d.feature.clone(),
+                psi: d.psi(c),
+            })
+        })
+        .collect();
+    Ok(Scored {
+        rows,
+        accounts: tables.n_accounts(),
+        inactive: tables.n_accounts() - n,
+        drift,
+        timings: Timings {
+            features_s,
+            scoring_s: t1.elapsed().as_secs_f64(),
+        },
+        has_names: tables.accounts.names.iter().any(Option::is_some),
+        has_owner: tables.accounts.attribute("owner").is_some(),
+        frame,
+    })
+}
+
+/// One queue row from feature row `i`; pure, so batches can run anywhere.
+fn score_row(
+    tables: &Tables,
+    b: &Bundle,
+    tl: &[Timeline],
+    frame: &FeatureFrame,
+    i: usize,
+    as_of: Day,
+) -> QueueRow {
+    let a = frame.account[i] as usize;
+    let row = frame.row(i);
+    let value = |name: &str| frame.names.iter().position(|n| n == name).map(|j| row[j]);
+    let churn = b.churn.model.predict_proba(&row);
+    let upgrade = b.upgrade.model.predict_proba(&row);
+    let mrr = value("mrr").unwrap_or(0.0);
+    let (risk_tier, upgrade_tier) = (b.churn.tiers.of(churn), b.upgrade.tiers.of(upgrade));
+    let [r, f, m] = rfm_of(&value);
+    let rfm = &b.segments.model;
+    let plan_level = b
+        .spec
+        .categoricals
+        .iter()
+        .find(|c| c.attribute == PLAN)
+        .and_then(|c| {
+            c.levels
+                .iter()
+                .map(String::as_str)
+                .chain(["other"])
+                .find(|l| value(&format!("{PLAN}={l}")) == Some(1.0))
+        });
+    let curve = b.survival.curve_for(plan_level);
+    let tenure = tl[a]
+        .first_active_day()
+        .map_or(0.0, |d| (as_of - d).max(0) as f64);
+    let owner = tables
+        .accounts
+        .attribute("owner")
+        .and_then(|o| o.values[a].clone());
+    QueueRow {
+        rank: 0,
+        account_id: tables.accounts.ids[a].clone(),
+        name: tables.accounts.names[a].clone(),
+        owner,
+        as_of: format_day(as_of),
+        mrr,
+        churn_risk: churn,
+        risk_tier: risk_tier.to_string(),
+        arr_at_risk: churn * mrr * 12.0,
+        upgrade_propensity: upgrade,
+        upgrade_tier: upgrade_tier.to_string(),
+        rfm_code: rfm.code(r, f, m),
+        segment: rfm.segment_name(rfm.segment(r, f, m)).to_string(),
+        survival_90d: curve.conditional_survival(tenure, 90.0),
+        expected_days_remaining: curve.expected_remaining(tenure, tenure + REMAINING_WINDOW_DAYS),
+        churn_drivers: drivers(
+            &b.churn.model.contributions(&row),
+            &b.churn.model.feature_names,
+            &value,
+            3,
+        ),
+        upgrade_drivers: drivers(
+            &b.upgrade.model.contributions(&row),
+            &b.upgrade.model.feature_names,
+            &value,
+            3,
+        ),
+        suggested_play: suggested_play(risk_tier, upgrade_tier).to_string(),
+        model_version: b.bundle_id.clone(),
+    }
+}

@@ -1,0 +1,494 @@
+//! Training: monthly history -> out-of-time backtest -> refit on every
+//! labeled month -> bundle. Features come from `snapshot::features_as_of`
+//! (the same path scoring uses); labels from `labels`. Held-out months never
+//! reach fitting, scaling or imputation: each fit sees only the rows it is
+//! handed, and the backtest hands it training months only.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::{
+    day_strings, Backtest, Bundle, DataFingerprint, Segments, Target, TrainSettings, SCHEMA_VERSION,
+};
+use crate::config::SnapshotParams;
+use crate::dates::{format_day, Day};
+use crate::drift::Distribution;
+use crate::error::{Error, Result};
+use crate::io::load::Tables;
+use crate::labels::{labels_for, Labels};
+use crate::metrics::{evaluate, BinaryReport};
+use crate::models::lifetime::SurvivalModel;
+use crate::models::propensity::{LogisticModel, PropensityParams};
+use crate::models::rfm::{profile, RfmParams};
+use crate::models::scale::Transform;
+use crate::snapshot::{features_as_of, history_dates, timelines, FeatureFrame, FeatureSpec, Kind};
+
+/// Calibration bins reported for every model.
+pub const CALIBRATION_BINS: usize = 10;
+
+/// Training parameters as given; [`TrainParams::check`] makes them usable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainParams {
+    /// Labels and censoring stop here; default: the latest date in any table.
+    pub as_of_end: Option<Day>,
+    /// Keep only the last N labeled month ends; default: all.
+    pub history_months: Option<usize>,
+    /// Month ends held out for the out-of-time backtest.
+    pub holdout_months: usize,
+    pub seed: u64,
+    /// RFM cluster count; default: chosen over 3..=8 by silhouette.
+    pub rfm_k: Option<usize>,
+    pub snapshot: SnapshotParams,
+    pub propensity: PropensityParams,
+    /// Propensity fits use at most this many rows: beyond it, a seeded
+    /// uniform sample (by account and month, so independent of row order).
+    /// A uniform sample keeps probabilities calibrated; validation always
+    /// uses every held-out row.
+    pub max_fit_rows: usize,
+}
+
+/// Checked training parameters; only this type can train.
+#[derive(Debug, Clone)]
+pub struct ValidTrainParams {
+    p: TrainParams,
+    rfm: crate::models::rfm::RfmValidParams,
+    propensity: crate::models::propensity::PropensityValidParams,
+}
+
+impl TrainParams {
+    pub fn new(snapshot: SnapshotParams) -> TrainParams {
+        TrainParams {
+            as_of_end: None,
+            history_months: None,
+            holdout_months: 3,
+            seed: 42,
+            rfm_k: None,
+            snapshot,
+            propensity: PropensityParams::default(),
+            max_fit_rows: 250_000,
+        }
+    }
+
+    pub fn check(self) -> Result<ValidTrainParams> {
+        if !(1..=24).contains(&self.holdout_months) {
+            return Err(Error::InvalidParam(format!(
+                "holdout_months must be in 1..=24, got {}",
+                self.holdout_months
+            )));
+        }
+        if self.max_fit_rows < 1_000 {
+            return Err(Error::InvalidParam(format!(
+                "max_fit_rows must be >= 1000, got {}",
+                self.max_fit_rows
+            )));
+        }
+        if self.history_months == Some(0) {
+            return Err(Error::InvalidParam(
+                "history_months must be > 0, got 0".into(),
+            ));
+        }
+        let mut rfm = RfmParams::new().seed(self.seed);
+        if let Some(k) = self.rfm_k {
+            rfm = rfm.k(k);
+        }
+        let rfm = rfm.check()?;
+        let propensity = self.propensity.clone().check()?;
+        Ok(ValidTrainParams {
+            p: self,
+            rfm,
+            propensity,
+        })
+    }
+}
+
+/// Progress callback: one short line per step.
+pub type Progress<'a> = &'a mut dyn FnMut(&str);
+
+fn transforms(spec: &FeatureSpec) -> Vec<Transform> {
+    spec.features
+        .iter()
+        .map(|f| {
+            if f.kind == Kind::Log {
+                Transform::Log1p
+            } else {
+                Transform::Identity
+            }
+        })
+        .collect()
+}
+
+/// Month index of every row (the fold for alpha selection).
+fn folds(frame: &FeatureFrame, dates: &[Day]) -> Vec<u32> {
+    frame
+        .as_of
+        .iter()
+        .map(|d| dates.partition_point(|x| x < d) as u32)
+        .collect()
+}
+
+fn fit_target(
+    p: &ValidTrainParams,
+    target: &str,
+    spec: &FeatureSpec,
+    frame: &FeatureFrame,
+    labels: &[bool],
+    dates: &[Day],
+) -> Result<crate::models::propensity::FitReport> {
+    let keep = fit_sample(frame, p.p.max_fit_rows, p.p.seed);
+    let (frame, labels) = match &keep {
+        Some(k) => (
+            std::borrow::Cow::Owned(frame.filter(k)),
+            std::borrow::Cow::Owned(pick(labels, k)),
+        ),
+        None => (
+            std::borrow::Cow::Borrowed(frame),
+            std::borrow::Cow::Borrowed(labels),
+        ),
+    };
+    p.propensity.fit(
+        target,
+        &frame.names,
+        &transforms(spec),
+        &frame.column_slices(),
+        &labels,
+        &folds(&frame, dates),
+    )
+}
+
+/// Rows kept for fitting when there are more than `max` (None: all). Each
+/// row is kept by a hash of (seed, account, as-of) against the sampling
+/// rate, so the sample does not depend on row order or thread count.
+fn fit_sample(frame: &FeatureFrame, max: usize, seed: u64) -> Option<Vec<bool>> {
+    let n = frame.n_rows();
+    if n <= max {
+        return None;
+    }
+    let threshold = (max as f64 / n as f64 * u64::MAX as f64) as u64;
+    Some(
+        frame
+            .account
+            .iter()
+            .zip(&frame.as_of)
+            .map(|(&a, &d)| splitmix64(seed ^ ((a as u64) << 32) ^ (d as u32 as u64)) < threshold)
+            .collect(),
+    )
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Keeps the labels where `keep` is true.
+fn pick(v: &[bool], keep: &[bool]) -> Vec<bool> {
+    v.iter()
+        .zip(keep)
+        .filter(|(_, &k)| k)
+        .map(|(x, _)| *x)
+        .collect()
+}
+
+/// The one-feature recency model, the naive baseline a churn model must beat.
+fn recency_baseline(
+    train: &FeatureFrame,
+    y: &[bool],
+    holdout: &FeatureFrame,
+    y_hold: &[bool],
+) -> Result<Option<BinaryReport>> {
+    let (Some(r), Some(rh)) = (train.column("recency_days"), holdout.column("recency_days")) else {
+        return Ok(None);
+    };
+    let single = PropensityParams {
+        alphas: vec![1.0],
+        ..PropensityParams::default()
+    }
+    .check()?;
+    let fold = vec![0u32; y.len()];
+    let fit = single.fit(
+        "churn (recency only)",
+        &["recency_days".to_string()],
+        &[Transform::Log1p],
+        &[r],
+        y,
+        &fold,
+    )?;
+    let probs = fit.model.predict_proba_matrix(&[rh]);
+    Ok(Some(evaluate(&probs, y_hold, CALIBRATION_BINS)))
+}
+
+/// Trains every model on `tables` and returns the bundle. `progress` gets
+/// one line per step.
+pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Result<Bundle> {
+    let sp = p.p.snapshot;
+    let h = sp.horizon_days;
+    let end = p.p.as_of_end.unwrap_or(tables.last_day);
+    if end > tables.last_day || end < tables.first_day {
+        return Err(Error::InvalidParam(format!(
+            "as_of_end {} is outside the data ({} to {})",
+            format_day(end),
+            format_day(tables.first_day),
+            format_day(tables.last_day)
+        )));
+    }
+    let tl = timelines(tables, sp.grace_days);
+    let dates = history_dates(tables, end, h, p.p.history_months)?;
+    let bt = backtest(tables, &tl, &dates, p, progress)?;
+    let figures = bt.targets.into_iter().map(|t| (t.report, t.baselines));
+    let backtest = bt.backtest;
+
+    // --- The shipped models: refit on every labeled month.
+    let last = *dates.last().expect("non-empty");
+    progress(&format!(
+        "final fit: {} month ends {} to {}",
+        dates.len(),
+        format_day(dates[0]),
+        format_day(last)
+    ));
+    let spec = FeatureSpec::fit(tables, last, sp);
+    let frame = features_as_of(tables, &tl, &dates, &spec)?;
+    let Labels { churned, upgraded } = labels_for(&frame, &tl, h);
+    let is_last: Vec<bool> = frame.as_of.iter().map(|&d| d == last).collect();
+    let latest = frame.filter(&is_last);
+    let mut targets = Vec::new();
+    for ((target, y), (holdout_report, baselines)) in [("churn", &churned), ("upgrade", &upgraded)]
+        .into_iter()
+        .zip(figures)
+    {
+        progress(&format!("final fit: {target} on {} rows", frame.n_rows()));
+        let fit = fit_target(p, target, &spec, &frame, y, &dates)?;
+        let in_sample = evaluate(
+            &fit.model.predict_proba_matrix(&frame.column_slices()),
+            y,
+            CALIBRATION_BINS,
+        );
+        let tiers = tiers(&fit.model, &latest);
+        targets.push(Target {
+            model: fit.model,
+            tiers,
+            holdout: holdout_report,
+            baselines,
+            in_sample,
+            alpha_search: fit.alpha_search,
+            warnings: fit.warnings,
+        });
+    }
+    let upgrade = targets.pop().expect("two targets");
+    let churn = targets.pop().expect("two targets");
+
+    progress("segments: RFM quintiles and k-means on the last snapshot");
+    let (r, f, m) = rfm_inputs(&latest);
+    let rfm = p.rfm.fit(&r, &f, &m)?;
+    let (yc, yu) = (pick(&churned, &is_last), pick(&upgraded, &is_last));
+    let profiles = profile(&rfm, &r, &f, &m, Some(&yc), Some(&yu))?;
+
+    progress("survival: Kaplan–Meier overall and per stratum");
+    let survival = SurvivalModel::fit(tables, &tl, &spec, end);
+
+    let distributions = frame
+        .names
+        .iter()
+        .zip(&latest.columns)
+        .map(|(n, c)| Distribution::fit(n, c))
+        .collect();
+    let rate = |y: &[bool]| y.iter().filter(|&&v| v).count() as f64 / y.len().max(1) as f64;
+    let mut bundle = Bundle {
+        schema_version: SCHEMA_VERSION,
+        ebbflow_version: env!("CARGO_PKG_VERSION").to_string(),
+        bundle_id: String::new(),
+        created_at: String::new(),
+        data: DataFingerprint {
+            sources: tables.sources.clone(),
+            first_day: format_day(tables.first_day),
+            last_day: format_day(tables.last_day),
+            end: format_day(end),
+            accounts: tables.n_accounts(),
+        },
+        settings: TrainSettings {
+            horizon_days: h,
+            holdout_months: p.p.holdout_months,
+            history_months: p.p.history_months,
+            seed: p.p.seed,
+            rfm_k: p.p.rfm_k,
+            max_fit_rows: p.p.max_fit_rows,
+            snapshot_dates: day_strings(&dates),
+        },
+        spec,
+        churn_base_rate: rate(&churned),
+        upgrade_base_rate: rate(&upgraded),
+        rows: frame.n_rows(),
+        churn,
+        upgrade,
+        segments: Segments {
+            model: rfm,
+            profiles,
+        },
+        survival,
+        backtest,
+        distributions,
+    };
+    bundle.bundle_id = bundle.content_id()?;
+    Ok(bundle)
+}
+
+/// R, F, M of one row from a feature lookup: recency_days, active_days_90d
+/// and mrr. Without an events table R is the tenure and F is zero (a
+/// constant column scores 3). Training and scoring both read them here.
+pub fn rfm_of(value: &dyn Fn(&str) -> Option<f64>) -> [f64; 3] {
+    [
+        value("recency_days")
+            .or_else(|| value("tenure_days"))
+            .unwrap_or(0.0),
+        value("active_days_90d").unwrap_or(0.0),
+        value("mrr").unwrap_or(0.0),
+    ]
+}
+
+/// [`rfm_of`] for every row of a frame, as three columns.
+pub fn rfm_inputs(frame: &FeatureFrame) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let cols: Vec<Option<&[f64]>> = ["recency_days", "tenure_days", "active_days_90d", "mrr"]
+        .iter()
+        .map(|n| frame.column(n))
+        .collect();
+    let names = ["recency_days", "tenure_days", "active_days_90d", "mrr"];
+    let (mut r, mut f, mut m) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..frame.n_rows() {
+        let value = |n: &str| {
+            names
+                .iter()
+                .position(|x| *x == n)
+                .and_then(|j| cols[j])
+                .map(|c| c[i])
+        };
+        let [a, b, c] = rfm_of(&value);
+        r.push(a);
+        f.push(b);
+        m.push(c);
+    }
+    (r, f, m)
+}
+
+/// Tier cut points from the 90th and 70th percentiles (nearest rank) of
+/// the model's scores on the last training snapshot.
+fn tiers(model: &LogisticModel, latest: &FeatureFrame) -> crate::bundle::Tiers {
+    let mut p = model.predict_proba_matrix(&latest.column_slices());
+    p.sort_by(f64::total_cmp);
+    let q = |x: f64| {
+        if p.is_empty() {
+            1.0
+        } else {
+            p[((x * p.len() as f64) as usize).min(p.len() - 1)]
+        }
+    };
+    crate::bundle::Tiers {
+        high: q(0.9),
+        medium: q(0.7),
+    }
+}
+
+/// One target's out-of-time result.
+#[derive(Debug, Clone)]
+pub struct BacktestTarget {
+    /// The model fitted on training months only.
+    pub model: LogisticModel,
+    pub report: BinaryReport,
+    pub baselines: Vec<(String, BinaryReport)>,
+}
+
+/// The out-of-time backtest: churn then upgrade.
+#[derive(Debug, Clone)]
+pub struct BacktestResult {
+    pub backtest: Backtest,
+    pub targets: Vec<BacktestTarget>,
+}
+
+/// Fits on month ends S with S + H <= the first held-out month end ("now"
+/// of the backtest) and measures on the last `holdout_months` month ends.
+/// The spec is frozen as of "now"; fitting, scaling and imputation see the
+/// training rows only.
+pub fn backtest(
+    tables: &Tables,
+    tl: &[crate::timeline::Timeline],
+    dates: &[Day],
+    p: &ValidTrainParams,
+    progress: Progress,
+) -> Result<BacktestResult> {
+    let (sp, holdout) = (p.p.snapshot, p.p.holdout_months);
+    let h = sp.horizon_days;
+    if dates.len() <= holdout {
+        return Err(Error::InvalidParam(format!(
+            "{} labeled month ends leave none for training after holding out {holdout}; \
+             use fewer --holdout-months or more history",
+            dates.len()
+        )));
+    }
+    let hold_dates = &dates[dates.len() - holdout..];
+    let now = hold_dates[0];
+    let train_dates: Vec<Day> = dates
+        .iter()
+        .copied()
+        .filter(|&d| d + h as Day <= now)
+        .collect();
+    if train_dates.is_empty() {
+        return Err(Error::InvalidParam(format!(
+            "no training month end S with S + {h} days <= {} (the first held-out month); need more history",
+            format_day(now)
+        )));
+    }
+
+    // --- Out-of-time backtest: everything frozen as of `now`.
+    progress(&format!(
+        "backtest: training on {} month ends up to {}, measuring on {} held-out month ends from {}",
+        train_dates.len(),
+        format_day(*train_dates.last().expect("non-empty")),
+        hold_dates.len(),
+        format_day(now)
+    ));
+    let spec_bt = FeatureSpec::fit(tables, now, sp);
+    let bt_dates: Vec<Day> = train_dates.iter().chain(hold_dates).copied().collect();
+    let frame_bt = features_as_of(tables, &tl, &bt_dates, &spec_bt)?;
+    let labels_bt = labels_for(&frame_bt, &tl, h);
+    let is_train: Vec<bool> = frame_bt.as_of.iter().map(|d| *d < now).collect();
+    let is_hold: Vec<bool> = is_train.iter().map(|t| !t).collect();
+    let (tr, ho) = (frame_bt.filter(&is_train), frame_bt.filter(&is_hold));
+    let backtest = Backtest {
+        train_months: day_strings(&train_dates),
+        holdout_months: day_strings(hold_dates),
+        train_rows: tr.n_rows(),
+        holdout_rows: ho.n_rows(),
+        embargo_days: h,
+    };
+    let mut figures = Vec::new();
+    for (target, y_all) in [
+        ("churn", &labels_bt.churned),
+        ("upgrade", &labels_bt.upgraded),
+    ] {
+        let (y, y_hold) = (pick(y_all, &is_train), pick(y_all, &is_hold));
+        progress(&format!(
+            "backtest: fitting {target} on {} rows",
+            tr.n_rows()
+        ));
+        let fit = fit_target(p, target, &spec_bt, &tr, &y, &train_dates)?;
+        let probs = fit.model.predict_proba_matrix(&ho.column_slices());
+        let report = evaluate(&probs, &y_hold, CALIBRATION_BINS);
+        let base = y.iter().filter(|&&v| v).count() as f64 / y.len().max(1) as f64;
+        let mut baselines = vec![(
+            "base rate".to_string(),
+            evaluate(&vec![base; y_hold.len()], &y_hold, CALIBRATION_BINS),
+        )];
+        if target == "churn" {
+            if let Some(r) = recency_baseline(&tr, &y, &ho, &y_hold)? {
+                baselines.push(("recency only".to_string(), r));
+            }
+        }
+        figures.push(BacktestTarget {
+            model: fit.model,
+            report,
+            baselines,
+        });
+    }
+    Ok(BacktestResult {
+        backtest,
+        targets: figures,
+    })
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the real binaries on the committed demo data and
+//! bundle, each test in its own directory. One test binary (polars links once).
+
+mod workdir;
+
+mod score;
+mod train;
