@@ -11,7 +11,12 @@ mod common;
 fn history(c: &mut Criterion) {
     let mut g = c.benchmark_group("history");
     g.sample_size(10);
-    for accounts in [2_000usize, 20_000] {
+    // EBBFLOW_BENCH_ACCOUNTS=100000 cargo bench --bench history: other sizes.
+    let sizes: Vec<usize> = std::env::var("EBBFLOW_BENCH_ACCOUNTS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![2_000, 20_000]);
+    for accounts in sizes {
         let (_dir, tables) = common::tables(accounts, 24);
         let p = SnapshotParams::default();
         let dates = history_dates(&tables, tables.last_day, p.horizon_days, None).unwrap();

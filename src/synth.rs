@@ -409,7 +409,8 @@ pub fn generate_frames(params: &ValidSynthParams) -> Result<SynthFrames> {
 /// Writes the five tables into `dir` (created if missing) as
 /// `<table>.<csv|parquet>`, streaming `chunk_accounts` accounts at a time.
 /// Each file goes to a temporary file and is renamed into place only when
-/// every table has been written, so a failed run leaves old files intact.
+/// every table has been written, so a failed run leaves old files intact; a
+/// table left in another format by an earlier run is then removed.
 pub fn generate_to_dir(
     params: &ValidSynthParams,
     dir: &Path,
@@ -437,6 +438,16 @@ pub fn generate_to_dir(
             })
         })
     })?;
+    // The same table in another format from an earlier run would make the
+    // directory ambiguous to the loader.
+    for (table, path) in TABLES.iter().zip(&paths) {
+        for ext in ["csv", "parquet", "json"] {
+            let other = dir.join(format!("{table}.{ext}"));
+            if other != *path && other.is_file() {
+                std::fs::remove_file(&other).map_err(|e| Error::io(&other, e))?;
+            }
+        }
+    }
     Ok(summary.expect("set on success"))
 }
 
@@ -1997,6 +2008,35 @@ mod tests {
         assert_eq!(
             events.column("timestamp").unwrap().dtype(),
             &DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+        );
+    }
+
+    #[test]
+    fn rewriting_in_another_format_leaves_one_file_per_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = SynthParams {
+            accounts: 20,
+            months: 2,
+            ..SynthParams::default()
+        }
+        .check()
+        .unwrap();
+        generate_to_dir(&p, dir.path(), SynthFormat::Csv).unwrap();
+        generate_to_dir(&p, dir.path(), SynthFormat::Mixed).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "accounts.csv",
+                "events.parquet",
+                "subscriptions.csv",
+                "surveys.csv",
+                "tickets.csv"
+            ]
         );
     }
 

@@ -17,7 +17,8 @@ use ebbflow::synth::{generate_to_dir, SynthFormat, SynthParams};
                   Exit codes: 0 ok, 2 bad arguments, 3 or 6 the files could not be written."
 )]
 struct Args {
-    /// Directory to write the five tables into; created if missing, old tables replaced atomically.
+    /// Directory to write the five tables into; created if missing, old tables replaced atomically
+    /// (a table left there in another format is removed).
     #[arg(long)]
     out: PathBuf,
     /// Number of accounts (60% exist when the window opens, 40% arrive during it).

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
@@ -17,6 +18,8 @@ use crate::io::schema::{Priority, TableKind};
 
 /// Sentinel for "no value" in interned u32 columns.
 pub const NONE: u32 = u32::MAX;
+/// Sentinel for an empty account id while loading (a reported problem).
+const EMPTY: u32 = u32::MAX - 1;
 
 /// Rows of one table grouped by account: the rows of account `a` are
 /// `rows[offsets[a]..offsets[a + 1]]`, sorted by day (ties keep file order).
@@ -26,7 +29,7 @@ pub struct Grouped<T> {
     pub rows: Vec<T>,
 }
 
-impl<T: Dated> Grouped<T> {
+impl<T: Dated + Copy + Default + Send> Grouped<T> {
     /// Groups rows tagged with account indices `0..n_accounts`; stable, O(n).
     fn build(n_accounts: usize, tagged: Vec<(u32, T)>) -> Grouped<T> {
         let mut offsets = vec![0usize; n_accounts + 1];
@@ -37,22 +40,27 @@ impl<T: Dated> Grouped<T> {
             offsets[i + 1] += offsets[i];
         }
         let mut next = offsets.clone();
-        let mut slots: Vec<Option<T>> = (0..tagged.len()).map(|_| None).collect();
+        let mut rows: Vec<T> = vec![T::default(); tagged.len()];
         for (a, row) in tagged {
             let a = a as usize;
-            slots[next[a]] = Some(row);
+            rows[next[a]] = row;
             next[a] += 1;
         }
-        let mut rows: Vec<T> = slots
-            .into_iter()
-            .map(|r| r.expect("every slot filled"))
-            .collect();
+        let mut rest = rows.as_mut_slice();
+        let mut slices = Vec::with_capacity(n_accounts);
         for a in 0..n_accounts {
-            rows[offsets[a]..offsets[a + 1]].sort_by_key(|r| r.day());
+            let (head, tail) = rest.split_at_mut(offsets[a + 1] - offsets[a]);
+            slices.push(head);
+            rest = tail;
         }
+        slices
+            .into_par_iter()
+            .for_each(|s| s.sort_by_key(|r| r.day()));
         Grouped { offsets, rows }
     }
+}
 
+impl<T: Dated> Grouped<T> {
     pub fn of(&self, account: usize) -> &[T] {
         &self.rows[self.offsets[account]..self.offsets[account + 1]]
     }
@@ -112,7 +120,7 @@ impl Dated for Event {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Ticket {
     pub day: Day,
     pub priority: Priority,
@@ -128,7 +136,7 @@ impl Dated for Ticket {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Survey {
     pub day: Day,
     pub score: f32,
@@ -342,8 +350,8 @@ struct TableReader<'a> {
     kind: FileKind,
     cfg: &'a Config,
     problems: Problems,
-    /// Row -> account id text, for locations in non-account tables.
-    row_accounts: Option<Vec<Option<String>>>,
+    /// The account_id column as text, for locations in problem messages.
+    row_accounts: Option<StringChunked>,
     /// Cells already reported, so an unparseable value is not also
     /// reported as missing.
     reported: std::collections::HashSet<(usize, &'static str)>,
@@ -421,7 +429,13 @@ impl<'a> TableReader<'a> {
             file: self.path.clone(),
             line: Some(line),
             is_row: self.kind == FileKind::Parquet,
-            account_id: self.row_accounts.as_ref().and_then(|v| v[row].clone()),
+            account_id: self
+                .row_accounts
+                .as_ref()
+                .and_then(|v| v.get(row))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string),
             column: Some(self.cfg.source_column(self.table, ours).to_string()),
         }
     }
@@ -623,13 +637,29 @@ impl<'a> TableReader<'a> {
         }
     }
 
-    /// Maps account_id to account indices. Unknown ids are None (skipped and
-    /// counted by the caller); empty ids are problems.
-    fn account_keys(&mut self, accounts: &HashMap<String, u32>) -> Result<Vec<Option<u32>>> {
-        let ids = self.texts("account_id")?.unwrap_or_default();
+    /// The column `ours` as text (numbers and dates rendered as text).
+    fn text_column(&self, ours: &str) -> Result<Option<StringChunked>> {
+        let src = self.cfg.source_column(self.table, ours);
+        let Ok(col) = self.df.column(src) else {
+            return Ok(None);
+        };
+        let s = col
+            .as_materialized_series()
+            .cast(&DataType::String)
+            .map_err(|e| Error::polars(&self.path, e))?;
+        Ok(Some(
+            s.str().map_err(|e| Error::polars(&self.path, e))?.clone(),
+        ))
+    }
+
+    /// Maps account_id to account indices without copying the ids: unknown
+    /// ids are [`NONE`] (skipped and counted by the caller), empty ids are
+    /// problems and [`EMPTY`].
+    fn account_keys(&mut self, accounts: &HashMap<String, u32>) -> Result<Vec<u32>> {
+        let ids = self.text_column("account_id")?.unwrap_or_default();
         let mut out = Vec::with_capacity(ids.len());
         for (i, id) in ids.iter().enumerate() {
-            match id {
+            match id.map(str::trim).filter(|v| !v.is_empty()) {
                 None => {
                     self.report(
                         i,
@@ -637,13 +667,45 @@ impl<'a> TableReader<'a> {
                         ProblemKind::EmptyKey,
                         "expected an account id, found an empty value".into(),
                     );
-                    out.push(None);
+                    out.push(EMPTY);
                 }
-                Some(id) => out.push(Some(accounts.get(id.as_str()).copied().unwrap_or(NONE))),
+                Some(id) => out.push(accounts.get(id).copied().unwrap_or(NONE)),
             }
         }
         self.row_accounts = Some(ids);
         Ok(out)
+    }
+
+    /// Interns a text column to dense ids (first-seen order) without a
+    /// string per row; empty cells are [`NONE`] and, when `required`,
+    /// problems.
+    fn interned(
+        &mut self,
+        ours: &'static str,
+        required: Option<&str>,
+    ) -> Result<Option<(Vec<u32>, Vec<String>)>> {
+        let Some(ca) = self.text_column(ours)? else {
+            return Ok(None);
+        };
+        let mut interner = Interner::default();
+        let mut ids = Vec::with_capacity(ca.len());
+        for (i, v) in ca.iter().enumerate() {
+            match v.map(str::trim).filter(|v| !v.is_empty()) {
+                Some(v) => ids.push(interner.id(v)),
+                None => {
+                    if let Some(what) = required {
+                        self.report(
+                            i,
+                            ours,
+                            ProblemKind::MissingValue,
+                            format!("expected {what}, found an empty value"),
+                        );
+                    }
+                    ids.push(NONE);
+                }
+            }
+        }
+        Ok(Some((ids, interner.names)))
     }
 
     fn finish(self) -> Result<()> {
@@ -773,7 +835,7 @@ fn load_accounts(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
     }
     let ids = r.texts("account_id")?.unwrap_or_default();
     let created = r.days("created_at")?.unwrap_or_default();
-    r.row_accounts = Some(ids.clone());
+    r.row_accounts = r.text_column("account_id")?;
     r.require("created_at", &created, "a date");
     let mut index: HashMap<String, u32> = HashMap::with_capacity(ids.len());
     let mut first_line: HashMap<&str, usize> = HashMap::new();
@@ -930,9 +992,9 @@ fn load_subscriptions(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<
     let mut tagged = Vec::with_capacity(r.height());
     let mut skipped = 0;
     for i in 0..r.height() {
-        let Some(a) = keys[i] else { continue };
-        if a == NONE {
-            skipped += 1;
+        let a = keys[i];
+        if a == NONE || a == EMPTY {
+            skipped += usize::from(a == NONE);
             continue;
         }
         let plan_id = plan
@@ -966,9 +1028,10 @@ fn load_events(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
     let keys = r.account_keys(&tables.accounts.index)?;
     let day = r.days("timestamp")?.unwrap_or_default();
     r.require("timestamp", &day, "a date or datetime");
-    let event = r.texts("event")?.unwrap_or_default();
-    r.require("event", &event, "an event type name");
-    let users = r.texts("user_id")?;
+    let (event, types) = r
+        .interned("event", Some("an event type name"))?
+        .unwrap_or_default();
+    let users = r.interned("user_id", None)?;
     let count = r.numbers("count")?;
     if let Some(c) = &count {
         r.check_range("count", c, 0.0, f64::MAX, "a number >= 0");
@@ -976,35 +1039,28 @@ fn load_events(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
     if !r.problems.is_empty() {
         return r.finish();
     }
-    let mut types = Interner::default();
-    let mut user_ids = Interner::default();
     let mut tagged = Vec::with_capacity(r.height());
     let mut skipped = 0;
     for i in 0..r.height() {
-        let Some(a) = keys[i] else { continue };
-        if a == NONE {
-            skipped += 1;
+        let a = keys[i];
+        if a == NONE || a == EMPTY {
+            skipped += usize::from(a == NONE);
             continue;
         }
-        let user = users
-            .as_ref()
-            .and_then(|u| u[i].as_deref())
-            .map_or(NONE, |u| user_ids.id(u));
-        let c = count.as_ref().and_then(|c| c[i]).unwrap_or(1.0);
         tagged.push((
             a,
             Event {
                 day: day[i].unwrap_or_default(),
-                event_type: types.id(event[i].as_deref().unwrap_or_default()),
-                user,
-                count: c as f32,
+                event_type: event[i],
+                user: users.as_ref().map_or(NONE, |(u, _)| u[i]),
+                count: count.as_ref().and_then(|c| c[i]).unwrap_or(1.0) as f32,
             },
         ));
     }
     let rows = r.height();
     tables.events = Some(EventTable {
         rows: Grouped::build(tables.accounts.len(), tagged),
-        types: types.names,
+        types,
         has_users: users.is_some(),
     });
     record_source(tables, TableKind::Events, path, rows, skipped)
@@ -1049,9 +1105,9 @@ fn load_tickets(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
     let mut tagged = Vec::with_capacity(r.height());
     let mut skipped = 0;
     for i in 0..r.height() {
-        let Some(a) = keys[i] else { continue };
-        if a == NONE {
-            skipped += 1;
+        let a = keys[i];
+        if a == NONE || a == EMPTY {
+            skipped += usize::from(a == NONE);
             continue;
         }
         let get = |v: &Option<Vec<Option<f64>>>| {
@@ -1089,9 +1145,9 @@ fn load_surveys(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
     let mut tagged = Vec::with_capacity(r.height());
     let mut skipped = 0;
     for i in 0..r.height() {
-        let Some(a) = keys[i] else { continue };
-        if a == NONE {
-            skipped += 1;
+        let a = keys[i];
+        if a == NONE || a == EMPTY {
+            skipped += usize::from(a == NONE);
             continue;
         }
         tagged.push((

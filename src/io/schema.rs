@@ -135,9 +135,10 @@ impl fmt::Display for TableKind {
 }
 
 /// Ticket priority, ordered so `>= High` means "high priority".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 #[repr(u8)]
 pub enum Priority {
+    #[default]
     Unknown = 0,
     Low = 1,
     Normal = 2,

@@ -174,3 +174,17 @@ fn train_rejects_bad_parameters_with_usage_exit_code() {
     );
     assert!(!wd.path("b").exists(), "a failed run writes nothing");
 }
+
+#[test]
+fn bundle_round_trips_through_save_and_load() {
+    let b = Bundle::load(&demo_model()).unwrap();
+    let wd = Workdir::new();
+    b.save(&wd.path("copy")).unwrap();
+    let again = Bundle::load(&wd.path("copy")).unwrap();
+    assert_eq!(again, b);
+    assert_eq!(
+        std::fs::read(wd.path("copy/bundle.json")).unwrap(),
+        std::fs::read(demo_model().join("bundle.json")).unwrap(),
+        "saving a loaded bundle gives the same bytes"
+    );
+}
