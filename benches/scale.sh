@@ -15,7 +15,7 @@ data="$work/data-$accounts-$months-$epad"
 run="benches/runs/$(date -u +%Y-%m-%d)-$(hostname)"
 mkdir -p "$run" "$work"
 cargo build --release --bins -q
-if [ ! -f "$data/accounts.csv" ]; then
+if ! ls "$data"/accounts.* >/dev/null 2>&1; then
   /usr/bin/time -v target/release/ebbflow-synth --out "$data" --accounts "$accounts" --months "$months" \
     --seed 7 --format parquet --events-per-account-day "$epad" 2> "$work/synth.log"
   grep -E "synth |Elapsed|Maximum resident" "$work/synth.log" || true
@@ -30,7 +30,7 @@ out="$run/$what-$accounts.txt"
     score)
       [ -f "$work/model-small/bundle.json" ] || {
         small="$work/data-20000-$months-$epad"
-        [ -f "$small/accounts.csv" ] || target/release/ebbflow-synth --out "$small" --accounts 20000 \
+        ls "$small"/accounts.* >/dev/null 2>&1 || target/release/ebbflow-synth --out "$small" --accounts 20000 \
           --months "$months" --seed 7 --format parquet --events-per-account-day "$epad" 2>/dev/null
         target/release/ebbflow-train --data "$small" --out "$work/model-small" --quiet > /dev/null
       }

@@ -1296,10 +1296,10 @@ impl<'a> Sim<'a> {
                 let kind = pick_cumulative(&mut self.usage_rng, &self.cx.event_tables[table]);
                 let mean = count_mean(kind) * count_scale;
                 let count = 1 + poisson(&mut self.usage_rng, mean);
-                let minute =
-                    (center + 150.0 * normal(&mut self.usage_rng)).rem_euclid(1440.0) as u32 / 60
-                        * 60;
-                day_rows.push((user, kind as u8, count, minute));
+                // Whole hours around the working day of the account's region.
+                let hour =
+                    (center + 150.0 * normal(&mut self.usage_rng)).rem_euclid(1440.0) as u32 / 60;
+                day_rows.push((user, kind as u8, count, hour * 60));
             }
             // One row per (user, event) and day: merge repeats, keep the earliest time.
             day_rows.sort_unstable_by_key(|r| (r.0, r.1));
@@ -1357,6 +1357,7 @@ impl<'a> Sim<'a> {
             let s = (0.2 + 0.5 * h - 0.5 * distress + 0.4 * normal(&mut self.touch_rng)).tanh();
             let sentiment = round2(s.clamp(-1.0, 1.0));
             let onboard = if months_live == 0 { 12.0 } else { 2.0 };
+            // In `TOPICS` order.
             let weights = [
                 25.0,
                 20.0,

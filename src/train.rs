@@ -64,7 +64,7 @@ impl TrainParams {
             rfm_k: None,
             snapshot,
             propensity: PropensityParams::default(),
-            max_fit_rows: 250_000,
+            max_fit_rows: 100_000,
         }
     }
 

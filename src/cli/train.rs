@@ -45,7 +45,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "K")]
     pub segments: Option<usize>,
     /// Propensity fits use at most this many account-months (a seeded uniform sample beyond it; validation uses every held-out row).
-    #[arg(long, default_value_t = 250_000, value_name = "N")]
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub max_fit_rows: usize,
     /// Bundle directory to write (created if missing; files replaced atomically).
     #[arg(long, default_value = "models/latest", value_name = "DIR")]

@@ -658,8 +658,18 @@ impl<'a> TableReader<'a> {
     fn account_keys(&mut self, accounts: &HashMap<String, u32>) -> Result<Vec<u32>> {
         let ids = self.text_column("account_id")?.unwrap_or_default();
         let mut out = Vec::with_capacity(ids.len());
+        // Exports are usually grouped by account: reuse the previous
+        // lookup while the id repeats instead of hashing every row.
+        let mut last: Option<(&str, u32)> = None;
         for (i, id) in ids.iter().enumerate() {
-            match id.map(str::trim).filter(|v| !v.is_empty()) {
+            let id = id.map(str::trim).filter(|v| !v.is_empty());
+            if let (Some(id), Some((prev, key))) = (id, last) {
+                if id == prev {
+                    out.push(key);
+                    continue;
+                }
+            }
+            match id {
                 None => {
                     self.report(
                         i,
@@ -669,7 +679,11 @@ impl<'a> TableReader<'a> {
                     );
                     out.push(EMPTY);
                 }
-                Some(id) => out.push(accounts.get(id).copied().unwrap_or(NONE)),
+                Some(id) => {
+                    let key = accounts.get(id).copied().unwrap_or(NONE);
+                    last = Some((id, key));
+                    out.push(key);
+                }
             }
         }
         self.row_accounts = Some(ids);
@@ -689,9 +703,17 @@ impl<'a> TableReader<'a> {
         };
         let mut interner = Interner::default();
         let mut ids = Vec::with_capacity(ca.len());
+        let mut last: Option<(&str, u32)> = None;
         for (i, v) in ca.iter().enumerate() {
             match v.map(str::trim).filter(|v| !v.is_empty()) {
-                Some(v) => ids.push(interner.id(v)),
+                Some(v) => {
+                    let id = match last {
+                        Some((prev, id)) if prev == v => id,
+                        _ => interner.id(v),
+                    };
+                    last = Some((v, id));
+                    ids.push(id);
+                }
                 None => {
                     if let Some(what) = required {
                         self.report(

@@ -72,8 +72,11 @@ use crate::models::scale::{Preprocessor, Transform};
 pub struct PropensityParams {
     /// L2 strengths to try, in linfa's units (penalty on the *sum* of log
     /// losses, `alpha = 1 / C` of scikit-learn). A single value skips the
-    /// search. Default `[1e-4, 1e-3, 1e-2, 0.1, 1, 10, 100, 1000]`; each
-    /// value costs one extra fit.
+    /// search. Default `[0.1, 1, 10, 100, 1000]`; each value costs one extra
+    /// fit. Smaller values are left out: the penalty is on the sum over
+    /// rows, so below 0.1 it is indistinguishable from none once there are
+    /// more than a few thousand rows (measured on the demo data: 1e-4 to 0.1
+    /// gave the same tuning log loss to 4 decimals).
     pub alphas: Vec<f64>,
     /// Iteration budget of the L-BFGS solver per fit. Default 200.
     pub max_iterations: u64,
@@ -89,7 +92,7 @@ pub struct PropensityParams {
 impl Default for PropensityParams {
     fn default() -> Self {
         PropensityParams {
-            alphas: vec![1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0],
+            alphas: vec![1e-1, 1.0, 10.0, 100.0, 1000.0],
             max_iterations: 200,
             gradient_tolerance: 1e-6,
             tuning_fraction: 0.25,
@@ -898,7 +901,7 @@ mod tests {
         // Signs and ranking survive the tuned penalty (the search may pick
         // some shrinkage; here it chose alpha 100).
         let tuned = data.fit(PropensityParams::default()).unwrap();
-        assert_eq!(tuned.alpha_search.len(), 8);
+        assert_eq!(tuned.alpha_search.len(), 5);
         assert_eq!(tuned.tuning_from_fold, Some(9));
         let c = &tuned.model.coefficients;
         assert!(c[0] > 0.0 && c[1] < 0.0 && c[2] > 0.0, "{c:?}");
