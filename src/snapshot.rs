@@ -537,19 +537,10 @@ pub fn features_as_of(
                 let mut ids = Vec::new();
                 let mut vals = Vec::new();
                 let mut scratch = Scratch::default();
-                for a in lo..hi {
-                    if timelines[a].is_active(s) {
+                for (a, tl) in timelines.iter().enumerate().take(hi).skip(lo) {
+                    if tl.is_active(s) {
                         ids.push(a as u32);
-                        account_row(
-                            tables,
-                            &timelines[a],
-                            a,
-                            s,
-                            spec,
-                            &maps,
-                            &mut scratch,
-                            &mut vals,
-                        );
+                        account_row(tables, tl, a, s, spec, &maps, &mut scratch, &mut vals);
                     }
                 }
                 (ids, vals)
@@ -931,7 +922,9 @@ mod tests {
         let (spec, f_csv) = frame_at(&t_csv, s);
         // The same tables as typed Parquet: Date, Datetime(ms) and Float64 columns.
         let pq = tempfile::tempdir().unwrap();
-        let typed: &[(&str, &[&str], &[&str], &[&str])] = &[
+        // (table, date columns, datetime columns, number columns)
+        type Typed<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+        let typed: &[Typed] = &[
             ("accounts", &["created_at"], &[], &[]),
             (
                 "subscriptions",

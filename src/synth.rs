@@ -482,6 +482,7 @@ fn write_tables(
 const ROW_GROUP: usize = 1 << 20;
 
 /// A streaming writer for one table.
+#[allow(clippy::large_enum_variant)] // one per output table, never in a hot collection
 enum TableWriter<'f> {
     Csv(polars::io::csv::write::BatchedWriter<&'f mut File>),
     Parquet {
@@ -1276,6 +1277,8 @@ impl<'a> Sim<'a> {
         let mut round = 0;
         let mut day_rows: Vec<(u32, u8, u32, u32)> = Vec::new();
         for d in from..=to {
+            // Weekend and weekday weights (mean 1 over a week), not 1/pi and 4/pi.
+            #[allow(clippy::approx_constant)]
             let wd = if weekday(d) >= 5 { 0.318 } else { 1.273 };
             let fade = match churn_day {
                 Some(c) if c - d < 60 => 0.25 + 0.75 * (c - d).max(0) as f64 / 60.0,

@@ -149,7 +149,7 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         ));
     }
     if let Some(t) = args.fail_on_drift {
-        if !(t > 0.0) {
+        if t.is_nan() || t <= 0.0 {
             return Err(Error::InvalidParam(format!(
                 "--fail-on-drift must be > 0, got {t}"
             )));
