@@ -490,26 +490,19 @@ impl<'a> TableReader<'a> {
         Ok(Some(cells))
     }
 
-    /// Text values (numbers and dates rendered as text); empty strings are None.
+    /// Text values (numbers and dates rendered as text); empty strings are
+    /// None. One String per row: for small tables (accounts, plans,
+    /// priorities); large columns go through [`Self::interned`].
     fn texts(&self, ours: &str) -> Result<Option<Vec<Option<String>>>> {
-        let src = self.cfg.source_column(self.table, ours);
-        let Ok(col) = self.df.column(src) else {
-            return Ok(None);
-        };
-        let s = col
-            .as_materialized_series()
-            .cast(&DataType::String)
-            .map_err(|e| Error::polars(&self.path, e))?;
-        let ca = s.str().map_err(|e| Error::polars(&self.path, e))?;
-        Ok(Some(
+        Ok(self.text_column(ours)?.map(|ca| {
             ca.iter()
                 .map(|v| {
                     v.map(str::trim)
                         .filter(|v| !v.is_empty())
                         .map(str::to_string)
                 })
-                .collect(),
-        ))
+                .collect()
+        }))
     }
 
     /// Days; empty cells are None (callers decide whether that is allowed).
