@@ -193,7 +193,9 @@ fn pick(v: &[bool], keep: &[bool]) -> Vec<bool> {
 }
 
 /// The one-feature recency model, the naive baseline a churn model must beat.
+/// It is fitted on the same sample of training rows as the full model.
 fn recency_baseline(
+    p: &ValidTrainParams,
     train: &FeatureFrame,
     y: &[bool],
     holdout: &FeatureFrame,
@@ -202,6 +204,15 @@ fn recency_baseline(
     let (Some(r), Some(rh)) = (train.column("recency_days"), holdout.column("recency_days")) else {
         return Ok(None);
     };
+    let keep = fit_sample(train, p.p.max_fit_rows, p.p.seed);
+    let (r, y) = match &keep {
+        Some(k) => (
+            std::borrow::Cow::Owned(r.iter().zip(k).filter(|(_, &k)| k).map(|(v, _)| *v).collect::<Vec<f64>>()),
+            std::borrow::Cow::Owned(pick(y, k)),
+        ),
+        None => (std::borrow::Cow::Borrowed(r), std::borrow::Cow::Borrowed(y)),
+    };
+    let (r, y): (&[f64], &[bool]) = (&r, &y);
     let single = PropensityParams {
         alphas: vec![1.0],
         ..PropensityParams::default()
@@ -253,12 +264,11 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
     let Labels { churned, upgraded } = labels_for(&frame, &tl, h);
     let is_last: Vec<bool> = frame.as_of.iter().map(|&d| d == last).collect();
     let latest = frame.filter(&is_last);
-    let mut targets = Vec::new();
-    for ((target, y), (holdout_report, baselines)) in [("churn", &churned), ("upgrade", &upgraded)]
-        .into_iter()
-        .zip(figures)
-    {
-        progress(&format!("final fit: {target} on {} rows", frame.n_rows()));
+    progress(&format!(
+        "final fit: churn and upgrade side by side on {} rows",
+        frame.n_rows()
+    ));
+    let ship = |target: &str, y: &[bool], (holdout, baselines)| -> Result<Target> {
         let fit = fit_target(p, target, &spec, &frame, y, &dates)?;
         let in_sample = evaluate(
             &fit.model.predict_proba_matrix(&frame.column_slices()),
@@ -266,18 +276,26 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
             CALIBRATION_BINS,
         );
         let tiers = tiers(&fit.model, &latest);
-        targets.push(Target {
+        Ok(Target {
             model: fit.model,
             tiers,
-            holdout: holdout_report,
+            holdout,
             baselines,
             in_sample,
             alpha_search: fit.alpha_search,
             warnings: fit.warnings,
-        });
-    }
-    let upgrade = targets.pop().expect("two targets");
-    let churn = targets.pop().expect("two targets");
+        })
+    };
+    let mut figures = figures;
+    let (fig_churn, fig_upgrade) = (
+        figures.next().expect("churn figures"),
+        figures.next().expect("upgrade figures"),
+    );
+    let (churn, upgrade) = rayon::join(
+        || ship("churn", &churned, fig_churn),
+        || ship("upgrade", &upgraded, fig_upgrade),
+    );
+    let (churn, upgrade) = (churn?, upgrade?);
 
     progress("segments: RFM quintiles and k-means on the last snapshot");
     let (r, f, m) = rfm_inputs(&latest);
@@ -468,16 +486,14 @@ pub fn backtest(
         holdout_rows: ho.n_rows(),
         embargo_days: h,
     };
-    let mut figures = Vec::new();
-    for (target, y_all) in [
-        ("churn", &labels_bt.churned),
-        ("upgrade", &labels_bt.upgraded),
-    ] {
+    progress(&format!(
+        "backtest: fitting churn and upgrade side by side on {} rows",
+        tr.n_rows()
+    ));
+    // Each target's alpha path runs on one thread (see `propensity`), so the
+    // two targets share the cores; the results do not depend on it.
+    let run = |target: &str, y_all: &[bool]| -> Result<BacktestTarget> {
         let (y, y_hold) = (pick(y_all, &is_train), pick(y_all, &is_hold));
-        progress(&format!(
-            "backtest: fitting {target} on {} rows",
-            tr.n_rows()
-        ));
         let fit = fit_target(p, target, &spec_bt, &tr, &y, &train_dates)?;
         let probs = fit.model.predict_proba_matrix(&ho.column_slices());
         let report = evaluate(&probs, &y_hold, CALIBRATION_BINS);
@@ -487,18 +503,22 @@ pub fn backtest(
             evaluate(&vec![base; y_hold.len()], &y_hold, CALIBRATION_BINS),
         )];
         if target == "churn" {
-            if let Some(r) = recency_baseline(&tr, &y, &ho, &y_hold)? {
+            if let Some(r) = recency_baseline(p, &tr, &y, &ho, &y_hold)? {
                 baselines.push(("recency only".to_string(), r));
             }
         }
-        figures.push(BacktestTarget {
+        Ok(BacktestTarget {
             model: fit.model,
             report,
             baselines,
-        });
-    }
+        })
+    };
+    let (churn, upgrade) = rayon::join(
+        || run("churn", &labels_bt.churned),
+        || run("upgrade", &labels_bt.upgraded),
+    );
     Ok(BacktestResult {
         backtest,
-        targets: figures,
+        targets: vec![churn?, upgrade?],
     })
 }

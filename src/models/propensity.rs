@@ -59,7 +59,6 @@ use linfa::traits::Fit;
 use linfa::{DatasetBase, ParamGuard};
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2, ShapeBuilder};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -82,7 +81,10 @@ pub struct PropensityParams {
     pub max_iterations: u64,
     /// Convergence threshold on the Euclidean norm of the penalized
     /// objective's gradient divided by the number of rows (so it does not
-    /// depend on data size). Default `1e-6`.
+    /// depend on data size). Default `1e-5`: on 100k accounts x 24 months
+    /// it moved held-out AUC and Brier by less than 2e-5 against `1e-6`
+    /// and halved the fitting time (the last iterations of L-BFGS on a
+    /// weakly penalized fit buy digits nobody reads).
     pub gradient_tolerance: f64,
     /// Share of the distinct folds (latest first) held out to choose alpha;
     /// at least one fold is held out and at least one kept. Default 0.25.
@@ -94,7 +96,7 @@ impl Default for PropensityParams {
         PropensityParams {
             alphas: vec![1e-1, 1.0, 10.0, 100.0, 1000.0],
             max_iterations: 200,
-            gradient_tolerance: 1e-6,
+            gradient_tolerance: 1e-5,
             tuning_fraction: 0.25,
         }
     }
@@ -174,6 +176,13 @@ pub struct PropensityValidParams {
     gradient_tolerance: f64,
     tuning_fraction: f64,
 }
+
+/// Tuning losses within this relative difference are a tie, won by the
+/// larger alpha. A solution within the gradient tolerance moves the loss by
+/// far less than this, so the choice does not hinge on optimizer noise: at
+/// 100k accounts the two smallest alphas agreed to 6 digits and a 1e-9 tie
+/// rule let a tighter or looser tolerance flip the choice between them.
+pub const TIE: f64 = 1e-6;
 
 /// Held-out log loss of one alpha in the search.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -332,8 +341,31 @@ struct Design<'a> {
 /// The standardized training design of one fit.
 struct Prepared {
     preprocessor: Preprocessor,
+    /// Column-major (Fortran order): linfa computes `X^T r` with ndarray's
+    /// generic mat-vec, which walks a row-major X with a stride per element;
+    /// in column-major layout the same product reads contiguous memory
+    /// (about 5x faster here). Built once per design, not once per fit.
     x: Array2<f64>,
     y: Vec<bool>,
+}
+
+/// A starting point for the solver, in our orientation: the solution for a
+/// neighbouring alpha or for nearly the same rows. L-BFGS then needs a few
+/// iterations instead of a full descent from zero; the optimum it reaches
+/// is the same (within the gradient tolerance) as from a cold start.
+#[derive(Clone, Debug)]
+struct Start {
+    coefficients: Vec<f64>,
+    intercept: f64,
+}
+
+impl Start {
+    fn of(model: &LogisticModel) -> Start {
+        Start {
+            coefficients: model.coefficients.clone(),
+            intercept: model.intercept,
+        }
+    }
 }
 
 /// Optimizer output in our orientation (positive = more likely `true`).
@@ -376,7 +408,7 @@ impl PropensityValidParams {
     /// preprocessor and model are fitted on rows with `fold < cut` and scored
     /// by mean log loss on rows with `fold >= cut`, where `cut` holds out the
     /// latest `tuning_fraction` of the distinct folds (at least one, never
-    /// all). The lowest loss wins; losses within a relative 1e-9 count as a
+    /// all). The lowest loss wins; losses within a relative [`TIE`] count as a
     /// tie and the larger alpha (more regularization) wins. The preprocessor
     /// and model are then refitted on all given rows with that alpha.
     ///
@@ -410,15 +442,25 @@ impl PropensityValidParams {
         check_two_classes(target, labels, "training rows", "fit")?;
 
         let mut warnings = Vec::new();
-        let (alpha, alpha_search, tuning_from_fold) = if self.alphas.len() == 1 {
-            (self.alphas[0], Vec::new(), None)
+        let (alpha, alpha_search, tuning_from_fold, alpha_search_start) = if self.alphas.len() == 1 {
+            (self.alphas[0], Vec::new(), None, None)
         } else {
-            let (alpha, search, cut) = self.select_alpha(&design, &mut warnings)?;
-            (alpha, search, Some(cut))
+            let (alpha, search, cut, start) = self.select_alpha(&design, &mut warnings)?;
+            (alpha, search, Some(cut), Some(start))
         };
+        // The final fit starts from the chosen alpha's search solution: the
+        // same penalty on a superset of its rows.
+        let start = alpha_search_start;
 
         let prepared = prepare(&design, None)?;
-        let model = self.fit_prepared(target, &prepared, alpha, "final fit", &mut warnings)?;
+        let model = self.fit_prepared(
+            target,
+            &prepared,
+            alpha,
+            "final fit",
+            start.as_ref(),
+            &mut warnings,
+        )?;
         Ok(FitReport {
             model,
             alpha_search,
@@ -428,12 +470,13 @@ impl PropensityValidParams {
     }
 
     /// Run the out-of-time alpha search; returns the chosen alpha, one score
-    /// per alpha (ascending) and the first tuning fold.
+    /// per alpha (ascending), the first tuning fold and the chosen alpha's
+    /// solution (a warm start for the final fit).
     fn select_alpha(
         &self,
         design: &Design,
         warnings: &mut Vec<String>,
-    ) -> Result<(f64, Vec<AlphaScore>, u32)> {
+    ) -> Result<(f64, Vec<AlphaScore>, u32, Start)> {
         let Design {
             target,
             columns,
@@ -470,51 +513,56 @@ impl PropensityValidParams {
         let tune_refs: Vec<&[f64]> = tune_cols.iter().map(Vec::as_slice).collect();
 
         let prepared = prepare(design, Some(&train))?;
-        // One independent fit per alpha, in parallel; results (and their
-        // warnings) are joined in grid order, so the outcome is the same on
-        // any number of threads.
-        let fits: Vec<Result<(AlphaScore, Vec<String>)>> = self
-            .alphas
-            .par_iter()
-            .map(|&alpha| {
-                let what = format!(
-                    "alpha search (alpha {alpha}, folds < {cut}, {} rows)",
-                    thousands(train.len())
-                );
-                let mut w = Vec::new();
-                let model = self.fit_prepared(target, &prepared, alpha, &what, &mut w)?;
-                let score = AlphaScore {
-                    alpha,
-                    tuning_log_loss: model.mean_log_loss(&tune_refs, &tune_labels),
-                    converged: model.converged,
-                };
-                Ok((score, w))
-            })
-            .collect();
-        let mut search = Vec::with_capacity(self.alphas.len());
-        for fit in fits {
-            let (score, w) = fit?;
+        // A regularization path: from the strongest penalty (a quick,
+        // well-conditioned solve) down to the weakest, each fit starting
+        // from the previous solution. That costs about one cold fit plus a
+        // few iterations per further alpha, on one thread, where
+        // independent cold fits cost one full fit each; callers run their
+        // targets side by side instead. Deterministic: the path order is
+        // fixed.
+        let mut fits: Vec<(AlphaScore, Start, Vec<String>)> = Vec::with_capacity(self.alphas.len());
+        for &alpha in self.alphas.iter().rev() {
+            let what = format!(
+                "alpha search (alpha {alpha}, folds < {cut}, {} rows)",
+                thousands(train.len())
+            );
+            let mut w = Vec::new();
+            let start = fits.last().map(|(_, s, _)| s);
+            let model = self.fit_prepared(target, &prepared, alpha, &what, start, &mut w)?;
+            let score = AlphaScore {
+                alpha,
+                tuning_log_loss: model.mean_log_loss(&tune_refs, &tune_labels),
+                converged: model.converged,
+            };
+            fits.push((score, Start::of(&model), w));
+        }
+        fits.reverse(); // grid order, ascending
+        let mut search = Vec::with_capacity(fits.len());
+        let mut starts = Vec::with_capacity(fits.len());
+        for (score, start, w) in fits {
             search.push(score);
+            starts.push(start);
             warnings.extend(w);
         }
 
         // Largest alpha first, so that a tie keeps the stronger penalty.
         let mut best = search.last().expect("alphas is not empty");
         for s in search.iter().rev().skip(1) {
-            let better = s.tuning_log_loss < best.tuning_log_loss * (1.0 - 1e-9)
+            let better = s.tuning_log_loss < best.tuning_log_loss * (1.0 - TIE)
                 || (best.tuning_log_loss.is_nan() && !s.tuning_log_loss.is_nan());
             if better {
                 best = s;
             }
         }
         let alpha = best.alpha;
+        let start = starts[search.iter().position(|s| s.alpha == alpha).expect("chosen from search")].clone();
         if alpha == *self.alphas.last().expect("alphas is not empty") {
             warnings.push(format!(
                 "{target}: the largest alpha in the grid ({alpha}) was chosen; \
                  a stronger penalty might do better"
             ));
         }
-        Ok((alpha, search, cut))
+        Ok((alpha, search, cut, start))
     }
 
     /// Solve for one alpha and wrap the result in our own model; adds a
@@ -525,9 +573,10 @@ impl PropensityValidParams {
         prepared: &Prepared,
         alpha: f64,
         what: &str,
+        start: Option<&Start>,
         warnings: &mut Vec<String>,
     ) -> Result<LogisticModel> {
-        let solved = self.solve(target, &prepared.x, &prepared.y, alpha)?;
+        let solved = self.solve(target, &prepared.x, &prepared.y, alpha, start)?;
         if !solved.converged {
             let why = match solved.hit_iteration_limit {
                 Some(true) => format!(
@@ -558,14 +607,22 @@ impl PropensityValidParams {
 
     /// Fit with linfa, orient the result, and check convergence (see the
     /// module docs).
-    fn solve(&self, target: &str, x: &Array2<f64>, y: &[bool], alpha: f64) -> Result<Solved> {
-        let (coefficients, intercept) = self.linfa_fit(target, x, y, alpha, self.max_iterations)?;
+    fn solve(
+        &self,
+        target: &str,
+        x: &Array2<f64>,
+        y: &[bool],
+        alpha: f64,
+        start: Option<&Start>,
+    ) -> Result<Solved> {
+        let (coefficients, intercept) =
+            self.linfa_fit(target, x, y, alpha, self.max_iterations, start)?;
         let gradient_norm = mean_gradient_norm(x, y, &coefficients, intercept, alpha);
         let converged = gradient_norm <= self.gradient_tolerance;
         let hit_iteration_limit = if converged {
             None
         } else {
-            let (c2, b2) = self.linfa_fit(target, x, y, alpha, self.max_iterations + 1)?;
+            let (c2, b2) = self.linfa_fit(target, x, y, alpha, self.max_iterations + 1, start)?;
             Some(c2 != coefficients || b2 != intercept)
         };
         Ok(Solved {
@@ -586,29 +643,46 @@ impl PropensityValidParams {
         y: &[bool],
         alpha: f64,
         max_iterations: u64,
+        start: Option<&Start>,
     ) -> Result<(Vec<f64>, f64)> {
         let model_err = |e: linfa_logistic::error::Error| Error::Model(format!("{target}: {e}"));
-        let params = LogisticRegression::<f64>::new()
-            .alpha(alpha)
-            .max_iterations(max_iterations)
-            .gradient_tolerance(self.gradient_tolerance * y.len() as f64)
-            .with_intercept(true)
-            .check()
-            .map_err(model_err)?;
-        // linfa computes X^T r with ndarray's generic mat-vec, which walks a
-        // row-major X with a stride per element; in column-major layout the
-        // same product reads contiguous memory (about 5x faster here).
-        let mut xf = Array2::<f64>::zeros(x.raw_dim().f());
-        xf.assign(x);
-        let dataset = DatasetBase::new(xf.view(), Array1::from(y.to_vec()));
-        let fitted = params.fit(&dataset).map_err(model_err)?;
         // linfa labels the *more frequent* class +1 (ties: the first seen),
         // whatever its docs say about ordering, and its parameters give the
         // log-odds of that class. For churn that is usually `false`.
-        let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+        let sign = if linfa_positive_is_true(y) { 1.0 } else { -1.0 };
+        let mut params = LogisticRegression::<f64>::new()
+            .alpha(alpha)
+            .max_iterations(max_iterations)
+            .gradient_tolerance(self.gradient_tolerance * y.len() as f64)
+            .with_intercept(true);
+        if let Some(s) = start {
+            // linfa's parameter vector: the weights, then the intercept, in
+            // its own orientation.
+            let w: Array1<f64> = s
+                .coefficients
+                .iter()
+                .chain(std::iter::once(&s.intercept))
+                .map(|v| sign * v)
+                .collect();
+            params = params.initial_params(w);
+        }
+        let params = params.check().map_err(model_err)?;
+        debug_assert!(x.t().is_standard_layout(), "column-major design");
+        let dataset = DatasetBase::new(x.view(), Array1::from(y.to_vec()));
+        let fitted = params.fit(&dataset).map_err(model_err)?;
+        debug_assert_eq!(fitted.labels().pos.class, sign > 0.0);
         let coefficients = fitted.params().iter().map(|w| sign * w).collect();
         Ok((coefficients, sign * fitted.intercept()))
     }
+}
+
+/// Which class linfa-logistic 0.8.1 calls positive (`label_classes` in its
+/// `lib.rs`): the more frequent one, the first seen on a tie. We need it
+/// before fitting to orient a warm start.
+fn linfa_positive_is_true(y: &[bool]) -> bool {
+    let trues = y.iter().filter(|&&v| v).count();
+    let falses = y.len() - trues;
+    trues > falses || (trues == falses && y.first() == Some(&true))
 }
 
 /// Fit the preprocessor on `rows` (all rows when `None`) and standardize
@@ -635,8 +709,8 @@ fn prepare(design: &Design, rows: Option<&[usize]>) -> Result<Prepared> {
     };
     let preprocessor =
         Preprocessor::fit(names, transforms, &cols).map_err(|e| with_target(target, e))?;
-    let x = preprocessor.transform(&cols);
-    if let Some((at, v)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+    let rows_major = preprocessor.transform(&cols);
+    if let Some((at, v)) = rows_major.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         let p = preprocessor.n_outputs();
         return Err(Error::Model(format!(
             "{target}: feature {} is {v} after preprocessing (row index {} of the fitted rows)",
@@ -644,6 +718,8 @@ fn prepare(design: &Design, rows: Option<&[usize]>) -> Result<Prepared> {
             at / p
         )));
     }
+    let mut x = Array2::<f64>::zeros(rows_major.raw_dim().f());
+    x.assign(&rows_major);
     Ok(Prepared { preprocessor, x, y })
 }
 
@@ -739,17 +815,25 @@ fn with_target(target: &str, err: Error) -> Error {
 
 /// Norm of the gradient of `sum_i logloss_i + alpha / 2 * ||w||^2` (with an
 /// unpenalized intercept), divided by `n`.
+/// `x` is the column-major design, read column by column.
 fn mean_gradient_norm(x: &Array2<f64>, y: &[bool], w: &[f64], b: f64, alpha: f64) -> f64 {
     let p = w.len();
-    let mut g = vec![0.0; p + 1];
-    for (row, &yi) in x.rows().into_iter().zip(y) {
-        let row = row.as_slice().expect("row-major design");
-        let r = sigmoid(b + dot(w, row)) - if yi { 1.0 } else { 0.0 };
-        for (gj, xj) in g.iter_mut().zip(row) {
-            *gj += r * xj;
+    let mut z = vec![b; y.len()];
+    for (col, wj) in x.columns().into_iter().zip(w) {
+        for (zi, xij) in z.iter_mut().zip(col) {
+            *zi += wj * xij;
         }
-        g[p] += r;
     }
+    let r: Vec<f64> = z
+        .iter()
+        .zip(y)
+        .map(|(&zi, &yi)| sigmoid(zi) - if yi { 1.0 } else { 0.0 })
+        .collect();
+    let mut g = vec![0.0; p + 1];
+    for (gj, col) in g.iter_mut().zip(x.columns()) {
+        *gj = col.iter().zip(&r).map(|(xij, ri)| xij * ri).sum();
+    }
+    g[p] = r.iter().sum();
     for (gj, wj) in g.iter_mut().zip(w) {
         *gj += alpha * wj;
     }
@@ -1055,6 +1139,31 @@ mod tests {
 
         let stable = make(false).fit(grid).unwrap();
         assert_eq!(stable.model.alpha, 1e-2);
+    }
+
+    #[test]
+    fn warm_started_path_reaches_the_cold_optimum() {
+        // The grid's final fit starts from its search solution; a single
+        // alpha fits from zero. Both must land on the same optimum (within
+        // what the gradient tolerance allows), for churn-like imbalance
+        // where linfa's positive class is `false`.
+        let data = simulate(20_000, -2.5, &[1.0, -0.5, 0.25, 0.0], 8, 5);
+        let grid = data
+            .fit(PropensityParams::new().alphas(vec![0.1, 10.0, 1000.0]))
+            .unwrap();
+        let cold = data
+            .fit(PropensityParams::new().alphas(vec![grid.model.alpha]))
+            .unwrap();
+        assert!(grid.model.converged && cold.model.converged);
+        for (w, c) in grid.model.coefficients.iter().zip(&cold.model.coefficients) {
+            assert!((w - c).abs() < 1e-3, "{:?} vs {:?}", grid.model.coefficients, cold.model.coefficients);
+        }
+        assert!((grid.model.intercept - cold.model.intercept).abs() < 1e-3);
+        // ...and the orientation helper agrees with linfa's rule.
+        assert!(!linfa_positive_is_true(&data.labels));
+        assert!(linfa_positive_is_true(&[true, false]));
+        assert!(!linfa_positive_is_true(&[false, true]));
+        assert!(linfa_positive_is_true(&[true, true, false]));
     }
 
     #[test]
