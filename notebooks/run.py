@@ -92,6 +92,9 @@ def strip(nb) -> None:
         for key in VOLATILE_CELL_METADATA:
             cell.get("metadata", {}).pop(key, None)
     nb.metadata.pop("widgets", None)
+    # The kernel's Python version and editor hints: churn in diffs, nothing a reader needs.
+    if "language_info" in nb.metadata:
+        nb.metadata["language_info"] = {"name": nb.metadata["language_info"].get("name", "python")}
 
 
 def check_kernel(name: str) -> None:
@@ -173,10 +176,12 @@ def main() -> int:
 
     if args.strip:
         for path in paths:
+            before = path.read_text()
             nb = nbformat.read(path, as_version=4)
-            if dirt(nb):
-                strip(nb)
-                nbformat.write(nb, path)
+            strip(nb)
+            after = nbformat.writes(nb) + "\n"
+            if after != before:
+                path.write_text(after)
                 print(f"stripped {display_name(path)}")
         return 0
 
