@@ -161,7 +161,7 @@ pub struct Accounts {
     pub names: Vec<Option<String>>,
     pub created: Vec<Day>,
     pub attributes: Vec<Attribute>,
-    pub index: HashMap<String, u32>,
+    pub index: FastMap<String, u32>,
 }
 
 impl Accounts {
@@ -286,45 +286,84 @@ enum FileKind {
     Parquet,
 }
 
-/// Reads a file into a DataFrame. CSV columns are all read as text so that
-/// our own parsers can say which line holds a bad value.
-fn read_frame(path: &Path) -> Result<(DataFrame, FileKind)> {
+/// Large Parquet tables are read in slices of whole row groups of about
+/// this many rows, and each slice is turned into our 16-byte rows before
+/// the next is read: peak memory is one slice of polars columns plus our
+/// own rows, not the whole table as polars columns (at 100M events that is
+/// the difference between ~16 GB and ~5 GB).
+pub const SLICE_ROWS: usize = 1 << 20;
+
+fn unreadable(path: &Path, e: PolarsError) -> Error {
+    problem(
+        Location {
+            file: path.to_path_buf(),
+            ..Default::default()
+        },
+        ProblemKind::Unreadable,
+        format!("cannot be read: {e}"),
+    )
+}
+
+fn file_kind(path: &Path) -> Result<FileKind> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let loc = || Location {
-        file: path.to_path_buf(),
-        ..Default::default()
-    };
-    let unreadable = |e: PolarsError| {
-        problem(
-            loc(),
-            ProblemKind::Unreadable,
-            format!("cannot be read: {e}"),
-        )
-    };
     match ext.as_deref() {
-        Some("csv") => {
-            let df = CsvReadOptions::default()
-                .with_has_header(true)
-                .with_infer_schema_length(Some(0))
-                .try_into_reader_with_file_path(Some(path.to_path_buf()))
-                .and_then(|r| r.finish())
-                .map_err(unreadable)?;
-            Ok((df, FileKind::Csv))
-        }
-        Some("parquet") | Some("pq") => {
-            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            let df = ParquetReader::new(f).finish().map_err(unreadable)?;
-            Ok((df, FileKind::Parquet))
-        }
+        Some("csv") => Ok(FileKind::Csv),
+        Some("parquet") | Some("pq") => Ok(FileKind::Parquet),
         _ => Err(problem(
-            loc(),
+            Location {
+                file: path.to_path_buf(),
+                ..Default::default()
+            },
             ProblemKind::UnsupportedFormat,
             "expected a .csv or .parquet file".to_string(),
         )),
     }
+}
+
+/// Reads a whole CSV file. Every column is read as text so that our own
+/// parsers can say which line holds a bad value.
+fn read_csv(path: &Path) -> Result<DataFrame> {
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(|r| r.finish())
+        .map_err(|e| unreadable(path, e))
+}
+
+/// Row ranges `(offset, len)` covering a Parquet file in runs of whole row
+/// groups of at least `max_rows` rows (one range for the whole file when
+/// `max_rows` is `usize::MAX`), and the file's row count. Never empty: an
+/// empty file gives `[(0, 0)]`, which still reads the schema.
+fn parquet_slices(path: &Path, max_rows: usize) -> Result<(Vec<(usize, usize)>, usize)> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = ParquetReader::new(f);
+    let md = reader.get_metadata().map_err(|e| unreadable(path, e))?;
+    let mut slices = Vec::new();
+    let (mut start, mut len) = (0, 0);
+    for g in &md.row_groups {
+        len += g.num_rows();
+        if len >= max_rows {
+            slices.push((start, len));
+            start += len;
+            len = 0;
+        }
+    }
+    if len > 0 || slices.is_empty() {
+        slices.push((start, len));
+    }
+    Ok((slices, md.num_rows))
+}
+
+fn read_parquet(path: &Path, (offset, len): (usize, usize)) -> Result<DataFrame> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    ParquetReader::new(f)
+        .with_slice(Some((offset, len)))
+        .finish()
+        .map_err(|e| unreadable(path, e))
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
@@ -342,12 +381,24 @@ enum Cells {
     Num(Float64Chunked),
 }
 
-/// One table being read: its file, its frame and the problems found so far.
+/// One table being read, a slice at a time: its file, the current slice's
+/// frame and the problems found so far (across slices). Row indices in the
+/// methods are within the slice; locations add the slice's offset.
 struct TableReader<'a> {
     table: TableKind,
     path: PathBuf,
     df: DataFrame,
     kind: FileKind,
+    /// Row ranges still to read after the current one (Parquet only).
+    rest: std::collections::VecDeque<(usize, usize)>,
+    /// The next slice, being decoded on another thread while this one is
+    /// converted: decoding (polars) and converting (ours) take about as
+    /// long, so overlapping them hides most of the decoding.
+    prefetch: Option<std::thread::JoinHandle<Result<DataFrame>>>,
+    /// File row of the current slice's first row.
+    offset: usize,
+    /// Rows in the whole file.
+    total: usize,
     cfg: &'a Config,
     problems: Problems,
     /// The account_id column as text, for locations in problem messages.
@@ -358,13 +409,38 @@ struct TableReader<'a> {
 }
 
 impl<'a> TableReader<'a> {
-    fn open(table: TableKind, path: PathBuf, cfg: &'a Config) -> Result<TableReader<'a>> {
-        let (df, kind) = read_frame(&path)?;
+    /// Opens `path` and reads its first slice of runs of whole row groups
+    /// of at least `slice_rows` rows (the whole file for CSV). Missing
+    /// required columns and an empty required table are problems.
+    fn open(
+        table: TableKind,
+        path: PathBuf,
+        cfg: &'a Config,
+        slice_rows: usize,
+    ) -> Result<TableReader<'a>> {
+        let kind = file_kind(&path)?;
+        let (df, rest, total) = match kind {
+            FileKind::Csv => {
+                let df = read_csv(&path)?;
+                let n = df.height();
+                (df, Default::default(), n)
+            }
+            FileKind::Parquet => {
+                let (slices, total) = parquet_slices(&path, slice_rows)?;
+                let mut rest: std::collections::VecDeque<_> = slices.into();
+                let first = rest.pop_front().expect("at least one slice");
+                (read_parquet(&path, first)?, rest, total)
+            }
+        };
         let mut r = TableReader {
             table,
             path,
             df,
             kind,
+            rest,
+            prefetch: None,
+            offset: 0,
+            total,
             cfg,
             problems: Problems::default(),
             row_accounts: None,
@@ -397,7 +473,8 @@ impl<'a> TableReader<'a> {
                 });
             }
         }
-        if r.problems.is_empty() && r.df.height() == 0 && table.required() {
+        r.start_prefetch();
+        if r.problems.is_empty() && r.total == 0 && table.required() {
             r.problems.push(Problem {
                 location: Location {
                     file: r.path.clone(),
@@ -410,8 +487,33 @@ impl<'a> TableReader<'a> {
         Ok(r)
     }
 
+    /// Rows in the current slice.
     fn height(&self) -> usize {
         self.df.height()
+    }
+
+    /// Moves to the next slice; false when the file is done. Row indices
+    /// restart at 0 in the new slice.
+    fn next_slice(&mut self) -> Result<bool> {
+        let Some(next) = self.prefetch.take() else {
+            return Ok(false);
+        };
+        self.offset += self.df.height();
+        // Drop the current slice before taking the next one.
+        self.df = DataFrame::empty();
+        self.row_accounts = None;
+        self.reported.clear();
+        self.df = next.join().expect("Parquet reader thread panicked")?;
+        self.start_prefetch();
+        Ok(true)
+    }
+
+    /// Starts decoding the next slice, if any, on its own thread.
+    fn start_prefetch(&mut self) {
+        if let Some(slice) = self.rest.pop_front() {
+            let path = self.path.clone();
+            self.prefetch = Some(std::thread::spawn(move || read_parquet(&path, slice)));
+        }
     }
 
     fn has(&self, ours: &str) -> bool {
@@ -421,6 +523,8 @@ impl<'a> TableReader<'a> {
     }
 
     fn location(&self, row: usize, ours: &str) -> Location {
+        let at = row;
+        let row = self.offset + row;
         let line = match self.kind {
             FileKind::Csv => row + 2,
             FileKind::Parquet => row + 1,
@@ -432,7 +536,7 @@ impl<'a> TableReader<'a> {
             account_id: self
                 .row_accounts
                 .as_ref()
-                .and_then(|v| v.get(row))
+                .and_then(|v| v.get(at))
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
                 .map(str::to_string),
@@ -648,7 +752,7 @@ impl<'a> TableReader<'a> {
     /// Maps account_id to account indices without copying the ids: unknown
     /// ids are [`NONE`] (skipped and counted by the caller), empty ids are
     /// problems and [`EMPTY`].
-    fn account_keys(&mut self, accounts: &HashMap<String, u32>) -> Result<Vec<u32>> {
+    fn account_keys(&mut self, accounts: &FastMap<String, u32>) -> Result<Vec<u32>> {
         let ids = self.text_column("account_id")?.unwrap_or_default();
         let mut out = Vec::with_capacity(ids.len());
         // Exports are usually grouped by account: reuse the previous
@@ -683,18 +787,19 @@ impl<'a> TableReader<'a> {
         Ok(out)
     }
 
-    /// Interns a text column to dense ids (first-seen order) without a
-    /// string per row; empty cells are [`NONE`] and, when `required`,
-    /// problems.
+    /// Interns a text column to dense ids in `interner` (first-seen order,
+    /// so slices read in file order give the ids a whole-file pass would)
+    /// without a string per row; empty cells are [`NONE`] and, when
+    /// `required`, problems.
     fn interned(
         &mut self,
         ours: &'static str,
         required: Option<&str>,
-    ) -> Result<Option<(Vec<u32>, Vec<String>)>> {
+        interner: &mut Interner,
+    ) -> Result<Option<Vec<u32>>> {
         let Some(ca) = self.text_column(ours)? else {
             return Ok(None);
         };
-        let mut interner = Interner::default();
         let mut ids = Vec::with_capacity(ca.len());
         let mut last: Option<(&str, u32)> = None;
         for (i, v) in ca.iter().enumerate() {
@@ -720,7 +825,15 @@ impl<'a> TableReader<'a> {
                 }
             }
         }
-        Ok(Some((ids, interner.names)))
+        // After the first of several slices, size the map for the whole
+        // file at the same rate of new strings per row, instead of letting
+        // it double (and rehash every key) a dozen times.
+        if self.offset == 0 && self.total > ids.len() && !ids.is_empty() {
+            let per_row = interner.map.len() as f64 / ids.len() as f64;
+            let expected = (per_row * self.total as f64) as usize;
+            interner.map.reserve(expected.saturating_sub(interner.map.len()));
+        }
+        Ok(Some(ids))
     }
 
     fn finish(self) -> Result<()> {
@@ -728,11 +841,16 @@ impl<'a> TableReader<'a> {
     }
 }
 
-/// Interns strings to dense u32 ids in first-seen order.
+/// A fast, unseeded hasher for our own lookups: ids and event names come
+/// from the customer's files, but a map only ever answers "seen before?",
+/// and nothing depends on its iteration order.
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// Interns strings to dense u32 ids in first-seen order. One allocation
+/// per distinct string (user ids run into the millions at 1M accounts).
 #[derive(Default)]
 struct Interner {
-    map: HashMap<String, u32>,
-    names: Vec<String>,
+    map: FastMap<Box<str>, u32>,
 }
 
 impl Interner {
@@ -740,16 +858,30 @@ impl Interner {
         if let Some(&i) = self.map.get(s) {
             return i;
         }
-        let i = self.names.len() as u32;
-        self.map.insert(s.to_string(), i);
-        self.names.push(s.to_string());
+        let i = self.map.len() as u32;
+        self.map.insert(s.into(), i);
         i
+    }
+
+    /// The strings, indexed by id.
+    fn into_names(self) -> Vec<String> {
+        let mut names = vec![String::new(); self.map.len()];
+        for (s, i) in self.map {
+            names[i as usize] = s.into();
+        }
+        names
     }
 }
 
 /// Loads and checks every table in `dir`. Fails with every problem found
 /// (up to 20 per table) if any table breaks the contract.
 pub fn load_dir(dir: &Path, cfg: &Config) -> Result<Tables> {
+    load_dir_sliced(dir, cfg, SLICE_ROWS)
+}
+
+/// [`load_dir`] reading Parquet tables in runs of whole row groups of at
+/// least `slice_rows` rows; the result does not depend on it.
+pub fn load_dir_sliced(dir: &Path, cfg: &Config, slice_rows: usize) -> Result<Tables> {
     if !dir.is_dir() {
         return Err(Error::io(
             dir,
@@ -798,16 +930,17 @@ pub fn load_dir(dir: &Path, cfg: &Config) -> Result<Tables> {
     collect(load_subscriptions(
         &paths[&TableKind::Subscriptions],
         cfg,
+        slice_rows,
         &mut tables,
     ))?;
     if let Some(p) = paths.get(&TableKind::Events) {
-        collect(load_events(p, cfg, &mut tables))?;
+        collect(load_events(p, cfg, slice_rows, &mut tables))?;
     }
     if let Some(p) = paths.get(&TableKind::Tickets) {
-        collect(load_tickets(p, cfg, &mut tables))?;
+        collect(load_tickets(p, cfg, slice_rows, &mut tables))?;
     }
     if let Some(p) = paths.get(&TableKind::Surveys) {
-        collect(load_surveys(p, cfg, &mut tables))?;
+        collect(load_surveys(p, cfg, slice_rows, &mut tables))?;
     }
     problems.into_result()?;
     finish_bounds(&mut tables);
@@ -844,7 +977,9 @@ fn record_source(
 }
 
 fn load_accounts(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Accounts, path.to_path_buf(), cfg)?;
+    // Read whole: uniqueness of ids is checked across the table, and one
+    // row per account is small next to the event tables.
+    let mut r = TableReader::open(TableKind::Accounts, path.to_path_buf(), cfg, usize::MAX)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -852,7 +987,8 @@ fn load_accounts(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
     let created = r.days("created_at")?.unwrap_or_default();
     r.row_accounts = r.text_column("account_id")?;
     r.require("created_at", &created, "a date");
-    let mut index: HashMap<String, u32> = HashMap::with_capacity(ids.len());
+    let mut index: FastMap<String, u32> = FastMap::default();
+    index.reserve(ids.len());
     let mut first_line: HashMap<&str, usize> = HashMap::new();
     for (i, id) in ids.iter().enumerate() {
         match id {
@@ -945,235 +1081,283 @@ fn load_accounts(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
     record_source(tables, TableKind::Accounts, path, n, 0)
 }
 
-fn load_subscriptions(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Subscriptions, path.to_path_buf(), cfg)?;
-    if !r.problems.is_empty() {
-        return r.finish();
-    }
-    let keys = r.account_keys(&tables.accounts.index)?;
-    let start = r.days("start_date")?.unwrap_or_default();
-    r.require("start_date", &start, "a date");
-    let end = r.days("end_date")?.unwrap_or_default();
-    let mrr = r.numbers("mrr")?.unwrap_or_default();
-    r.require("mrr", &mrr, "a number >= 0");
-    for (i, v) in mrr.iter().enumerate() {
-        if let Some(x) = v {
-            if *x < 0.0 {
-                r.report(
-                    i,
-                    "mrr",
-                    ProblemKind::OutOfRange,
-                    format!("expected a number >= 0, found {x}"),
-                );
-            }
-        }
-    }
-    for i in 0..r.height() {
-        if let (Some(s), Some(e)) = (start[i], end[i]) {
-            if e < s {
-                r.report(
-                    i,
-                    "end_date",
-                    ProblemKind::EndBeforeStart,
-                    format!(
-                        "end_date {} is before start_date {}",
-                        crate::dates::format_day(e),
-                        crate::dates::format_day(s)
-                    ),
-                );
-            }
-        }
-    }
-    let plan = r.texts("plan")?;
-    let seats = r.numbers("seats")?;
-    if let Some(seats) = &seats {
-        for (i, v) in seats.iter().enumerate() {
-            if let Some(x) = v {
-                if *x < 0.0 || x.fract() != 0.0 {
-                    r.report(
-                        i,
-                        "seats",
-                        ProblemKind::OutOfRange,
-                        format!("expected a whole number >= 0, found {x}"),
-                    );
-                }
-            }
-        }
-    }
+fn load_subscriptions(
+    path: &Path,
+    cfg: &Config,
+    slice_rows: usize,
+    tables: &mut Tables,
+) -> Result<()> {
+    let mut r = TableReader::open(TableKind::Subscriptions, path.to_path_buf(), cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
     let mut plans = Interner::default();
-    let mut tagged = Vec::with_capacity(r.height());
+    let has_seats = r.has("seats");
+    let mut tagged = Vec::with_capacity(r.total);
     let mut skipped = 0;
-    for i in 0..r.height() {
-        let a = keys[i];
-        if a == NONE || a == EMPTY {
-            skipped += usize::from(a == NONE);
-            continue;
+    loop {
+        let keys = r.account_keys(&tables.accounts.index)?;
+        let start = r.days("start_date")?.unwrap_or_default();
+        r.require("start_date", &start, "a date");
+        let end = r.days("end_date")?.unwrap_or_default();
+        let mrr = r.numbers("mrr")?.unwrap_or_default();
+        r.require("mrr", &mrr, "a number >= 0");
+        for (i, v) in mrr.iter().enumerate() {
+            if let Some(x) = v {
+                if *x < 0.0 {
+                    r.report(
+                        i,
+                        "mrr",
+                        ProblemKind::OutOfRange,
+                        format!("expected a number >= 0, found {x}"),
+                    );
+                }
+            }
         }
-        let plan_id = plan
-            .as_ref()
-            .and_then(|p| p[i].as_deref())
-            .map_or(NONE, |p| plans.id(p));
-        let seat = seats.as_ref().and_then(|s| s[i]).unwrap_or(f64::NAN);
-        tagged.push((
-            a,
-            Line {
-                start: start[i].unwrap_or_default(),
-                end: end[i],
-                mrr: mrr[i].unwrap_or(0.0),
-                plan: plan_id,
-                seats: seat,
-            },
-        ));
+        for i in 0..r.height() {
+            if let (Some(s), Some(e)) = (start[i], end[i]) {
+                if e < s {
+                    r.report(
+                        i,
+                        "end_date",
+                        ProblemKind::EndBeforeStart,
+                        format!(
+                            "end_date {} is before start_date {}",
+                            crate::dates::format_day(e),
+                            crate::dates::format_day(s)
+                        ),
+                    );
+                }
+            }
+        }
+        let plan = r.interned("plan", None, &mut plans)?;
+        let seats = r.numbers("seats")?;
+        if let Some(seats) = &seats {
+            for (i, v) in seats.iter().enumerate() {
+                if let Some(x) = v {
+                    if *x < 0.0 || x.fract() != 0.0 {
+                        r.report(
+                            i,
+                            "seats",
+                            ProblemKind::OutOfRange,
+                            format!("expected a whole number >= 0, found {x}"),
+                        );
+                    }
+                }
+            }
+        }
+        // After a problem, later slices are still checked (for the count of
+        // problems) but no longer kept.
+        if r.problems.is_empty() {
+            for i in 0..r.height() {
+                let a = keys[i];
+                if a == NONE || a == EMPTY {
+                    skipped += usize::from(a == NONE);
+                    continue;
+                }
+                tagged.push((
+                    a,
+                    Line {
+                        start: start[i].unwrap_or_default(),
+                        end: end[i],
+                        mrr: mrr[i].unwrap_or(0.0),
+                        plan: plan.as_ref().map_or(NONE, |p| p[i]),
+                        seats: seats.as_ref().and_then(|s| s[i]).unwrap_or(f64::NAN),
+                    },
+                ));
+            }
+        }
+        if !r.next_slice()? {
+            break;
+        }
     }
-    let rows = r.height();
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let rows = r.total;
     tables.lines = Grouped::build(tables.accounts.len(), tagged);
-    tables.plans = plans.names;
-    tables.has_seats = seats.is_some();
+    tables.plans = plans.into_names();
+    tables.has_seats = has_seats;
     record_source(tables, TableKind::Subscriptions, path, rows, skipped)
 }
 
-fn load_events(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Events, path.to_path_buf(), cfg)?;
+fn load_events(
+    path: &Path,
+    cfg: &Config,
+    slice_rows: usize,
+    tables: &mut Tables,
+) -> Result<()> {
+    let mut r = TableReader::open(TableKind::Events, path.to_path_buf(), cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
-    let keys = r.account_keys(&tables.accounts.index)?;
-    let day = r.days("timestamp")?.unwrap_or_default();
-    r.require("timestamp", &day, "a date or datetime");
-    let (event, types) = r
-        .interned("event", Some("an event type name"))?
-        .unwrap_or_default();
-    let users = r.interned("user_id", None)?;
-    let count = r.numbers("count")?;
-    if let Some(c) = &count {
-        r.check_range("count", c, 0.0, f64::MAX, "a number >= 0");
-    }
-    if !r.problems.is_empty() {
-        return r.finish();
-    }
-    let mut tagged = Vec::with_capacity(r.height());
+    let (mut types, mut users) = (Interner::default(), Interner::default());
+    let has_users = r.has("user_id");
+    let mut tagged = Vec::with_capacity(r.total);
     let mut skipped = 0;
-    for i in 0..r.height() {
-        let a = keys[i];
-        if a == NONE || a == EMPTY {
-            skipped += usize::from(a == NONE);
-            continue;
+    loop {
+        let keys = r.account_keys(&tables.accounts.index)?;
+        let day = r.days("timestamp")?.unwrap_or_default();
+        r.require("timestamp", &day, "a date or datetime");
+        let event = r
+            .interned("event", Some("an event type name"), &mut types)?
+            .unwrap_or_default();
+        let user = r.interned("user_id", None, &mut users)?;
+        let count = r.numbers("count")?;
+        if let Some(c) = &count {
+            r.check_range("count", c, 0.0, f64::MAX, "a number >= 0");
         }
-        tagged.push((
-            a,
-            Event {
-                day: day[i].unwrap_or_default(),
-                event_type: event[i],
-                user: users.as_ref().map_or(NONE, |(u, _)| u[i]),
-                count: count.as_ref().and_then(|c| c[i]).unwrap_or(1.0) as f32,
-            },
-        ));
+        if r.problems.is_empty() {
+            for i in 0..r.height() {
+                let a = keys[i];
+                if a == NONE || a == EMPTY {
+                    skipped += usize::from(a == NONE);
+                    continue;
+                }
+                tagged.push((
+                    a,
+                    Event {
+                        day: day[i].unwrap_or_default(),
+                        event_type: event[i],
+                        user: user.as_ref().map_or(NONE, |u| u[i]),
+                        count: count.as_ref().and_then(|c| c[i]).unwrap_or(1.0) as f32,
+                    },
+                ));
+            }
+        }
+        if !r.next_slice()? {
+            break;
+        }
     }
-    let rows = r.height();
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let rows = r.total;
     tables.events = Some(EventTable {
         rows: Grouped::build(tables.accounts.len(), tagged),
-        types,
-        has_users: users.is_some(),
+        types: types.into_names(),
+        has_users,
     });
     record_source(tables, TableKind::Events, path, rows, skipped)
 }
 
-fn load_tickets(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Tickets, path.to_path_buf(), cfg)?;
+fn load_tickets(
+    path: &Path,
+    cfg: &Config,
+    slice_rows: usize,
+    tables: &mut Tables,
+) -> Result<()> {
+    let mut r = TableReader::open(TableKind::Tickets, path.to_path_buf(), cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
-    let keys = r.account_keys(&tables.accounts.index)?;
-    let day = r.days("created_at")?.unwrap_or_default();
-    r.require("created_at", &day, "a date or datetime");
-    let prio_txt = r.texts("priority")?;
-    let mut priority = vec![Priority::Unknown; r.height()];
-    if let Some(p) = &prio_txt {
-        for (i, v) in p.iter().enumerate() {
-            if let Some(t) = v {
-                match Priority::parse(t) {
-                    Some(pr) => priority[i] = pr,
-                    None => r.report(
-                        i,
-                        "priority",
-                        ProblemKind::OutOfRange,
-                        format!("expected one of low, normal, high, urgent, found {t:?}"),
-                    ),
+    let mut tagged = Vec::with_capacity(r.total);
+    let mut skipped = 0;
+    loop {
+        let keys = r.account_keys(&tables.accounts.index)?;
+        let day = r.days("created_at")?.unwrap_or_default();
+        r.require("created_at", &day, "a date or datetime");
+        let prio_txt = r.texts("priority")?;
+        let mut priority = vec![Priority::Unknown; r.height()];
+        if let Some(p) = &prio_txt {
+            for (i, v) in p.iter().enumerate() {
+                if let Some(t) = v {
+                    match Priority::parse(t) {
+                        Some(pr) => priority[i] = pr,
+                        None => r.report(
+                            i,
+                            "priority",
+                            ProblemKind::OutOfRange,
+                            format!("expected one of low, normal, high, urgent, found {t:?}"),
+                        ),
+                    }
                 }
             }
         }
-    }
-    let csat = r.numbers("csat")?;
-    if let Some(c) = &csat {
-        r.check_range("csat", c, 1.0, 5.0, "a score 1..5");
-    }
-    let sentiment = r.numbers("sentiment")?;
-    if let Some(s) = &sentiment {
-        r.check_range("sentiment", s, -1.0, 1.0, "a value in -1..1");
+        let csat = r.numbers("csat")?;
+        if let Some(c) = &csat {
+            r.check_range("csat", c, 1.0, 5.0, "a score 1..5");
+        }
+        let sentiment = r.numbers("sentiment")?;
+        if let Some(s) = &sentiment {
+            r.check_range("sentiment", s, -1.0, 1.0, "a value in -1..1");
+        }
+        if r.problems.is_empty() {
+            for i in 0..r.height() {
+                let a = keys[i];
+                if a == NONE || a == EMPTY {
+                    skipped += usize::from(a == NONE);
+                    continue;
+                }
+                let get = |v: &Option<Vec<Option<f64>>>| {
+                    v.as_ref().and_then(|v| v[i]).map_or(f32::NAN, |x| x as f32)
+                };
+                tagged.push((
+                    a,
+                    Ticket {
+                        day: day[i].unwrap_or_default(),
+                        priority: priority[i],
+                        csat: get(&csat),
+                        sentiment: get(&sentiment),
+                    },
+                ));
+            }
+        }
+        if !r.next_slice()? {
+            break;
+        }
     }
     if !r.problems.is_empty() {
         return r.finish();
     }
-    let mut tagged = Vec::with_capacity(r.height());
-    let mut skipped = 0;
-    for i in 0..r.height() {
-        let a = keys[i];
-        if a == NONE || a == EMPTY {
-            skipped += usize::from(a == NONE);
-            continue;
-        }
-        let get = |v: &Option<Vec<Option<f64>>>| {
-            v.as_ref().and_then(|v| v[i]).map_or(f32::NAN, |x| x as f32)
-        };
-        tagged.push((
-            a,
-            Ticket {
-                day: day[i].unwrap_or_default(),
-                priority: priority[i],
-                csat: get(&csat),
-                sentiment: get(&sentiment),
-            },
-        ));
-    }
-    let rows = r.height();
+    let rows = r.total;
     tables.tickets = Some(Grouped::build(tables.accounts.len(), tagged));
     record_source(tables, TableKind::Tickets, path, rows, skipped)
 }
 
-fn load_surveys(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Surveys, path.to_path_buf(), cfg)?;
+fn load_surveys(
+    path: &Path,
+    cfg: &Config,
+    slice_rows: usize,
+    tables: &mut Tables,
+) -> Result<()> {
+    let mut r = TableReader::open(TableKind::Surveys, path.to_path_buf(), cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
-    let keys = r.account_keys(&tables.accounts.index)?;
-    let day = r.days("responded_at")?.unwrap_or_default();
-    r.require("responded_at", &day, "a date or datetime");
-    let score = r.numbers("score")?.unwrap_or_default();
-    r.require("score", &score, "an NPS score 0..10");
-    r.check_range("score", &score, 0.0, 10.0, "an NPS score 0..10");
-    if !r.problems.is_empty() {
-        return r.finish();
-    }
-    let mut tagged = Vec::with_capacity(r.height());
+    let mut tagged = Vec::with_capacity(r.total);
     let mut skipped = 0;
-    for i in 0..r.height() {
-        let a = keys[i];
-        if a == NONE || a == EMPTY {
-            skipped += usize::from(a == NONE);
-            continue;
+    loop {
+        let keys = r.account_keys(&tables.accounts.index)?;
+        let day = r.days("responded_at")?.unwrap_or_default();
+        r.require("responded_at", &day, "a date or datetime");
+        let score = r.numbers("score")?.unwrap_or_default();
+        r.require("score", &score, "an NPS score 0..10");
+        r.check_range("score", &score, 0.0, 10.0, "an NPS score 0..10");
+        if r.problems.is_empty() {
+            for i in 0..r.height() {
+                let a = keys[i];
+                if a == NONE || a == EMPTY {
+                    skipped += usize::from(a == NONE);
+                    continue;
+                }
+                tagged.push((
+                    a,
+                    Survey {
+                        day: day[i].unwrap_or_default(),
+                        score: score[i].unwrap_or_default() as f32,
+                    },
+                ));
+            }
         }
-        tagged.push((
-            a,
-            Survey {
-                day: day[i].unwrap_or_default(),
-                score: score[i].unwrap_or_default() as f32,
-            },
-        ));
+        if !r.next_slice()? {
+            break;
+        }
     }
-    let rows = r.height();
+    if !r.problems.is_empty() {
+        return r.finish();
+    }
+    let rows = r.total;
     tables.surveys = Some(Grouped::build(tables.accounts.len(), tagged));
     record_source(tables, TableKind::Surveys, path, rows, skipped)
 }
@@ -1483,5 +1667,103 @@ mod tests {
             t.accounts.attribute("Id").is_none(),
             "mapped key is not an attribute"
         );
+    }
+}
+
+#[cfg(test)]
+mod slice_tests {
+    use super::*;
+    use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
+    use std::fs::File;
+
+    /// A small synthetic data set, all Parquet, rewritten in row groups of
+    /// 31 rows.
+    fn many_row_groups() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let p = SynthParams {
+            accounts: 120,
+            months: 8,
+            seed: 3,
+            ..SynthParams::default()
+        };
+        generate_to_dir(&p.check().unwrap(), dir.path(), SynthFormat::Parquet).unwrap();
+        for table in ["accounts", "subscriptions", "events", "tickets", "surveys"] {
+            let path = dir.path().join(format!("{table}.parquet"));
+            let mut df = ParquetReader::new(File::open(&path).unwrap())
+                .finish()
+                .unwrap();
+            ParquetWriter::new(File::create(&path).unwrap())
+                .with_row_group_size(Some(31))
+                .finish(&mut df)
+                .unwrap();
+        }
+        dir
+    }
+
+    fn row_groups(path: &Path) -> usize {
+        let mut r = ParquetReader::new(File::open(path).unwrap());
+        r.get_metadata().unwrap().row_groups.len()
+    }
+
+    #[test]
+    fn slices_do_not_change_the_tables() {
+        let dir = many_row_groups();
+        assert!(row_groups(&dir.path().join("events.parquet")) > 10);
+        assert!(row_groups(&dir.path().join("subscriptions.parquet")) > 2);
+        let cfg = Config::default();
+        let whole = load_dir_sliced(dir.path(), &cfg, usize::MAX).unwrap();
+        for slice_rows in [1, 500, 4_000] {
+            let sliced = load_dir_sliced(dir.path(), &cfg, slice_rows).unwrap();
+            // Everything, interned ids and their first-seen order included.
+            assert_eq!(format!("{sliced:?}"), format!("{whole:?}"), "slice_rows {slice_rows}");
+        }
+        let events = whole.events.as_ref().unwrap();
+        assert!(events.rows.len() > 1_000, "{}", events.rows.len());
+        assert!(events.has_users);
+        assert!(whole.has_seats);
+    }
+
+    #[test]
+    fn a_bad_value_in_a_later_slice_names_its_file_row_and_account() {
+        let dir = many_row_groups();
+        let path = dir.path().join("events.parquet");
+        let mut df = ParquetReader::new(File::open(&path).unwrap())
+            .finish()
+            .unwrap();
+        let n = df.height();
+        let bad = n - 5; // 0-based, well past the first slices
+        let account = df
+            .column("account_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(bad)
+            .unwrap()
+            .to_string();
+        let count: Float64Chunked = df
+            .column("count")
+            .unwrap()
+            .cast(&DataType::Float64)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i == bad { Some(-2.0) } else { v })
+            .collect();
+        df.replace("count", count.into_series().with_name("count".into()).into())
+            .unwrap();
+        ParquetWriter::new(File::create(&path).unwrap())
+            .with_row_group_size(Some(100))
+            .finish(&mut df)
+            .unwrap();
+        assert!(row_groups(&path) > 10);
+        let err = load_dir_sliced(dir.path(), &Config::default(), 150).expect_err("must fail");
+        let msg = err.to_string();
+        let want = format!(
+            "events.parquet: row {} (account {account}), column count: expected a number >= 0, found -2",
+            bad + 1
+        );
+        assert!(msg.contains(&want), "{msg}\nwanted: {want}");
     }
 }
