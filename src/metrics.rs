@@ -185,11 +185,12 @@ pub fn brier(probs: &[f64], labels: &[bool]) -> Option<f64> {
 /// score, divided by the overall base rate. 2.0 means targeting that decile
 /// finds twice as many churners as targeting at random.
 ///
-/// Tie rule, so the answer is deterministic: the top `k = ceil(n / 10)` rows
-/// are taken after a *stable* sort by score, highest first. Rows tied at the
-/// cut are therefore taken in their original row order, and reordering tied
-/// rows can change the answer; it never changes from run to run. NaN scores
-/// sort last (see the module doc).
+/// Tie rule: the top `k = ceil(n / 10)` rows by score, highest first; when
+/// the cut falls inside a group of tied scores, the rows taken from that
+/// group count its *average* positive rate (the expected hits if ties were
+/// broken at random). So the answer does not depend on row order, and a
+/// constant score (the base-rate baseline) has a lift of exactly 1. NaN
+/// scores sort last and tie with each other (see the module doc).
 ///
 /// `None` when there are no rows or no positives (no base rate to divide by).
 pub fn top_decile_lift(scores: &[f64], labels: &[bool]) -> Option<f64> {
@@ -200,18 +201,63 @@ pub fn top_decile_lift(scores: &[f64], labels: &[bool]) -> Option<f64> {
         return None;
     }
     let k = n.div_ceil(10);
-    let hits = order_descending(scores)
-        .iter()
-        .take(k)
-        .filter(|&&i| labels[i])
-        .count();
-    Some(lift(hits, k, p, n))
+    let ranked = Ranked::new(scores, labels);
+    Some(lift(ranked.expected_hits(k), k, p, n))
+}
+
+/// Rows by score, highest first, with the positives before each position
+/// and the tie group around it: what [`Ranked::expected_hits`] needs.
+struct Ranked {
+    /// `positives_before[i]`: positives among the first `i` ranked rows.
+    positives_before: Vec<usize>,
+    /// `group[i]`: `(start, end)` of the tie group holding ranked row `i`.
+    group: Vec<(usize, usize)>,
+}
+
+impl Ranked {
+    fn new(scores: &[f64], labels: &[bool]) -> Ranked {
+        let order = order_descending(scores);
+        let n = order.len();
+        let mut positives_before = Vec::with_capacity(n + 1);
+        positives_before.push(0);
+        for &i in &order {
+            positives_before.push(positives_before.last().unwrap() + usize::from(labels[i]));
+        }
+        let mut group = vec![(0, 0); n];
+        let mut start = 0;
+        while start < n {
+            let mut end = start + 1;
+            while end < n && score_cmp(scores[order[end]], scores[order[start]]) == Ordering::Equal
+            {
+                end += 1;
+            }
+            group[start..end].fill((start, end));
+            start = end;
+        }
+        Ranked {
+            positives_before,
+            group,
+        }
+    }
+
+    /// Expected positives among the top `k` rows when ties at the cut are
+    /// broken at random: every positive above the cut's tie group, plus the
+    /// group's positive rate times the rows taken from it.
+    fn expected_hits(&self, k: usize) -> f64 {
+        if k == 0 {
+            return 0.0;
+        }
+        let (start, end) = self.group[k - 1];
+        let above = self.positives_before[start] as f64;
+        let in_group = (self.positives_before[end] - self.positives_before[start]) as f64;
+        above + in_group * (k - start) as f64 / (end - start) as f64
+    }
 }
 
 /// Cumulative gains and lift at `points` evenly spaced depths.
 ///
 /// Point `i` (1-based) targets the top `k = ceil(i * n / points)` rows, with
-/// the same stable tie rule as [`top_decile_lift`], so with `points == 10`
+/// the same tie rule as [`top_decile_lift`], so with `points == 10`
 /// the first point's lift equals it exactly. The last point always targets
 /// every row (lift 1, captured 1). When `points > n` the curve has one point
 /// per row (`n` points) rather than repeating depths.
@@ -227,19 +273,16 @@ pub fn lift_curve(scores: &[f64], labels: &[bool], points: usize) -> Vec<LiftPoi
     // With points >= n the depths ceil(i * n / points) step by at most one,
     // so they are exactly 1..=n; with points <= n they strictly increase.
     let points = points.min(n);
-    let order = order_descending(scores);
+    let ranked = Ranked::new(scores, labels);
     let mut curve = Vec::with_capacity(points);
-    let mut hits = 0;
-    let mut taken = 0;
     for i in 1..=points {
         // i * n <= n * n: computed in u128 so it cannot overflow.
         let k = ((i as u128 * n as u128).div_ceil(points as u128)) as usize;
-        hits += order[taken..k].iter().filter(|&&row| labels[row]).count();
-        taken = k;
+        let hits = ranked.expected_hits(k);
         curve.push(LiftPoint {
             fraction: k as f64 / n as f64,
             lift: lift(hits, k, p, n),
-            captured: hits as f64 / p as f64,
+            captured: hits / p as f64,
         });
     }
     curve
@@ -318,8 +361,8 @@ fn count_true(labels: &[bool]) -> usize {
 
 /// `(hits / k) / (positives / n)`, written once so the curve and the top
 /// decile agree to the bit.
-fn lift(hits: usize, k: usize, positives: usize, n: usize) -> f64 {
-    (hits as f64 / k as f64) / (positives as f64 / n as f64)
+fn lift(hits: f64, k: usize, positives: usize, n: usize) -> f64 {
+    (hits / k as f64) / (positives as f64 / n as f64)
 }
 
 /// NaN is the lowest probability; everything else is clamped into [0, 1].
@@ -692,18 +735,21 @@ mod tests {
     }
 
     #[test]
-    fn lift_top_decile_tie_rule_is_stable() {
-        // Hand computation. Positives at rows 0, 7, 12, 15: the stable sort
-        // takes rows 3 and 5 (row 5 comes before row 7), no positive among
-        // them: lift = (0/2) / 0.2 = 0.
+    fn lift_top_decile_ties_at_the_cut_count_their_average() {
+        // Hand computation. Positives at rows 0, 7, 12, 15: row 3 (0.9, a
+        // negative) is taken, then one of rows 5 and 7 (tied at 0.8, one
+        // positive between them): expected hits 0 + 1/2, lift =
+        // (0.5/2) / 0.2 = 1.25.
         let (p, y) = tie_at_cut(&[0, 7, 12, 15]);
-        assert_eq!(top_decile_lift(&p, &y), Some(0.0));
-        // Move the positive from row 7 to row 5: the same two rows now hold
-        // one positive: lift = (1/2) / 0.2 = 2.5.
+        assert_close(top_decile_lift(&p, &y), 1.25);
+        // Which tied row holds the positive does not matter.
         let (p, y) = tie_at_cut(&[0, 5, 12, 15]);
-        assert_close(top_decile_lift(&p, &y), 2.5);
-        // Same answer on every call.
-        assert_eq!(top_decile_lift(&p, &y), top_decile_lift(&p, &y));
+        assert_close(top_decile_lift(&p, &y), 1.25);
+        // A constant score is worth exactly random targeting.
+        let (p, y) = all_equal_case();
+        assert_eq!(top_decile_lift(&p, &y), Some(1.0));
+        let y: Vec<bool> = (0..1000).map(|i| i % 7 == 0).collect();
+        assert_close(top_decile_lift(&[0.07; 1000], &y), 1.0);
     }
 
     #[test]
@@ -712,10 +758,12 @@ mod tests {
         // positive; base rate 8/15: lift = 1 / (8/15) = 1.875.
         let (p, y) = ties_case();
         assert_close(top_decile_lift(&p, &y), 1.875);
-        // Seeded case: numpy 2.4.6, argsort(-p, kind="stable")[:20], mean of
-        // labels there over the base rate.
+        // Seeded case, k = 20: 17 rows score above 0.93 and four tie at 0.93
+        // (two positives), so 3 of those four count 2/4 each. Computed in
+        // Python with exact fractions: 18.5 expected hits, lift
+        // (18.5 / 20) / (102 / 200) = 1.8137254901960784.
         let (p, y) = seeded_case();
-        assert_close(top_decile_lift(&p, &y), 1.8627450980392155);
+        assert_close(top_decile_lift(&p, &y), 1.8137254901960784);
     }
 
     #[test]
@@ -798,7 +846,9 @@ mod tests {
         let mut y = vec![false; 10];
         y[0] = true;
         y[9] = true;
-        assert_eq!(top_decile_lift(&p, &y), Some(0.0));
+        // k = 1 is taken from the nine rows tied at 0.0 (one positive), not
+        // from the NaN row: lift = (1/9) / (2/10) = 5/9.
+        assert_close(top_decile_lift(&p, &y), 5.0 / 9.0);
         // As a probability NaN is 0.0: squared error 1 for a positive.
         assert_eq!(brier(&[f64::NAN], &[true]), Some(1.0));
         assert_eq!(calibration(&[f64::NAN], &[true], 10)[0].mean_predicted, 0.0);
