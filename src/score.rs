@@ -72,12 +72,13 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
     let features_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let n = frame.n_rows();
+    let lookup = Lookup::new(bundle, &frame);
     let batches: Vec<Vec<QueueRow>> = (0..n)
         .into_par_iter()
         .step_by(p.batch_size)
         .map(|lo| {
             (lo..(lo + p.batch_size).min(n))
-                .map(|i| score_row(tables, bundle, &tl, &frame, i, p.as_of))
+                .map(|i| score_row(tables, bundle, &tl, &frame, &lookup, i, p.as_of))
                 .collect()
         })
         .collect();
@@ -115,36 +116,65 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
     })
 }
 
+/// Feature positions by name and the plan's indicator columns, found once
+/// per run rather than by scanning the names for every account (drivers
+/// and RFM look features up by name a dozen times per row).
+struct Lookup<'a> {
+    index: crate::io::load::FastMap<&'a str, usize>,
+    /// `(level, column of plan=level)` for the frozen plan levels and `other`.
+    plan_levels: Vec<(&'a str, Option<usize>)>,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(b: &'a Bundle, frame: &'a FeatureFrame) -> Lookup<'a> {
+        let index: crate::io::load::FastMap<&str, usize> = frame
+            .names
+            .iter()
+            .enumerate()
+            .map(|(j, n)| (n.as_str(), j))
+            .collect();
+        let plan_levels = b
+            .spec
+            .categoricals
+            .iter()
+            .find(|c| c.attribute == PLAN)
+            .map(|c| {
+                c.levels
+                    .iter()
+                    .map(String::as_str)
+                    .chain(["other"])
+                    .map(|l| (l, frame.names.iter().position(|n| *n == format!("{PLAN}={l}"))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Lookup { index, plan_levels }
+    }
+}
+
 /// One queue row from feature row `i`; pure, so batches can run anywhere.
 fn score_row(
     tables: &Tables,
     b: &Bundle,
     tl: &[Timeline],
     frame: &FeatureFrame,
+    lookup: &Lookup,
     i: usize,
     as_of: Day,
 ) -> QueueRow {
     let a = frame.account[i] as usize;
     let row = frame.row(i);
-    let value = |name: &str| frame.names.iter().position(|n| n == name).map(|j| row[j]);
+    let value = |name: &str| lookup.index.get(name).map(|&j| row[j]);
     let churn = b.churn.model.predict_proba(&row);
     let upgrade = b.upgrade.model.predict_proba(&row);
     let mrr = value("mrr").unwrap_or(0.0);
     let (risk_tier, upgrade_tier) = (b.churn.tiers.of(churn), b.upgrade.tiers.of(upgrade));
     let [r, f, m] = rfm_of(&value);
     let rfm = &b.segments.model;
-    let plan_level = b
-        .spec
-        .categoricals
+    let plan_level = lookup
+        .plan_levels
         .iter()
-        .find(|c| c.attribute == PLAN)
-        .and_then(|c| {
-            c.levels
-                .iter()
-                .map(String::as_str)
-                .chain(["other"])
-                .find(|l| value(&format!("{PLAN}={l}")) == Some(1.0))
-        });
+        .find(|(_, j)| j.map(|j| row[j]) == Some(1.0))
+        .map(|(l, _)| *l);
     let curve = b.survival.curve_for(plan_level);
     let tenure = tl[a]
         .first_active_day()
