@@ -83,6 +83,11 @@ pub struct Target {
     pub in_sample: BinaryReport,
     pub alpha_search: Vec<AlphaScore>,
     pub warnings: Vec<String>,
+    /// Features whose coefficient opposes their own association with the
+    /// label on the training rows ([`LogisticModel::suppressors`]): they
+    /// count in the score but are never given as a reason.
+    #[serde(default)]
+    pub suppressors: Vec<String>,
 }
 
 /// The RFM part of the bundle.

@@ -218,6 +218,15 @@ fn model_card(b: &Bundle) -> String {
         for d in strongest_drivers(t, 5) {
             let _ = writeln!(s, "- {d}");
         }
+        if !t.suppressors.is_empty() {
+            let _ = writeln!(
+                s,
+                "- never given as a reason in the queue (the coefficient opposes the feature's own \
+                 association with {}, a correction for correlated features): {}",
+                t.model.target,
+                t.suppressors.join(", ")
+            );
+        }
         for w in &t.warnings {
             let _ = writeln!(s, "- warning: {w}");
         }

@@ -153,18 +153,20 @@ pub fn describe(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<St
 
 /// The `n` strongest positive contributions in words, joined by "; ".
 /// Contributions are (model output index, log-odds); names are the model's
-/// output names; phrases that repeat (events_30d and events_trend say the
-/// same thing) are kept once.
+/// output names; `silent[i]` marks outputs never given as a reason (the
+/// bundle's suppressors); phrases that repeat (events_30d and events_trend
+/// say the same thing) are kept once.
 pub fn drivers(
     contributions: &[(usize, f64)],
     names: &[String],
+    silent: &[bool],
     value: &dyn Fn(&str) -> Option<f64>,
     n: usize,
 ) -> String {
     let mut c: Vec<(usize, f64)> = contributions
         .iter()
         .copied()
-        .filter(|&(_, v)| v > 0.0)
+        .filter(|&(i, v)| v > 0.0 && !silent.get(i).copied().unwrap_or(false))
         .collect();
     c.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut out: Vec<String> = Vec::new();
@@ -330,8 +332,14 @@ mod tests {
         ]);
         let c = [(0, 0.5), (1, 0.9), (2, 0.3), (3, -2.0), (4, 0.1)];
         assert_eq!(
-            drivers(&c, &names, &v, 3),
+            drivers(&c, &names, &[], &v, 3),
             "events down 75% vs prior 30 days (1 vs 4); no activity for 12 days; 2 tickets in 90 days"
+        );
+        // Suppressors still count in the score but are never named.
+        let silent = [true, true, false, false, false];
+        assert_eq!(
+            drivers(&c, &names, &silent, &v, 3),
+            "no activity for 12 days; 2 tickets in 90 days"
         );
     }
 

@@ -123,6 +123,9 @@ struct Lookup<'a> {
     index: crate::io::load::FastMap<&'a str, usize>,
     /// `(level, column of plan=level)` for the frozen plan levels and `other`.
     plan_levels: Vec<(&'a str, Option<usize>)>,
+    /// Per model output: never named as a driver (the bundle's suppressors).
+    churn_silent: Vec<bool>,
+    upgrade_silent: Vec<bool>,
 }
 
 impl<'a> Lookup<'a> {
@@ -147,7 +150,19 @@ impl<'a> Lookup<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        Lookup { index, plan_levels }
+        let silent = |t: &crate::bundle::Target| -> Vec<bool> {
+            t.model
+                .feature_names
+                .iter()
+                .map(|n| t.suppressors.contains(n))
+                .collect()
+        };
+        Lookup {
+            index,
+            plan_levels,
+            churn_silent: silent(&b.churn),
+            upgrade_silent: silent(&b.upgrade),
+        }
     }
 }
 
@@ -202,12 +217,14 @@ fn score_row(
         churn_drivers: drivers(
             &b.churn.model.contributions(&row),
             &b.churn.model.feature_names,
+            &lookup.churn_silent,
             &value,
             3,
         ),
         upgrade_drivers: drivers(
             &b.upgrade.model.contributions(&row),
             &b.upgrade.model.feature_names,
+            &lookup.upgrade_silent,
             &value,
             3,
         ),

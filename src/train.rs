@@ -276,6 +276,7 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
             CALIBRATION_BINS,
         );
         let tiers = tiers(&fit.model, &latest);
+        let suppressors = fit.model.suppressors(&frame.column_slices(), y);
         Ok(Target {
             model: fit.model,
             tiers,
@@ -284,6 +285,7 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
             in_sample,
             alpha_search: fit.alpha_search,
             warnings: fit.warnings,
+            suppressors,
         })
     };
     let mut figures = figures;

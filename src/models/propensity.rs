@@ -270,6 +270,47 @@ impl LogisticModel {
             .collect()
     }
 
+    /// Output features whose coefficient points the other way from their
+    /// own association with the label on `columns`/`labels` (the difference
+    /// of the standardized feature's mean between positive and negative
+    /// rows). Under collinearity a model can give, say, `events_30d` a
+    /// negative upgrade weight that only corrects for `active_days_90d`;
+    /// its contribution is real arithmetic but "events down 40%" is no
+    /// reason to expect an upgrade, so reason texts skip these. Scores are
+    /// unaffected.
+    pub fn suppressors(&self, columns: &[&[f64]], labels: &[bool]) -> Vec<String> {
+        let p = self.preprocessor.n_outputs();
+        let (mut sum_pos, mut sum_neg) = (vec![0.0; p], vec![0.0; p]);
+        let (mut n_pos, mut n_neg) = (0usize, 0usize);
+        let mut raw = vec![0.0; columns.len()];
+        let mut x = vec![0.0; p];
+        for (i, &y) in labels.iter().enumerate() {
+            for (r, c) in raw.iter_mut().zip(columns) {
+                *r = c[i];
+            }
+            self.preprocessor.transform_row(&raw, &mut x);
+            let (sum, n) = if y {
+                (&mut sum_pos, &mut n_pos)
+            } else {
+                (&mut sum_neg, &mut n_neg)
+            };
+            for (s, v) in sum.iter_mut().zip(&x) {
+                *s += v;
+            }
+            *n += 1;
+        }
+        if n_pos == 0 || n_neg == 0 {
+            return Vec::new();
+        }
+        (0..p)
+            .filter(|&j| {
+                let d = sum_pos[j] / n_pos as f64 - sum_neg[j] / n_neg as f64;
+                self.coefficients[j] * d < 0.0
+            })
+            .map(|j| self.feature_names[j].clone())
+            .collect()
+    }
+
     /// Check that a deserialized model is internally consistent.
     pub fn validate(&self) -> Result<()> {
         self.preprocessor.validate()?;
