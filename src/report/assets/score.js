@@ -28,21 +28,21 @@
 
   const lower = (s) => s.toLowerCase();
   const COLS = [
-    { key: "rank", label: "#", num: true, width: 46, sort: (r) => r.rank, cell: (r) => String(r.rank) },
+    { key: "rank", label: "#", num: true, width: 58, sort: (r) => r.rank, cell: (r) => String(r.rank) },
     { key: "account", label: "Account", width: 196, sort: (r) => lower(r.name || r.id), cls: "acct",
       cell: (r) => [el("span", { class: "nm", title: r.name || r.id }, r.name || r.id), el("span", { class: "id" }, r.id)] },
-    D.has_owner ? { key: "owner", label: "Owner", width: 118, sort: (r) => lower(r.owner), cell: (r) => r.owner, title: (r) => r.owner } : null,
-    { key: "mrr", label: "MRR", num: true, width: 80, sort: (r) => r.mrr, cell: (r) => fmt.money(r.mrr) },
+    D.has_owner ? { key: "owner", label: "Owner", width: 124, sort: (r) => lower(r.owner), cell: (r) => r.owner, title: (r) => r.owner } : null,
+    { key: "mrr", label: "MRR", num: true, width: 74, sort: (r) => r.mrr, cell: (r) => fmt.money(r.mrr) },
     { key: "churn", label: `Churn risk\nnext ${H} d`, num: true, width: 122, sort: (r) => r.churn,
       cell: (r) => [el("span", { class: "pill " + r.tier }, r.tier), " ", fmt.pct(r.churn)] },
-    { key: "arr", label: "ARR at risk", num: true, width: 90, sort: (r) => r.arr, cell: (r) => fmt.money(r.arr) },
+    { key: "arr", label: "ARR at risk", num: true, width: 82, sort: (r) => r.arr, cell: (r) => fmt.money(r.arr) },
     { key: "up", label: `Upgrade\nnext ${H} d`, num: true, width: 122, sort: (r) => r.up,
       cell: (r) => [el("span", { class: "pill " + r.upTier }, r.upTier), " ", fmt.pct(r.up)] },
-    { key: "segment", label: "RFM segment", width: 128, sort: (r) => lower(r.seg), cell: (r) => r.seg, title: (r) => `${r.seg}, RFM code ${r.rfm} (recency, frequency, money; 5 is best)` },
+    { key: "segment", label: "RFM segment", width: 120, sort: (r) => lower(r.seg), cell: (r) => r.seg, title: (r) => `${r.seg}, RFM code ${r.rfm} (recency, frequency, money; 5 is best)` },
     { key: "s90", label: "Survival\nnext 90 d", num: true, width: 86, sort: (r) => r.s90, cell: (r) => fmt.pct(r.s90) },
     { key: "edr", label: "Expected\ndays left", num: true, width: 74, sort: (r) => r.edr, cell: (r) => fmt.int(r.edr) },
-    { key: "play", label: "Play", width: 82, sort: (r) => r.play, cell: (r) => el("span", { class: "pill play play-" + r.play }, r.play) },
-    { key: "driver", label: "Top churn driver", width: null, sort: (r) => lower(r.cd), cell: (r) => r.cd.split("; ")[0] || "–", title: (r) => r.cd },
+    { key: "play", label: "Play", width: 86, sort: (r) => r.play, cell: (r) => el("span", { class: "pill play play-" + r.play }, r.play) },
+    { key: "driver", label: "Top churn driver", width: null, sort: (r) => lower(r.cd), cell: (r) => el("span", { class: "clamp2" }, r.cd.split("; ")[0] || "–"), title: (r) => r.cd },
   ].filter(Boolean);
 
   const state = {

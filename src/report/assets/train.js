@@ -116,7 +116,7 @@
       const holder = el("div", {});
       const colors = t.target === "churn" ? { pos: "#d9534f", neg: "#4e79a7" } : { pos: "#59a14f", neg: "#9aa4b1" };
       const draw = (n) => holder.replaceChildren(barChart(t.coefficients.slice(0, n).map(([f, v]) => ({ label: f, value: v, title: `${f}: ${v >= 0 ? "+" : ""}${v.toFixed(3)} log-odds per SD (odds × ${Math.exp(v).toFixed(2)})` })), {
-        id: "coefficients-" + t.target, pos: colors.pos, neg: colors.neg, format: (v) => (Math.round(v * 100) / 100).toString(),
+        id: "coefficients-" + t.target, pos: colors.pos, neg: colors.neg, format: (v) => (Math.round(v * 100) / 100).toString().replace("-", "−"),
         valueFormat: (v) => fmt.signed(v, 2), xLabel: `change in log-odds of ${t.target} per standard deviation`,
       }));
       draw(TOP);
@@ -152,6 +152,7 @@
     el("p", { class: "muted small" }, `Lifetime runs from an account's first paid day to its churn date, censored at ${D.data.end} while still paying. Shaded: pointwise 95% intervals. Each stratifier's log-rank test asks whether its levels share one curve; a small p-value says they do not.${S.queue_stratifier ? ` The queue reads each account's survival from its ${S.queue_stratifier} curve.` : ""}`),
     el("div", { class: "grid2" },
       el("div", { class: "panel" }, el("h3", {}, "All accounts"),
+        el("p", { class: "small" }, `${fmt.int(S.overall.steps.n)} accounts, ${fmt.int(S.overall.steps.churned)} churned by ${D.data.end}.`),
         kmChart("km-overall", [{ c: S.overall.steps, color: "#4e79a7" }], true, "Survival of all accounts"),
         legend([{ label: levelLabel(overall), color: "#4e79a7" }, { label: "95% interval", color: "#4e79a7", band: true }]),
         el("details", {}, el("summary", {}, "Figures"), summaryTable([overall]))),
@@ -251,7 +252,7 @@
     const fmtDelta = (d) => {
       if (d.delta === null) return "–";
       if (/rate/.test(d.name)) return fmt.signed(d.delta * 100, 2) + " pt";
-      if (/accounts|months|days/.test(d.name)) return fmt.signed(d.delta, 0);
+      if (/accounts|months|days/.test(d.name)) return (d.delta > 0 ? "+" : d.delta < 0 ? "−" : "±") + fmt.int(Math.abs(d.delta));
       if (/lift/.test(d.name)) return fmt.signed(d.delta, 2) + "×";
       return fmt.signed(d.delta, 4);
     };
