@@ -63,7 +63,7 @@ const fmt = {
 };
 
 // Ten distinguishable colors (Tableau 10); "other" levels are grey.
-const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#86bcb6"];
+const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#b6992d"];
 function colorFor(i, label) {
   return label === "other" ? "#9aa4b1" : PALETTE[i % PALETTE.length];
 }
