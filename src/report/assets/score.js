@@ -30,7 +30,7 @@
   const COLS = [
     { key: "rank", label: "#", num: true, width: 58, sort: (r) => r.rank, cell: (r) => String(r.rank) },
     { key: "account", label: "Account", width: 196, sort: (r) => lower(r.name || r.id), cls: "acct",
-      cell: (r) => [el("span", { class: "nm", title: r.name || r.id }, r.name || r.id), el("span", { class: "id" }, r.id)] },
+      cell: (r) => (r.name ? [el("span", { class: "nm", title: r.name }, r.name), el("span", { class: "id" }, r.id)] : el("span", { class: "nm" }, r.id)) },
     D.has_owner ? { key: "owner", label: "Owner", width: 124, sort: (r) => lower(r.owner), cell: (r) => r.owner, title: (r) => r.owner } : null,
     { key: "mrr", label: "MRR", num: true, width: 74, sort: (r) => r.mrr, cell: (r) => fmt.money(r.mrr) },
     { key: "churn", label: `Churn risk\nnext ${H} d`, num: true, width: 122, sort: (r) => r.churn,
@@ -76,7 +76,7 @@
     .sort((a, b) => (a.v < b.v ? -1 : a.v > b.v ? 1 : 0)).map(({ v, i }) => opt(String(i), v)));
   const filterSel = (id, label, options, key) => el("label", {}, label,
     el("select", { id: id, onchange: (e) => { state.filters[key] = e.target.value; apply(); } }, options));
-  const search = el("input", { type: "search", id: "search", placeholder: "account id, name or owner", "aria-label": "Search accounts" });
+  const search = el("input", { type: "search", id: "search", placeholder: ["account id", D.has_names ? "name" : null, D.has_owner ? "owner" : null].filter(Boolean).join(", ").replace(/, ([^,]*)$/, " or $1"), "aria-label": "Search accounts" });
   let searchTimer = null;
   search.addEventListener("input", () => {
     clearTimeout(searchTimer);
@@ -299,7 +299,7 @@
     drawer.replaceChildren(
       el("button", { class: "btn close", type: "button", onclick: closeDrawer, "aria-label": "Close" }, "✕"),
       el("h2", { id: "account-title" }, r.name || r.id),
-      el("div", { class: "muted" }, [r.id, r.owner ? "owner " + r.owner : null].filter(Boolean).join(" · ")),
+      el("div", { class: "muted" }, [r.name ? r.id : null, r.owner ? "owner " + r.owner : null].filter(Boolean).join(" · ")),
       el("div", { class: "kv" },
         kv(`churn risk (${H} d)`, [el("span", { class: "pill " + r.tier }, r.tier), " ", fmt.pct(r.churn)]),
         kv("ARR at risk", fmt.money(r.arr)),
