@@ -6,7 +6,8 @@
 //! path for training and scoring) and horizon `labels` -> models
 //! (`models::rfm`, `models::propensity`, `models::survival`) validated out of
 //! time (`metrics`) -> a versioned `bundle` -> parallel `score` -> the risk
-//! `queue`.
+//! `queue`. `report` turns a bundle and a queue into self-contained HTML
+//! pages for people.
 
 pub mod bundle;
 pub mod bundle_files;
@@ -20,6 +21,7 @@ pub mod labels;
 pub mod metrics;
 pub mod models;
 pub mod queue;
+pub mod report;
 pub mod score;
 pub mod snapshot;
 pub mod synth;

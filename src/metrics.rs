@@ -74,7 +74,18 @@ pub struct BinaryReport {
     pub calibration: Vec<CalibrationBin>,
     /// Expected calibration error over `calibration`; `None` when it is empty.
     pub ece: Option<f64>,
+    /// Lift curve at [`LIFT_POINTS`] depths (every 5% of rows), for the
+    /// model report's lift chart: the curve needs the row-level scores,
+    /// which exist only while validating, so it is recorded here or never.
+    /// Bundles written before it was added read back with an empty curve;
+    /// an empty curve is not written, so their content ids still match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lift: Vec<LiftPoint>,
 }
+
+/// Depths of the recorded lift curve: 20 gives every 5% of rows, and the
+/// second point is exactly the top decile (see [`lift_curve`]).
+pub const LIFT_POINTS: usize = 20;
 
 /// Compute every metric for one model on one set of held-out rows.
 ///
@@ -107,6 +118,7 @@ pub fn evaluate(probs: &[f64], labels: &[bool], bins: usize) -> BinaryReport {
         top_decile_lift: top_decile_lift(probs, labels),
         calibration,
         ece,
+        lift: lift_curve(probs, labels, LIFT_POINTS),
     }
 }
 
@@ -908,6 +920,26 @@ mod tests {
         assert_eq!(r.top_decile_lift, top_decile_lift(&p, &y));
         assert_eq!(r.calibration, calibration(&p, &y, 10));
         assert_eq!(r.ece, Some(expected_calibration_error(&r.calibration)));
+        assert_eq!(r.lift, lift_curve(&p, &y, LIFT_POINTS));
+        // 20 depths with 200 rows: the second targets the top 20 rows, the
+        // top decile, so the recorded curve and the headline lift agree.
+        assert_eq!(r.lift[1].fraction, 0.1);
+        assert_eq!(Some(r.lift[1].lift), r.top_decile_lift);
+    }
+
+    #[test]
+    fn a_report_without_a_lift_curve_reads_back_and_writes_the_same_bytes() {
+        // Bundles written before the lift curve was recorded must load with
+        // an unchanged content id: the missing field reads as empty and an
+        // empty curve is not written back.
+        let (p, y) = seeded_case();
+        let mut r = evaluate(&p, &y, 10);
+        r.lift.clear();
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("\"lift\""), "{json}");
+        let back: BinaryReport = serde_json::from_str(&json).unwrap();
+        assert!(back.lift.is_empty());
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
     }
 
     /// Field-by-field equality, floats within a relative 1e-15. Not `==`:
@@ -927,6 +959,10 @@ mod tests {
             && o(a.brier, b.brier)
             && o(a.top_decile_lift, b.top_decile_lift)
             && o(a.ece, b.ece)
+            && a.lift.len() == b.lift.len()
+            && a.lift.iter().zip(&b.lift).all(|(x, y)| {
+                f(x.fraction, y.fraction) && f(x.lift, y.lift) && f(x.captured, y.captured)
+            })
             && a.calibration.len() == b.calibration.len()
             && a.calibration.iter().zip(&b.calibration).all(|(x, y)| {
                 x.count == y.count

@@ -30,6 +30,14 @@ pub struct QueueRow {
     pub upgrade_drivers: String,
     pub suggested_play: String,
     pub model_version: String,
+    /// Days since the first paid day: the t at which `survival_90d` and
+    /// `expected_days_remaining` read the survival curve. Not a queue column;
+    /// the HTML report marks it on the account's curve.
+    pub tenure_days: f64,
+    /// Level of the bundle's queue stratifier (the plan) whose curve gave
+    /// `survival_90d`; `None` or a level without a curve means the overall
+    /// curve (`SurvivalModel::curve_for`). Not a queue column, as above.
+    pub survival_level: Option<String>,
 }
 
 /// The play for an account, by the first rule that matches (README):

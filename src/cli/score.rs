@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::io::load::{load_dir, SourceFile};
 use crate::io::write::{write_bytes, write_frame, Format};
 use crate::queue::{render_top, to_frame};
+use crate::report::score_page::ScoreReport;
 use crate::score::{score, FeatureDrift, ScoreParams, Timings};
 
 /// PSI above this is reported as a warning in the manifest and on stderr.
@@ -25,6 +26,7 @@ const AFTER_HELP: &str = "\
 Examples:
   ebbflow-score                      # demo bundle on the demo data, queue in out/
   ebbflow-score --model models/demo --data datasets/demo --as-of 2025-12-31 --format parquet,csv --top 20
+  ebbflow-score --out out --report   # then open out/report.html in a browser (works offline)
 
 Exit codes (a contract for schedulers):
   0  ok
@@ -51,7 +53,7 @@ pub struct ScoreArgs {
     /// Score as of this date (YYYY-MM-DD). Default: the latest date in the data.
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
-    /// Output directory for queue.* and manifest.json (created if missing; files replaced atomically).
+    /// Output directory for queue.*, report.html and manifest.json (created if missing; files replaced atomically).
     #[arg(long, default_value = "out", value_name = "DIR")]
     pub out: PathBuf,
     /// Queue formats, comma-separated.
@@ -66,6 +68,14 @@ pub struct ScoreArgs {
     /// Rows of the queue printed on stdout (0 for none).
     #[arg(long, default_value_t = 15, value_name = "N")]
     pub top: usize,
+    /// Write report.html beside the queue: one self-contained page (sortable, filterable
+    /// queue, account drivers and survival curves, totals, validation and drift) that opens
+    /// from disk. On by default; about 0.15 KB per scored account (7 MB for 50,000).
+    #[arg(long, overrides_with = "no_report")]
+    pub report: bool,
+    /// Skip report.html (a previous one is left as it is).
+    #[arg(long, overrides_with = "report")]
+    pub no_report: bool,
     /// Exit with code 5, leaving the previous queue in place, if any feature's PSI exceeds this.
     #[arg(long, value_name = "PSI")]
     pub fail_on_drift: Option<f64>,
@@ -199,6 +209,7 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         .and_then(|t| features.iter().find(|d| d.psi > t).map(|d| (t, d.clone())));
 
     let t_write = Instant::now();
+    let generated_at = now_rfc3339();
     let mut outputs = Vec::new();
     if gate.is_none() {
         let mut df = to_frame(&scored.rows, scored.has_names, scored.has_owner)
@@ -206,20 +217,30 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         for fmt in &args.format {
             let path = args.out.join(format!("queue.{}", fmt.extension()));
             write_frame(&path, &mut df, *fmt)?;
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            outputs.push(Output {
-                file: path
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                sha256: format!("{:x}", Sha256::digest(&bytes)),
-                bytes: bytes.len() as u64,
-            });
+            outputs.push(output(&path)?);
+        }
+        if !args.no_report {
+            let path = args.out.join("report.html");
+            let page = ScoreReport {
+                bundle: &bundle,
+                rows: &scored.rows,
+                has_names: scored.has_names,
+                has_owner: scored.has_owner,
+                as_of: &format_day(as_of),
+                generated_at: &generated_at,
+                accounts: scored.accounts,
+                inactive: scored.inactive,
+                drift: &features,
+                drift_warn_above: DRIFT_WARN_PSI,
+            }
+            .render()?;
+            write_bytes(&path, page.as_bytes())?;
+            outputs.push(output(&path)?);
         }
     }
     let manifest = Manifest {
         status: if gate.is_some() { "drift_gate" } else { "ok" },
-        generated_at: now_rfc3339(),
+        generated_at,
         ebbflow_version: env!("CARGO_PKG_VERSION"),
         bundle_id: bundle.bundle_id.clone(),
         bundle_schema_version: bundle.schema_version,
@@ -276,5 +297,18 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         render_top(&scored.rows, args.top)
     } else {
         String::new()
+    })
+}
+
+/// A written file as the manifest records it: name, checksum, size.
+fn output(path: &std::path::Path) -> Result<Output> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(Output {
+        file: path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        sha256: format!("{:x}", Sha256::digest(&bytes)),
+        bytes: bytes.len() as u64,
     })
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::bundle::Bundle;
 use crate::cli::log::Log;
 use crate::config::Config;
 use crate::dates::{now_rfc3339, parse_day};
@@ -16,8 +17,10 @@ use crate::train::{train, TrainParams};
 #[command(
     name = "ebbflow-train",
     version,
-    after_help = "Example (the committed demo data):\n  ebbflow-train --data datasets/demo --out models/demo\n\n\
-Exit codes: 0 ok, 2 usage or config error, 3 bad input data, 6 I/O failure, 1 internal error."
+    after_help = "Examples (the committed demo data):\n  ebbflow-train --data datasets/demo --out models/demo\n  \
+ebbflow-train --data datasets/demo --out models/next --compare models/demo   # report.html says what changed\n\n\
+Every bundle directory gets report.html, a self-contained page of the figures and charts (aggregates only).\n\n\
+Exit codes: 0 ok, 2 usage or config error, 3 bad input data, 4 --compare bundle unreadable or of another schema version, 6 I/O failure, 1 internal error."
 )]
 pub struct TrainArgs {
     /// Data directory: one CSV or Parquet file per table (accounts, subscriptions, events, tickets, surveys).
@@ -47,9 +50,14 @@ pub struct TrainArgs {
     /// Propensity fits use at most this many account-months (a seeded uniform sample beyond it; validation uses every held-out row).
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub max_fit_rows: usize,
-    /// Bundle directory to write (created if missing; files replaced atomically).
+    /// Bundle directory to write (created if missing; files replaced atomically), report.html included.
     #[arg(long, default_value = "models/latest", value_name = "DIR")]
     pub out: PathBuf,
+    /// An older bundle to compare with in report.html: validation figures, base rates,
+    /// coefficients and segment sizes, better or worse. Read before training, so a bundle
+    /// that cannot be read (other schema version, damaged) fails at once with exit code 4.
+    #[arg(long, value_name = "DIR")]
+    pub compare: Option<PathBuf>,
     /// No progress lines on stderr (warnings and errors still show).
     #[arg(long)]
     pub quiet: bool,
@@ -76,6 +84,19 @@ pub fn run(args: TrainArgs) -> Result<String> {
     params.rfm_k = args.segments;
     params.max_fit_rows = args.max_fit_rows;
     let params = params.check()?;
+    let previous = match &args.compare {
+        Some(dir) => {
+            log.step(&format!("loading {} to compare with", dir.display()));
+            Some(Bundle::load(dir).map_err(|e| match e {
+                Error::Bundle { path, message } => Error::Bundle {
+                    path,
+                    message: format!("{message} (given with --compare)"),
+                },
+                other => other,
+            })?)
+        }
+        None => None,
+    };
     log.step(&format!("loading {}", args.data.display()));
     let tables = crate::io::load::load_dir(&args.data, &cfg)?;
     for w in &tables.warnings {
@@ -84,8 +105,12 @@ pub fn run(args: TrainArgs) -> Result<String> {
     let mut progress = |m: &str| log.step(m);
     let mut bundle = train(&tables, &params, &mut progress)?;
     bundle.created_at = now_rfc3339();
+    // Rendered before anything is written: should it fail, the previous
+    // bundle in `out` stays whole.
+    let page = crate::report::train_page::render(&bundle, previous.as_ref())?;
     log.step(&format!("writing {}", args.out.display()));
     crate::bundle_files::write_all(&bundle, &args.out)?;
+    crate::io::write::write_bytes(&args.out.join("report.html"), page.as_bytes())?;
     log.done();
     for t in [&bundle.churn, &bundle.upgrade] {
         for w in &t.warnings {
@@ -98,7 +123,7 @@ pub fn run(args: TrainArgs) -> Result<String> {
 fn summary(b: &crate::bundle::Bundle, out: &std::path::Path) -> String {
     use crate::bundle_files::figures_row;
     let mut s = format!(
-        "ebbflow-train: bundle {} written to {}\n\n\
+        "ebbflow-train: bundle {} written to {} (open report.html there for the charts)\n\n\
          rows      {} account-months over {} month ends ({} to {}), horizon {} days\n\
          base rate churn {:.3}, upgrade {:.3}\n\
          backtest  {} training rows, {} held-out rows in {}\n\n\

@@ -3,5 +3,6 @@
 
 mod workdir;
 
+mod report;
 mod score;
 mod train;

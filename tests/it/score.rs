@@ -140,7 +140,8 @@ fn queue_has_the_documented_columns_order_and_tiers() {
         manifest["counts"]["scored"].as_u64().unwrap() as usize,
         q.height()
     );
-    assert_eq!(manifest["outputs"].as_array().unwrap().len(), 3);
+    // Three queue formats and report.html (written by default).
+    assert_eq!(manifest["outputs"].as_array().unwrap().len(), 4);
     assert!(wd.path("q/queue.parquet").is_file() && wd.path("q/queue.json").is_file());
 }
 
