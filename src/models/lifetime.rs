@@ -54,14 +54,8 @@ pub fn lifetimes(timelines: &[Timeline], end: Day) -> Vec<(usize, Lifetime, Day)
         .filter_map(|(a, tl)| {
             let start = tl.first_active_day().filter(|&s| s <= end)?;
             let lt = match tl.churn_date() {
-                Some(c) if c <= end => Lifetime {
-                    duration: (c - start) as f64,
-                    observed: true,
-                },
-                _ => Lifetime {
-                    duration: (end - start) as f64,
-                    observed: false,
-                },
+                Some(c) if c <= end => Lifetime::from_start((c - start) as f64, true),
+                _ => Lifetime::from_start((end - start) as f64, false),
             };
             Some((a, lt, start))
         })
