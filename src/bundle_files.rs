@@ -11,6 +11,7 @@ use crate::bundle::{Bundle, Target};
 use crate::error::{Error, Result};
 use crate::io::write::{write_bytes, write_frame, Format};
 use crate::metrics::BinaryReport;
+use crate::models::lifetime::{MIN_AT_RISK, REMAINING_WINDOW_DAYS};
 
 /// Writes the bundle and every side file into `dir`, each atomically.
 pub fn write_all(bundle: &Bundle, dir: &Path) -> Result<()> {
@@ -46,8 +47,12 @@ pub fn write_all(bundle: &Bundle, dir: &Path) -> Result<()> {
     write_bytes(&dir.join("model_card.md"), model_card(bundle).as_bytes())
 }
 
+/// One row per curve row. `entered` (last, so readers of the older columns
+/// are unaffected) counts lifetimes whose observation starts at that time;
+/// `at_risk` is the risk set for churns at it (see `KmCurve`).
 fn survival_frame(b: &Bundle) -> PolarsResult<DataFrame> {
-    let (mut strat, mut level, mut t, mut risk, mut obs, mut cens, mut s, mut lo, mut hi) = (
+    let (mut strat, mut level, mut t, mut risk, mut obs, mut cens, mut s, mut lo, mut hi, mut ent) = (
+        vec![],
         vec![],
         vec![],
         vec![],
@@ -75,10 +80,16 @@ fn survival_frame(b: &Bundle) -> PolarsResult<DataFrame> {
             s.push(c.survival[i]);
             lo.push(c.ci_lower[i]);
             hi.push(c.ci_upper[i]);
+            // Bundles from before delayed entry: everyone entered at 0.
+            ent.push(match c.entered.get(i) {
+                Some(&e) => e,
+                None if i == 0 && c.entered.is_empty() => c.at_risk[0],
+                None => 0,
+            });
         }
     }
     df!("stratifier" => strat, "level" => level, "time_days" => t, "at_risk" => risk, "observed" => obs,
-        "censored" => cens, "survival" => s, "ci_lower" => lo, "ci_upper" => hi)
+        "censored" => cens, "survival" => s, "ci_lower" => lo, "ci_upper" => hi, "entered" => ent)
 }
 
 fn coefficients_frame(b: &Bundle) -> PolarsResult<DataFrame> {
@@ -245,7 +256,8 @@ fn model_card(b: &Bundle) -> String {
         );
     }
     let _ = writeln!(s, "\n## Survival\n");
-    let o = b.survival.summaries.first();
+    let sv = &b.survival;
+    let o = sv.summaries.first();
     if let Some(o) = o {
         let _ = writeln!(
             s,
@@ -253,6 +265,16 @@ fn model_card(b: &Bundle) -> String {
             o.n,
             o.churned,
             o.median_days.map_or("not reached".to_string(), |m| format!("{m:.0}"))
+        );
+    }
+    if let Some(w) = &sv.window {
+        let _ = writeln!(
+            s,
+            "Observed from {} (the first day every table covers), with delayed entry: {} accounts already paying then enter the risk set at their tenure on that day, so their earlier, necessarily churn-free years do not count; {} lifetimes that had ended by then are left out. First churn in the data: {}.\n",
+            w.observed_from,
+            w.entered_late,
+            w.ended_before_window,
+            w.first_churn.as_deref().unwrap_or("none")
         );
     }
     for (name, lr) in &b.survival.log_rank {
@@ -267,6 +289,15 @@ fn model_card(b: &Bundle) -> String {
     let _ = writeln!(s, "\n## Known limits\n");
     let _ = writeln!(s, "- Account attributes (segment, owner, …) are taken as they are today, not as of each snapshot: CRM exports carry no history.");
     let _ = writeln!(s, "- Probabilities are calibrated to the training period's base rate; a shift in the business (pricing, a new market) needs a retrain. Watch the drift report.");
-    let _ = writeln!(s, "- Expected days remaining is a restricted mean up to the longest observed lifetime ({:.0} days).", b.survival.tau_days);
+    let _ = writeln!(
+        s,
+        "- Expected days remaining is a restricted mean over the next {:.0} days (between 0 and {:.0}), read from the Kaplan–Meier curve of the account's plan. The longest tenure observed is {:.0} days.",
+        REMAINING_WINDOW_DAYS, REMAINING_WINDOW_DAYS, b.survival.tau_days
+    );
+    let _ = writeln!(
+        s,
+        "- survival_90d and expected days remaining use the plan's curve only where at least {} accounts are at risk over the whole stretch ahead, else the overall curve; accounts older than the overall curve supports are read at the oldest tenure it does (their tail rests on a handful of accounts).",
+        MIN_AT_RISK
+    );
     s
 }

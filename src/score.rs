@@ -17,8 +17,7 @@ use crate::snapshot::{features_as_of, timelines, FeatureFrame, PLAN};
 use crate::timeline::Timeline;
 use crate::train::rfm_of;
 
-/// Expected days remaining is a restricted mean over this many days ahead.
-pub const REMAINING_WINDOW_DAYS: f64 = 730.0;
+pub use crate::models::lifetime::REMAINING_WINDOW_DAYS;
 
 /// Checked scoring parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -190,10 +189,10 @@ fn score_row(
         .iter()
         .find(|(_, j)| j.map(|j| row[j]) == Some(1.0))
         .map(|(l, _)| *l);
-    let curve = b.survival.curve_for(plan_level);
     let tenure = tl[a]
         .first_active_day()
         .map_or(0.0, |d| (as_of - d).max(0) as f64);
+    let survival = b.survival.predict(plan_level, tenure);
     let owner = tables
         .accounts
         .attribute("owner")
@@ -212,8 +211,8 @@ fn score_row(
         upgrade_tier: upgrade_tier.to_string(),
         rfm_code: rfm.code(r, f, m),
         segment: rfm.segment_name(rfm.segment(r, f, m)).to_string(),
-        survival_90d: curve.conditional_survival(tenure, 90.0),
-        expected_days_remaining: curve.expected_remaining(tenure, tenure + REMAINING_WINDOW_DAYS),
+        survival_90d: survival.survival_90d,
+        expected_days_remaining: survival.expected_days_remaining,
         churn_drivers: drivers(
             &b.churn.model.contributions(&row),
             &b.churn.model.feature_names,

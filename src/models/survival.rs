@@ -1,18 +1,29 @@
 //! Kaplan–Meier curves and the log-rank test over account lifetimes; owns the
-//! survival arithmetic only. Turning subscriptions into lifetimes is
-//! `timeline`'s job, and the curve is plain data so `bundle` can store it.
+//! survival arithmetic only. Turning subscriptions into lifetimes (and
+//! deciding when observation starts) is `lifetime`'s job, and the curve is
+//! plain data so `bundle` can store it.
 //!
-//! Conventions follow Python lifelines' `KaplanMeierFitter` (checked to 1e-9
-//! in the tests below), so a notebook and this crate report the same curve:
+//! Conventions follow Python lifelines' `KaplanMeierFitter.fit(durations,
+//! event_observed, entry=...)` (checked to 1e-9 in the tests below), so a
+//! notebook and this crate report the same curve:
 //!
 //! * At a tied time churns count before censorings: an account censored on
 //!   day `t` is still at risk on day `t`.
-//! * Every distinct duration is a row, including days with only censorings.
+//! * **Delayed entry** (left truncation): a lifetime that entered
+//!   observation at `entry > 0` is at risk from just after `entry`, not at
+//!   `entry` itself. lifelines computes the risk set for churns at `t` as
+//!   `at_risk - entrance` of its event table (the `(entry, duration]`
+//!   counting-process convention of R's `Surv(entry, duration, event)`).
+//!   Entries at 0 are at risk at 0, so churns on the first paid day count,
+//!   as without entry (lifelines: the first row keeps its entrants).
+//! * Every distinct duration and every distinct entry time is a row,
+//!   including days with only censorings or only entries; t = 0 is always a
+//!   row (lifelines omits it when no entry and no duration is 0; S = 1 there).
 //! * The 95% interval is Greenwood's variance on the log(−log) scale.
 //!
 //! Durations are days and must not be NaN: the caller filters NaN before
 //! fitting (nothing here panics on NaN, but the result is meaningless).
-//! Negative durations are treated as 0.
+//! Negative durations and entries are treated as 0.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,12 +37,46 @@ pub const Z_95: f64 = 1.959963984540054;
 /// the median would jump to the next row.
 const HALF_SLACK: f64 = 1e-12;
 
-/// One observed lifetime: duration in days (>= 0) and whether the end was
-/// observed (churn) or censored.
+/// One lifetime on the tenure scale (days since the account's first paid
+/// day): observed from `entry` to `duration`, ending in churn (`observed`)
+/// or censored.
+///
+/// `entry > 0` is delayed entry: the account was already `entry` days old
+/// when observation began and is in the data only because it lived that
+/// long, so it says nothing about churn before `entry`. A lifetime with
+/// `entry > 0` and `duration <= entry` was never at risk and is ignored by
+/// [`KmCurve::fit`] and [`log_rank`] (lifelines raises on entry > duration,
+/// and at entry = duration counts a churn against a risk set the account is
+/// not in).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lifetime {
+    pub entry: f64,
     pub duration: f64,
     pub observed: bool,
+}
+
+impl Lifetime {
+    /// A lifetime observed from its first day (entry 0).
+    pub fn from_start(duration: f64, observed: bool) -> Lifetime {
+        Lifetime {
+            entry: 0.0,
+            duration,
+            observed,
+        }
+    }
+}
+
+/// A lifetime as the estimators use it: clamped, or `None` when it is never
+/// at risk. NaN entries count as 0.
+fn usable(l: &Lifetime) -> Option<(f64, f64, bool)> {
+    let duration = clamp_duration(l.duration);
+    let entry = if l.entry > 0.0 { l.entry } else { 0.0 };
+    // A NaN duration with a late entry is dropped too: it could never leave
+    // the risk set it joins.
+    if entry > 0.0 && (duration <= entry || duration.is_nan()) {
+        return None;
+    }
+    Some((entry, duration, l.observed))
 }
 
 /// A fitted Kaplan–Meier curve: plain data so it can be serialized into our
@@ -42,16 +87,30 @@ pub struct Lifetime {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KmCurve {
     /// Event-table rows: first t = 0, then one row per distinct positive
-    /// duration in ascending order. S = 1 on the t = 0 row unless some
-    /// accounts churned at duration 0 (lifelines counts those on that row too).
+    /// duration or entry time in ascending order. S = 1 on the t = 0 row
+    /// unless some accounts churned at duration 0 (lifelines counts those on
+    /// that row too).
     pub time: Vec<f64>,
-    /// Accounts still at risk at the row's time, counting those that churn or
-    /// are censored at exactly that time.
+    /// The risk set for churns at the row's time: accounts that entered
+    /// before it (or at 0, on the 0 row) and had not left before it; those
+    /// that churn or are censored at exactly that time count, those entering
+    /// at it do not. This is lifelines' KM population; its event table's
+    /// `at_risk` column is this plus `entered` on rows with t > 0.
     pub at_risk: Vec<u64>,
     /// Churns at exactly the row's time.
     pub observed: Vec<u64>,
     /// Censorings at exactly the row's time.
     pub censored: Vec<u64>,
+    /// Lifetimes whose observation starts at exactly the row's time (on the
+    /// 0 row: every lifetime without delayed entry). They join `at_risk` from
+    /// the next row on, except on the 0 row where they are already in it:
+    /// `at_risk[k+1] = at_risk[k] − observed[k] − censored[k] + entered[k]`
+    /// for k >= 1, and `at_risk[1] = at_risk[0] − observed[0] − censored[0]`.
+    /// Empty in bundles written before delayed entry (read as all 0, with
+    /// `at_risk[0]` the whole sample, and written back without the column,
+    /// so their content hash holds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entered: Vec<u64>,
     /// S(t) just after the row's time (the curve is right-continuous).
     pub survival: Vec<f64>,
     /// Lower bound of the pointwise 95% interval (log(−log) Greenwood).
@@ -64,45 +123,75 @@ impl KmCurve {
     /// Fit the product-limit estimate and its 95% interval.
     ///
     /// Empty input gives the single row t = 0, S = 1, interval (1, 1).
-    /// Costs one sort of the input.
+    /// Costs one sort of the durations and one of the late entries.
+    ///
+    /// Unlike lifelines, a risk set that empties and refills (delayed
+    /// entries after everyone at risk has left) is no error: rows with
+    /// nobody at risk change nothing. lifelines raises a `StatError` when
+    /// that happens in the first half of the table and returns NaN after
+    /// it. Once S reaches 0 it stays 0; [`KmCurve::conditional_survival`]
+    /// restarts from the later risk sets.
     pub fn fit(lifetimes: &[Lifetime]) -> KmCurve {
-        let mut items: Vec<(f64, bool)> = lifetimes
-            .iter()
-            .map(|l| (clamp_duration(l.duration), l.observed))
-            .collect();
-        items.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut exits: Vec<(f64, bool)> = Vec::with_capacity(lifetimes.len());
+        let mut late: Vec<f64> = Vec::new();
+        for (entry, duration, observed) in lifetimes.iter().filter_map(usable) {
+            if entry > 0.0 {
+                late.push(entry);
+            }
+            exits.push((duration, observed));
+        }
+        exits.sort_by(|a, b| a.0.total_cmp(&b.0));
+        late.sort_by(f64::total_cmp);
 
-        let n = items.len() as u64;
+        let from_start = (exits.len() - late.len()) as u64;
         let mut curve = KmCurve {
             time: vec![0.0],
-            at_risk: vec![n],
+            at_risk: vec![from_start],
             observed: vec![0],
             censored: vec![0],
+            entered: vec![from_start],
             survival: vec![1.0],
             ci_lower: vec![1.0],
             ci_upper: vec![1.0],
         };
 
-        let mut at_risk = n;
+        let mut at_risk = from_start;
         // S is kept as a running product of (n - d)/n rather than lifelines'
         // exp(sum of logs): equal to ~1e-16, and exact halves stay exact more often.
         let mut s = 1.0_f64;
         // Greenwood's sum of d / (n (n - d)).
         let mut var_sum = 0.0_f64;
-        let mut i = 0;
-        while i < items.len() {
-            let t = items[i].0;
-            let (mut d, mut c) = (0_u64, 0_u64);
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let t = match (exits.get(i), late.get(j)) {
+                (None, None) => break,
+                (Some(&(x, _)), None) => x,
+                (None, Some(&e)) => e,
+                (Some(&(x, _)), Some(&e)) => {
+                    if x.total_cmp(&e).is_le() {
+                        x
+                    } else {
+                        e
+                    }
+                }
+            };
+            let (mut d, mut c, mut e) = (0_u64, 0_u64, 0_u64);
             // total_cmp, not ==, so the loop always advances (even on NaN).
-            while i < items.len() && items[i].0.total_cmp(&t).is_eq() {
-                if items[i].1 {
+            while i < exits.len() && exits[i].0.total_cmp(&t).is_eq() {
+                if exits[i].1 {
                     d += 1;
                 } else {
                     c += 1;
                 }
                 i += 1;
             }
-            if d > 0 {
+            while j < late.len() && late[j].total_cmp(&t).is_eq() {
+                e += 1;
+                j += 1;
+            }
+            // Every lifetime leaving at t entered before t (or at 0), so
+            // d <= at_risk; the guard only keeps NaN input from dividing by 0.
+            if d > 0 && at_risk >= d {
                 s *= (at_risk - d) as f64 / at_risk as f64;
                 // When everyone at risk churns, n - d = 0 and the term is
                 // infinite; lifelines replaces it with 0 (S is 0 then anyway).
@@ -112,8 +201,9 @@ impl KmCurve {
             }
             let (lo, hi) = log_log_interval(s, var_sum);
             if t == 0.0 {
-                // Durations are clamped to >= 0 and sorted, so only the first
-                // group can sit at 0: it shares the t = 0 row, as in lifelines.
+                // Durations are clamped to >= 0 and sorted and entries here
+                // are > 0, so only the first group can sit at 0: it shares
+                // the t = 0 row, as in lifelines.
                 curve.observed[0] = d;
                 curve.censored[0] = c;
                 curve.survival[0] = s;
@@ -124,18 +214,99 @@ impl KmCurve {
                 curve.at_risk.push(at_risk);
                 curve.observed.push(d);
                 curve.censored.push(c);
+                curve.entered.push(e);
                 curve.survival.push(s);
                 curve.ci_lower.push(lo);
                 curve.ci_upper.push(hi);
             }
-            at_risk -= d + c;
+            at_risk = at_risk.saturating_sub(d + c) + e;
         }
         curve
     }
 
-    /// Number of subjects the curve was fitted on.
+    /// Number of lifetimes the curve was fitted on.
     pub fn n(&self) -> u64 {
-        self.at_risk.first().copied().unwrap_or(0)
+        if self.entered.is_empty() {
+            self.at_risk.first().copied().unwrap_or(0)
+        } else {
+            self.entered.iter().sum()
+        }
+    }
+
+    /// Lifetimes entering at row `k` that join the risk set after it (none
+    /// on the 0 row, whose entrants are already in `at_risk[0]`).
+    fn joining_after(&self, k: usize) -> u64 {
+        if k == 0 {
+            0
+        } else {
+            self.entered.get(k).copied().unwrap_or(0)
+        }
+    }
+
+    /// The risk set strictly between row `k` and the next one.
+    fn at_risk_after(&self, k: usize) -> u64 {
+        let n = self.at_risk.get(k).copied().unwrap_or(0);
+        let left =
+            self.observed.get(k).copied().unwrap_or(0) + self.censored.get(k).copied().unwrap_or(0);
+        n.saturating_sub(left) + self.joining_after(k)
+    }
+
+    /// The number of accounts at risk of churning at tenure `t`: how many
+    /// lifetimes the curve's hazard at `t` rests on. 0 before 0, past the last
+    /// row and for NaN.
+    pub fn at_risk_at(&self, t: f64) -> u64 {
+        if t.is_nan() || t < 0.0 {
+            return 0;
+        }
+        let k = self.time.partition_point(|&x| x <= t);
+        if k == 0 {
+            return 0;
+        }
+        if self.time[k - 1] == t {
+            self.at_risk.get(k - 1).copied().unwrap_or(0)
+        } else {
+            self.at_risk_after(k - 1)
+        }
+    }
+
+    /// The smallest risk set at any tenure in (a, b]: what a conditional
+    /// estimate over that stretch rests on at its thinnest. 0 when the
+    /// stretch runs past the last row (nobody was observed that long) or is
+    /// empty, or a bound is NaN.
+    pub fn min_at_risk(&self, a: f64, b: f64) -> u64 {
+        if a.is_nan() || b.is_nan() || b <= a {
+            return 0;
+        }
+        let rows = self.time.len();
+        let mut k = self.time.partition_point(|&x| x <= a);
+        // Just after a: before row 0 nobody is at risk yet.
+        let mut least = if k == 0 { 0 } else { self.at_risk_after(k - 1) };
+        if k == 0 && self.time.first().is_some_and(|&t0| t0 <= b) {
+            // a < 0 <= b: start counting from the 0 row itself.
+            least = u64::MAX;
+        }
+        while k < rows && self.time[k] <= b {
+            least = least.min(self.at_risk[k]);
+            if self.time[k] < b {
+                least = least.min(self.at_risk_after(k));
+            }
+            k += 1;
+        }
+        if least == u64::MAX {
+            0
+        } else {
+            least
+        }
+    }
+
+    /// The last row time at which at least `min` accounts were at risk, or
+    /// `None` if the curve never had that many.
+    pub fn last_time_with_at_risk(&self, min: u64) -> Option<f64> {
+        let rows = self.time.len().min(self.at_risk.len());
+        (0..rows)
+            .rev()
+            .find(|&k| self.at_risk[k] >= min)
+            .map(|k| self.time[k])
     }
 
     /// S(t): the survival of the last row with time <= t (right-continuous
@@ -171,31 +342,61 @@ impl KmCurve {
             .map_or(f64::INFINITY, |(&t, _)| t)
     }
 
-    /// P(T > t + h | T > t) = S(t + h) / S(t), the chance an account that has
-    /// lasted t days lasts h more. Returns 0 when S(t) = 0 (nobody is left to
-    /// condition on). Negative h is treated as 0, since the answer is a probability.
-    pub fn conditional_survival(&self, t: f64, h: f64) -> f64 {
-        let h = if h < 0.0 { 0.0 } else { h };
-        let s_t = self.survival_at(t);
-        if s_t == 0.0 {
-            return 0.0;
+    /// The product-limit factor 1 − d/n of row `k` (1 with nobody at risk).
+    fn factor(&self, k: usize) -> f64 {
+        let d = self.observed.get(k).copied().unwrap_or(0);
+        let n = self.at_risk.get(k).copied().unwrap_or(0);
+        if d == 0 || n == 0 {
+            1.0
+        } else {
+            n.saturating_sub(d) as f64 / n as f64
         }
-        self.survival_at(t + h) / s_t
+    }
+
+    /// P(T > t + h | T > t), the chance an account that has lasted t days
+    /// lasts h more: the product-limit estimate restarted at t, ∏ (1 − d/n)
+    /// over the rows in (t, t + h].
+    ///
+    /// That is S(t + h) / S(t) whenever S(t) > 0 (to rounding). Unlike the
+    /// ratio it stays defined where S(t) = 0 because an earlier risk set
+    /// churned to the last account, which delayed entry makes possible (a
+    /// few early entrants all churn, later entrants refill the risk set).
+    /// Where nobody is at risk in (t, t + h] the curve knows nothing and the
+    /// answer is 1, as for a flat tail: check [`KmCurve::min_at_risk`] before
+    /// trusting it. Negative h is treated as 0; NaN in gives NaN.
+    pub fn conditional_survival(&self, t: f64, h: f64) -> f64 {
+        if t.is_nan() || h.is_nan() {
+            return f64::NAN;
+        }
+        let h = if h < 0.0 { 0.0 } else { h };
+        let end = t + h;
+        let first = self.time.partition_point(|&x| x <= t);
+        let mut p = 1.0;
+        for k in first..self.time.len() {
+            if self.time[k] > end {
+                break;
+            }
+            p *= self.factor(k);
+        }
+        p
     }
 
     /// Expected remaining lifetime, in days, of an account that has lasted t
     /// days, counted only up to the horizon `tau` (restricted mean residual
-    /// life): ∫ₜ^τ S(u) du / S(t).
+    /// life): ∫ₜ^τ P(T > u | T > t) du, the conditional survival restarted at
+    /// t as in [`KmCurve::conditional_survival`] (= ∫ₜ^τ S(u) du / S(t) when
+    /// S(t) > 0). It lies in [0, τ − t].
     ///
     /// Restricted because the Kaplan–Meier curve says nothing past its last
     /// row: unless it reached 0 there, the unrestricted mean depends on a tail
     /// nobody observed. Past the last row we carry the last value flat, as
     /// lifelines' `restricted_mean_survival_time` does; so with S > 0 at the
     /// end the answer grows with `tau`, and `tau` should be a business horizon
-    /// (e.g. 365) not far beyond the longest observed duration. `tau` may be
-    /// `f64::INFINITY` when the curve reaches 0.
+    /// (e.g. t + 730) with enough accounts at risk up to it (see
+    /// [`KmCurve::min_at_risk`]). `tau` may be `f64::INFINITY` when the curve
+    /// reaches 0.
     ///
-    /// Returns 0 when `tau <= t` or S(t) = 0, NaN when t or `tau` is NaN.
+    /// Returns 0 when `tau <= t`, NaN when t or `tau` is NaN.
     pub fn expected_remaining(&self, t: f64, tau: f64) -> f64 {
         if t.is_nan() || tau.is_nan() {
             return f64::NAN;
@@ -203,35 +404,20 @@ impl KmCurve {
         if tau <= t {
             return 0.0;
         }
-        let s_t = self.survival_at(t);
-        if s_t == 0.0 {
-            return 0.0;
+        let first = self.time.partition_point(|&x| x <= t);
+        let (mut total, mut lo, mut value) = (0.0, t, 1.0);
+        for k in first..self.time.len() {
+            let hi = self.time[k];
+            if hi >= tau {
+                break;
+            }
+            total += value * (hi - lo);
+            lo = hi;
+            value *= self.factor(k);
         }
-        self.integral(t, tau) / s_t
-    }
-
-    /// ∫ₐᵇ S(u) du over the step function (1 before the first row, flat after
-    /// the last), for a < b.
-    fn integral(&self, a: f64, b: f64) -> f64 {
-        let rows = self.time.len().min(self.survival.len());
-        let mut total = 0.0;
-        let mut lo = f64::NEG_INFINITY;
-        let mut value = 1.0;
-        for k in 0..=rows {
-            let hi = if k < rows {
-                self.time[k]
-            } else {
-                f64::INFINITY
-            };
-            let width = b.min(hi) - a.max(lo);
-            // value > 0 guard: 0 * infinite width would be NaN.
-            if width > 0.0 && value > 0.0 {
-                total += value * width;
-            }
-            if k < rows {
-                lo = hi;
-                value = self.survival[k];
-            }
+        // value > 0 guard: 0 * infinite width would be NaN.
+        if value > 0.0 {
+            total += value * (tau - lo);
         }
         total
     }
@@ -280,49 +466,85 @@ pub struct LogRank {
 /// V⁺ its pseudo-inverse (so a group never at risk at a churn time adds
 /// nothing instead of failing), compared with chi-square on k − 1 dof.
 ///
-/// Empty groups are dropped first, as they are invisible to lifelines. Returns
-/// `None` when fewer than 2 groups are non-empty or nobody churned.
+/// Risk sets respect delayed entry exactly as [`KmCurve::fit`] does (a
+/// lifetime entering at t > 0 is at risk from just after t): comparing
+/// groups over years nobody observed would carry the survivorship bias into
+/// the test. lifelines' test takes no entry times; with entries the
+/// reference is statsmodels' `survdiff(..., entry=...)`, which counts risk
+/// sets the same way (except that it leaves entrants at 0 out of the risk set
+/// at 0, where nobody here churns in practice). With every entry 0 it is
+/// lifelines' test.
+///
+/// Empty groups (and lifetimes never at risk) are dropped first, as they are
+/// invisible to lifelines. Returns `None` when fewer than 2 groups are
+/// non-empty or nobody churned.
 pub fn log_rank(groups: &[&[Lifetime]]) -> Option<LogRank> {
-    let groups: Vec<&[Lifetime]> = groups.iter().copied().filter(|g| !g.is_empty()).collect();
+    let groups: Vec<Vec<(f64, f64, bool)>> = groups
+        .iter()
+        .map(|g| g.iter().filter_map(usable).collect::<Vec<_>>())
+        .filter(|g| !g.is_empty())
+        .collect();
     let k = groups.len();
     if k < 2 {
         return None;
     }
-    let mut pooled: Vec<(f64, usize, bool)> = groups
-        .iter()
-        .enumerate()
-        .flat_map(|(j, g)| {
-            g.iter()
-                .map(move |l| (clamp_duration(l.duration), j, l.observed))
-        })
-        .collect();
-    pooled.sort_by(|a, b| a.0.total_cmp(&b.0));
-
+    let mut exits: Vec<(f64, usize, bool)> = Vec::new();
+    let mut late: Vec<(f64, usize)> = Vec::new();
     // Counts kept as f64: exact up to 2^53 and used only in f64 arithmetic.
-    let mut at_risk: Vec<f64> = groups.iter().map(|g| g.len() as f64).collect();
+    let mut at_risk = vec![0.0; k];
+    for (j, g) in groups.iter().enumerate() {
+        for &(entry, duration, observed) in g {
+            exits.push((duration, j, observed));
+            if entry > 0.0 {
+                late.push((entry, j));
+            } else {
+                at_risk[j] += 1.0;
+            }
+        }
+    }
+    exits.sort_by(|a, b| a.0.total_cmp(&b.0));
+    late.sort_by(|a, b| a.0.total_cmp(&b.0));
+
     let mut observed = vec![0.0; k];
     let mut expected = vec![0.0; k];
     let mut cov = vec![vec![0.0; k]; k];
     let mut deaths = vec![0.0; k];
     let mut removed = vec![0.0; k];
+    let mut entering = vec![0.0; k];
     let mut any_event = false;
 
-    let mut i = 0;
-    while i < pooled.len() {
-        let t = pooled[i].0;
+    let (mut i, mut e) = (0, 0);
+    loop {
+        let t = match (exits.get(i), late.get(e)) {
+            (None, None) => break,
+            (Some(x), None) => x.0,
+            (None, Some(y)) => y.0,
+            (Some(x), Some(y)) => {
+                if x.0.total_cmp(&y.0).is_le() {
+                    x.0
+                } else {
+                    y.0
+                }
+            }
+        };
         deaths.iter_mut().for_each(|x| *x = 0.0);
         removed.iter_mut().for_each(|x| *x = 0.0);
-        while i < pooled.len() && pooled[i].0.total_cmp(&t).is_eq() {
-            let (_, j, obs) = pooled[i];
+        entering.iter_mut().for_each(|x| *x = 0.0);
+        while i < exits.len() && exits[i].0.total_cmp(&t).is_eq() {
+            let (_, j, obs) = exits[i];
             removed[j] += 1.0;
             if obs {
                 deaths[j] += 1.0;
             }
             i += 1;
         }
+        while e < late.len() && late[e].0.total_cmp(&t).is_eq() {
+            entering[late[e].1] += 1.0;
+            e += 1;
+        }
         let n_t: f64 = at_risk.iter().sum();
         let d_t: f64 = deaths.iter().sum();
-        if d_t > 0.0 {
+        if d_t > 0.0 && n_t > 0.0 {
             any_event = true;
             // (n - d)/(n - 1) is 0/0 when one account is at risk; lifelines
             // takes 1 there (the covariance terms are 0 then anyway).
@@ -345,7 +567,7 @@ pub fn log_rank(groups: &[&[Lifetime]]) -> Option<LogRank> {
             }
         }
         for j in 0..k {
-            at_risk[j] -= removed[j];
+            at_risk[j] += entering[j] - removed[j];
         }
     }
     if !any_event {
@@ -558,10 +780,7 @@ mod tests {
         durations
             .iter()
             .zip(observed)
-            .map(|(&duration, &o)| Lifetime {
-                duration,
-                observed: o == 1,
-            })
+            .map(|(&duration, &o)| Lifetime::from_start(duration, o == 1))
             .collect()
     }
 
@@ -1195,16 +1414,22 @@ mod tests {
     }
 
     #[test]
-    fn conditional_survival_is_zero_once_the_curve_hits_zero() {
+    fn conditional_survival_past_the_last_churn_carries_no_information() {
+        // 1, 2, 3, 4 all churn: S(4) = 0 and nobody is at risk after 4. The
+        // estimate restarted at 4 has no factor left, so it is 1 (a flat
+        // tail), and min_at_risk says it rests on nobody. (Before delayed
+        // entry this returned 0: S(4 + h) / S(4) with S(4) = 0.)
         let curve = KmCurve::fit(&lifetimes(&[1.0, 2.0, 3.0, 4.0], &[1; 4]));
-        assert_eq!(curve.conditional_survival(4.0, 10.0), 0.0);
-        assert_eq!(curve.conditional_survival(100.0, 0.0), 0.0);
+        assert_eq!(curve.conditional_survival(4.0, 10.0), 1.0);
+        assert_eq!(curve.min_at_risk(4.0, 14.0), 0);
+        assert_eq!(curve.conditional_survival(100.0, 0.0), 1.0);
         assert_close(
             curve.conditional_survival(1.0, 2.0),
             1.0 / 3.0,
             1e-12,
             "3|1",
         );
+        assert!(curve.conditional_survival(f64::NAN, 1.0).is_nan());
     }
 
     #[test]
@@ -1296,12 +1521,13 @@ mod tests {
     }
 
     #[test]
-    fn expected_remaining_is_zero_without_a_window_or_survivors() {
+    fn expected_remaining_is_zero_without_a_window() {
         let curve = KmCurve::fit(&lifetimes(&[1.0, 2.0, 3.0, 4.0], &[1; 4]));
         assert_eq!(curve.expected_remaining(3.0, 3.0), 0.0);
         assert_eq!(curve.expected_remaining(3.0, 1.0), 0.0);
-        assert_eq!(curve.expected_remaining(4.0, 10.0), 0.0);
         assert!(curve.expected_remaining(f64::NAN, 10.0).is_nan());
+        // Nobody at risk after 4: flat at 1, like conditional_survival.
+        assert_eq!(curve.expected_remaining(4.0, 10.0), 6.0);
         // Unrestricted mean of 1, 2, 3, 4 all observed is 2.5.
         assert_close(
             curve.expected_remaining(0.0, f64::INFINITY),
@@ -1309,6 +1535,12 @@ mod tests {
             1e-12,
             "mean",
         );
+        // Never more than the window, even over many rows.
+        let random = KmCurve::fit(&lifetimes(&RANDOM50_DURATIONS, &RANDOM50_OBSERVED));
+        for t in [0.0, 7.0, 33.5, 100.0, 513.0, 600.0] {
+            let r = random.expected_remaining(t, t + 730.0);
+            assert!((0.0..=730.0).contains(&r), "t = {t}: {r}");
+        }
     }
 
     fn check_log_rank(groups: &[&[Lifetime]], statistic: f64, dof: usize, p: f64) {
@@ -1467,6 +1699,831 @@ mod tests {
         assert_eq!(chi2_sf(1e6, 1), 0.0);
     }
 
+    // ---- Delayed entry (left truncation) ----
+    //
+    // Reference numbers below come from lifelines 0.30.3 (numpy 2.4.6, pandas
+    // 2.3.3, scipy 1.17.1), Python 3.11.7:
+    //
+    //     from lifelines import KaplanMeierFitter
+    //     from lifelines.utils import restricted_mean_survival_time
+    //     kmf = KaplanMeierFitter().fit(durations, observed, entry=entry)
+    //     et = kmf.event_table          # index, at_risk, entrance, observed, censored
+    //     kmf.survival_function_, kmf.confidence_interval_, kmf.median_survival_time_
+    //     restricted_mean_survival_time(kmf, t), kmf.predict(times)
+    //
+    // printing repr(float(x)) of every value. lifelines' event table counts
+    // entrants at t in `at_risk` but its KM uses `at_risk - entrance` (except
+    // on its first row); our `at_risk` is that KM population, so
+    // `check_entry` compares at_risk + entered with lifelines' at_risk on
+    // rows t > 0, and adds the t = 0 row lifelines omits when nobody enters
+    // or leaves at 0. The log-rank references with entries come from
+    // statsmodels 0.15.0 `statsmodels.duration.survfunc.survdiff(time,
+    // status, group, entry=entry)` (lifelines' test takes no entry), whose
+    // risk sets leave entrants at t out at t as ours do.
+
+    fn with_entries(entry: &[f64], durations: &[f64], observed: &[u8]) -> Vec<Lifetime> {
+        assert_eq!(entry.len(), durations.len());
+        lifetimes(durations, observed)
+            .into_iter()
+            .zip(entry)
+            .map(|(l, &entry)| Lifetime { entry, ..l })
+            .collect()
+    }
+
+    /// One lifelines fit with entry, its columns verbatim.
+    struct Lifelines<'a> {
+        time: &'a [f64],
+        at_risk: &'a [u64],
+        entrance: &'a [u64],
+        observed: &'a [u64],
+        censored: &'a [u64],
+        survival: &'a [f64],
+        lower: &'a [f64],
+        upper: &'a [f64],
+        median: f64,
+    }
+
+    fn check_entry(curve: &KmCurve, lf: &Lifelines) {
+        // lifelines has a t = 0 row only when someone enters or leaves at 0.
+        let skip = usize::from(lf.time[0] > 0.0);
+        if skip == 1 {
+            assert_eq!(curve.time[0], 0.0);
+            assert_eq!(
+                (
+                    curve.at_risk[0],
+                    curve.entered[0],
+                    curve.observed[0],
+                    curve.censored[0]
+                ),
+                (0, 0, 0, 0),
+                "empty t = 0 row"
+            );
+            assert_eq!(
+                (curve.survival[0], curve.ci_lower[0], curve.ci_upper[0]),
+                (1.0, 1.0, 1.0)
+            );
+        }
+        assert_eq!(&curve.time[skip..], lf.time, "time");
+        assert_eq!(&curve.entered[skip..], lf.entrance, "entered");
+        assert_eq!(&curve.observed[skip..], lf.observed, "observed");
+        assert_eq!(&curve.censored[skip..], lf.censored, "censored");
+        let lifelines_at_risk: Vec<u64> = (0..curve.time.len())
+            .skip(skip)
+            .map(|k| {
+                if curve.time[k] == 0.0 {
+                    curve.at_risk[k]
+                } else {
+                    curve.at_risk[k] + curve.entered[k]
+                }
+            })
+            .collect();
+        assert_eq!(lifelines_at_risk, lf.at_risk, "at_risk + entered");
+        assert_all_close(&curve.survival[skip..], lf.survival, TOL, "survival");
+        assert_all_close(&curve.ci_lower[skip..], lf.lower, TOL, "ci_lower");
+        assert_all_close(&curve.ci_upper[skip..], lf.upper, TOL, "ci_upper");
+        assert_close(curve.median(), lf.median, 0.0, "median");
+        // The at_risk recurrence the doc comment promises.
+        for k in 1..curve.time.len() {
+            let before = curve.at_risk[k - 1] - curve.observed[k - 1] - curve.censored[k - 1];
+            let joined = if k == 1 { 0 } else { curve.entered[k - 1] };
+            assert_eq!(curve.at_risk[k], before + joined, "recurrence at row {k}");
+        }
+        assert_eq!(curve.n(), curve.entered.iter().sum::<u64>());
+    }
+
+    /// Nine lifetimes with churns, censorings and entries on the same days.
+    fn hand_with_entries() -> Vec<Lifetime> {
+        with_entries(
+            &[0.0, 0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 4.0],
+            &[2.0, 3.0, 5.0, 3.0, 4.0, 5.0, 6.0, 6.0, 7.0],
+            &[1, 0, 1, 1, 0, 1, 1, 0, 1],
+        )
+    }
+
+    #[test]
+    fn km_with_entry_matches_lifelines_hand_case() {
+        // entry [0,0,0,1,1,2,2,3,4], durations [2,3,5,3,4,5,6,6,7],
+        // observed [1,0,1,1,0,1,1,0,1]. By hand (entrants at t join after t):
+        //
+        //  t  at risk (KM)            d  c  entered  S
+        //  0  3 (the entry-0 three)   0  0  3        1
+        //  1  3                       0  0  2        1
+        //  2  5                       1  0  2        4/5
+        //  3  6                       1  1  1        4/5 · 5/6 = 2/3
+        //  4  5                       0  1  1        2/3
+        //  5  5                       2  0  0        2/3 · 3/5 = 2/5
+        //  6  3                       1  1  0        2/5 · 2/3 = 4/15
+        //  7  1                       1  0  0        0
+        //
+        // statsmodels' SurvfuncRight(entry=...) agrees: n_risk [5, 6, 5, 3, 1]
+        // at the churn times, surv_prob [0.8, 2/3, 0.4, 4/15, 0].
+        let curve = KmCurve::fit(&hand_with_entries());
+        check_entry(
+            &curve,
+            &Lifelines {
+                time: &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+                at_risk: &[3, 5, 7, 7, 6, 5, 3, 1],
+                entrance: &[3, 2, 2, 1, 1, 0, 0, 0],
+                observed: &[0, 0, 1, 1, 0, 2, 1, 1],
+                censored: &[0, 0, 0, 1, 1, 0, 1, 0],
+                survival: &[
+                    1.0,
+                    1.0,
+                    0.8,
+                    0.6666666666666666,
+                    0.6666666666666666,
+                    0.4000000000000001,
+                    0.2666666666666667,
+                    0.0,
+                ],
+                lower: &[
+                    1.0,
+                    1.0,
+                    0.20380926326763904,
+                    0.19461663680623478,
+                    0.19461663680623478,
+                    0.08374750755842197,
+                    0.03650377287757278,
+                    0.0,
+                ],
+                upper: &[
+                    1.0,
+                    1.0,
+                    0.9691797888667427,
+                    0.9044341643225163,
+                    0.9044341643225163,
+                    0.7128025589912184,
+                    0.5899296196149802,
+                    0.0,
+                ],
+                median: 5.0,
+            },
+        );
+        assert_eq!(curve.at_risk, vec![3, 3, 5, 6, 5, 5, 3, 1]);
+        assert_eq!(curve.n(), 9);
+        // lifelines predict([0, 1, 2, 2.5, 3, 4.5, 5, 6, 7, 9]).
+        let predicted = [
+            (0.0, 1.0),
+            (1.0, 1.0),
+            (2.0, 0.8),
+            (2.5, 0.8),
+            (3.0, 0.6666666666666666),
+            (4.5, 0.6666666666666666),
+            (5.0, 0.4000000000000001),
+            (6.0, 0.2666666666666667),
+            (7.0, 0.0),
+            (9.0, 0.0),
+        ];
+        for (t, s) in predicted {
+            assert_close(curve.survival_at(t), s, TOL, &format!("S({t})"));
+        }
+        // RMST(3.5) = 3.1333333333333333, RMST(7) = RMST(10) = 4.800000000000001.
+        assert_close(
+            curve.expected_remaining(0.0, 3.5),
+            3.1333333333333333,
+            TOL,
+            "0..3.5",
+        );
+        assert_close(
+            curve.expected_remaining(0.0, 10.0),
+            4.800000000000001,
+            TOL,
+            "0..10",
+        );
+        assert_close(
+            curve.expected_remaining(3.5, 7.0),
+            (4.800000000000001 - 3.1333333333333333) / 0.6666666666666666,
+            TOL,
+            "3.5..7",
+        );
+        assert_close(curve.conditional_survival(2.0, 3.0), 0.5, TOL, "5|2");
+    }
+
+    #[test]
+    fn km_with_entry_matches_lifelines_when_nobody_starts_at_zero() {
+        // lifelines: entry [2,2,3,5,1], durations [4,6,5,9,3], observed
+        // [1,0,1,1,0]. Its table starts at 1 and counts that row's entrant as
+        // at risk (its first-row rule); S and the bounds do not depend on it.
+        let curve = KmCurve::fit(&with_entries(
+            &[2.0, 2.0, 3.0, 5.0, 1.0],
+            &[4.0, 6.0, 5.0, 9.0, 3.0],
+            &[1, 0, 1, 1, 0],
+        ));
+        check_entry(
+            &curve,
+            &Lifelines {
+                time: &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 9.0],
+                at_risk: &[1, 3, 4, 3, 3, 2, 1],
+                entrance: &[1, 2, 1, 0, 1, 0, 0],
+                observed: &[0, 0, 0, 1, 1, 0, 1],
+                censored: &[0, 0, 1, 0, 0, 1, 0],
+                survival: &[
+                    1.0,
+                    1.0,
+                    1.0,
+                    0.6666666666666666,
+                    0.3333333333333333,
+                    0.3333333333333333,
+                    0.0,
+                ],
+                lower: &[
+                    1.0,
+                    1.0,
+                    1.0,
+                    0.05407342678651668,
+                    0.008961628330979068,
+                    0.008961628330979068,
+                    0.0,
+                ],
+                upper: &[
+                    1.0,
+                    1.0,
+                    1.0,
+                    0.945206387272047,
+                    0.7741486503608327,
+                    0.7741486503608327,
+                    0.0,
+                ],
+                median: 5.0,
+            },
+        );
+        assert_eq!(curve.n(), 5);
+    }
+
+    #[test]
+    fn km_with_zero_entries_is_the_plain_fit() {
+        // lifelines: the hand table with entry=[0]*7 gives the same event
+        // table and curve as without entry (checked above to 1e-9).
+        let durations = [1.0, 2.0, 2.0, 2.0, 3.0, 4.0, 5.0];
+        let observed = [1, 1, 1, 0, 0, 1, 0];
+        let plain = KmCurve::fit(&lifetimes(&durations, &observed));
+        check_entry(
+            &plain,
+            &Lifelines {
+                time: &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+                at_risk: &[7, 7, 6, 3, 2, 1],
+                entrance: &[7, 0, 0, 0, 0, 0],
+                observed: &[0, 1, 2, 0, 1, 0],
+                censored: &[0, 0, 1, 1, 0, 1],
+                survival: &[
+                    1.0,
+                    0.8571428571428572,
+                    0.5714285714285714,
+                    0.5714285714285714,
+                    0.2857142857142857,
+                    0.2857142857142857,
+                ],
+                lower: &[
+                    1.0,
+                    0.3340538792922218,
+                    0.17186601552877515,
+                    0.17186601552877515,
+                    0.014416943873052325,
+                    0.014416943873052325,
+                ],
+                upper: &[
+                    1.0,
+                    0.9785610585261756,
+                    0.8370827803491805,
+                    0.8370827803491805,
+                    0.6905950123655418,
+                    0.6905950123655418,
+                ],
+                median: 4.0,
+            },
+        );
+        // Explicit zeros, negative entries (treated as 0) and NaN entries give
+        // exactly the curve of the plain fit, for the random 50 as well.
+        for fill in [0.0, -3.0, f64::NAN] {
+            let e = vec![fill; durations.len()];
+            assert_eq!(
+                KmCurve::fit(&with_entries(&e, &durations, &observed)),
+                plain
+            );
+            let e50 = vec![fill; 50];
+            assert_eq!(
+                KmCurve::fit(&with_entries(&e50, &RANDOM50_DURATIONS, &RANDOM50_OBSERVED)),
+                KmCurve::fit(&lifetimes(&RANDOM50_DURATIONS, &RANDOM50_OBSERVED)),
+            );
+        }
+        // A bundle written before delayed entry has no `entered` column.
+        let mut old = plain.clone();
+        old.entered.clear();
+        assert_eq!(old.n(), 7);
+        assert_eq!(old.at_risk_at(2.5), plain.at_risk_at(2.5));
+        assert_eq!(old.min_at_risk(0.0, 5.0), plain.min_at_risk(0.0, 5.0));
+        // Written back without the column, so its content hash holds.
+        let json = serde_json::to_string(&old).unwrap();
+        assert!(!json.contains("entered"), "{json}");
+        assert_eq!(serde_json::from_str::<KmCurve>(&json).unwrap(), old);
+    }
+
+    /// 60 whole-day lifetimes, half with delayed entry: numpy
+    /// default_rng(20250101); entry = where(random(60) < 0.5, 0,
+    /// integers(1, 200, 60)); duration = entry + max(1, round(exponential(150)));
+    /// observed = random() < 0.65.
+    const R60_ENTRY: [f64; 60] = [
+        0.0, 77.0, 0.0, 72.0, 0.0, 0.0, 58.0, 0.0, 0.0, 43.0, 161.0, 40.0, 0.0, 196.0, 87.0, 35.0,
+        28.0, 20.0, 186.0, 21.0, 47.0, 84.0, 76.0, 79.0, 0.0, 29.0, 0.0, 0.0, 137.0, 0.0, 132.0,
+        158.0, 0.0, 0.0, 12.0, 58.0, 19.0, 92.0, 0.0, 43.0, 183.0, 0.0, 0.0, 0.0, 0.0, 3.0, 0.0,
+        68.0, 165.0, 170.0, 0.0, 197.0, 118.0, 75.0, 0.0, 0.0, 0.0, 0.0, 0.0, 198.0,
+    ];
+    const R60_DURATION: [f64; 60] = [
+        260.0, 141.0, 265.0, 190.0, 129.0, 206.0, 64.0, 42.0, 236.0, 87.0, 253.0, 77.0, 182.0,
+        269.0, 253.0, 112.0, 51.0, 333.0, 813.0, 165.0, 219.0, 219.0, 670.0, 166.0, 114.0, 89.0,
+        20.0, 370.0, 148.0, 270.0, 277.0, 363.0, 133.0, 69.0, 281.0, 104.0, 87.0, 143.0, 32.0,
+        109.0, 393.0, 107.0, 57.0, 97.0, 78.0, 77.0, 2.0, 148.0, 477.0, 339.0, 301.0, 237.0, 177.0,
+        165.0, 9.0, 74.0, 270.0, 528.0, 116.0, 618.0,
+    ];
+    const R60_OBSERVED: [u8; 60] = [
+        0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 0, 1, 1,
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1,
+    ];
+
+    fn random60() -> Vec<Lifetime> {
+        with_entries(&R60_ENTRY, &R60_DURATION, &R60_OBSERVED)
+    }
+
+    #[test]
+    fn km_with_entry_matches_lifelines_random_60() {
+        let curve = KmCurve::fit(&random60());
+        check_entry(
+            &curve,
+            &Lifelines {
+                time: &[
+                    0.0, 2.0, 3.0, 9.0, 12.0, 19.0, 20.0, 21.0, 28.0, 29.0, 32.0, 35.0, 40.0, 42.0,
+                    43.0, 47.0, 51.0, 57.0, 58.0, 64.0, 68.0, 69.0, 72.0, 74.0, 75.0, 76.0, 77.0,
+                    78.0, 79.0, 84.0, 87.0, 89.0, 92.0, 97.0, 104.0, 107.0, 109.0, 112.0, 114.0,
+                    116.0, 118.0, 129.0, 132.0, 133.0, 137.0, 141.0, 143.0, 148.0, 158.0, 161.0,
+                    165.0, 166.0, 170.0, 177.0, 182.0, 183.0, 186.0, 190.0, 196.0, 197.0, 198.0,
+                    206.0, 219.0, 236.0, 237.0, 253.0, 260.0, 265.0, 269.0, 270.0, 277.0, 281.0,
+                    301.0, 333.0, 339.0, 363.0, 370.0, 393.0, 477.0, 528.0, 618.0, 670.0, 813.0,
+                ],
+                at_risk: &[
+                    25, 25, 25, 25, 25, 26, 27, 27, 28, 29, 29, 29, 30, 30, 31, 32, 32, 31, 32, 32,
+                    32, 32, 32, 32, 32, 33, 34, 32, 32, 33, 34, 32, 32, 32, 31, 30, 29, 28, 27, 26,
+                    26, 26, 26, 26, 26, 26, 25, 24, 23, 24, 25, 23, 23, 23, 22, 22, 23, 23, 23, 24,
+                    25, 25, 24, 22, 21, 20, 18, 17, 16, 15, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
+                    1,
+                ],
+                entrance: &[
+                    25, 0, 1, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 2, 1, 0, 0, 2, 0, 1, 0, 1, 0, 1, 1,
+                    1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0, 1, 1, 1, 0,
+                    1, 0, 0, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                    0, 0, 0, 0, 0,
+                ],
+                observed: &[
+                    0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 0, 1, 0, 1, 0, 0, 0, 0,
+                    0, 1, 0, 0, 2, 1, 0, 1, 1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 0, 0, 2, 1,
+                    0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0,
+                    1, 1, 1, 1, 0,
+                ],
+                censored: &[
+                    0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
+                    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 1, 1,
+                    0, 0, 0, 0, 1,
+                ],
+                survival: &[
+                    1.0,
+                    0.9600000000000003,
+                    0.9600000000000003,
+                    0.9600000000000003,
+                    0.9600000000000003,
+                    0.9600000000000003,
+                    0.9600000000000003,
+                    0.9600000000000003,
+                    0.9600000000000003,
+                    0.9600000000000003,
+                    0.926896551724138,
+                    0.926896551724138,
+                    0.926896551724138,
+                    0.8960000000000001,
+                    0.8960000000000001,
+                    0.8960000000000001,
+                    0.8680000000000001,
+                    0.8400000000000002,
+                    0.8400000000000002,
+                    0.8137500000000002,
+                    0.8137500000000002,
+                    0.7883203125000002,
+                    0.7883203125000002,
+                    0.7883203125000002,
+                    0.7883203125000002,
+                    0.7883203125000002,
+                    0.7883203125000002,
+                    0.7636853027343752,
+                    0.7636853027343752,
+                    0.7636853027343752,
+                    0.717401344992898,
+                    0.69498255296187,
+                    0.69498255296187,
+                    0.6732643481818115,
+                    0.6515461434017531,
+                    0.6298279386216947,
+                    0.6298279386216947,
+                    0.60733408367092,
+                    0.60733408367092,
+                    0.5839750804528075,
+                    0.5839750804528075,
+                    0.5615145004353916,
+                    0.5615145004353916,
+                    0.5399177888801842,
+                    0.5399177888801842,
+                    0.5191517200771,
+                    0.4983856512740162,
+                    0.4776195824709321,
+                    0.4776195824709321,
+                    0.4776195824709321,
+                    0.43781795059835443,
+                    0.4187823875288609,
+                    0.4187823875288609,
+                    0.4005744576363018,
+                    0.3823665277437426,
+                    0.3823665277437426,
+                    0.3823665277437426,
+                    0.36574189610271035,
+                    0.36574189610271035,
+                    0.36574189610271035,
+                    0.36574189610271035,
+                    0.35111222025860206,
+                    0.3364825444144936,
+                    0.3211878833047438,
+                    0.30589322219499404,
+                    0.30589322219499404,
+                    0.30589322219499404,
+                    0.30589322219499404,
+                    0.30589322219499404,
+                    0.2855003407153277,
+                    0.2855003407153277,
+                    0.2617086456557171,
+                    0.2617086456557171,
+                    0.2355377810901454,
+                    0.2355377810901454,
+                    0.20609555845387723,
+                    0.20609555845387723,
+                    0.20609555845387723,
+                    0.16487644676310179,
+                    0.12365733507232639,
+                    0.0824382233815509,
+                    0.04121911169077545,
+                    0.04121911169077545,
+                ],
+                lower: &[
+                    1.0,
+                    0.7483850241947562,
+                    0.7483850241947562,
+                    0.7483850241947562,
+                    0.7483850241947562,
+                    0.7483850241947562,
+                    0.7483850241947562,
+                    0.7483850241947562,
+                    0.7483850241947562,
+                    0.7483850241947562,
+                    0.7373002053426633,
+                    0.7373002053426633,
+                    0.7373002053426633,
+                    0.7104734884486201,
+                    0.7104734884486201,
+                    0.7104734884486201,
+                    0.6846373179629707,
+                    0.6567624643790402,
+                    0.6567624643790402,
+                    0.631096799099988,
+                    0.631096799099988,
+                    0.6062833020184364,
+                    0.6062833020184364,
+                    0.6062833020184364,
+                    0.6062833020184364,
+                    0.6062833020184364,
+                    0.6062833020184364,
+                    0.5824424113756371,
+                    0.5824424113756371,
+                    0.5824424113756371,
+                    0.5386745691347176,
+                    0.5177003205293259,
+                    0.5177003205293259,
+                    0.4976383579271822,
+                    0.47759803578014665,
+                    0.4576152522198791,
+                    0.4576152522198791,
+                    0.436757393252572,
+                    0.436757393252572,
+                    0.41497296591605465,
+                    0.41497296591605465,
+                    0.39450115236963673,
+                    0.39450115236963673,
+                    0.3752254616009801,
+                    0.3752254616009801,
+                    0.35704692369954255,
+                    0.33898380591346655,
+                    0.321048514601285,
+                    0.321048514601285,
+                    0.321048514601285,
+                    0.2874753100221499,
+                    0.27179150827556375,
+                    0.27179150827556375,
+                    0.25706937213312653,
+                    0.24243457907436158,
+                    0.24243457907436158,
+                    0.24243457907436158,
+                    0.22947413450973697,
+                    0.22947413450973697,
+                    0.22947413450973697,
+                    0.22947413450973697,
+                    0.21847256515391386,
+                    0.2074970039363791,
+                    0.19593379299788835,
+                    0.18442491070076092,
+                    0.18442491070076092,
+                    0.18442491070076092,
+                    0.18442491070076092,
+                    0.18442491070076092,
+                    0.16793425701685855,
+                    0.16793425701685855,
+                    0.1481552203101344,
+                    0.1481552203101344,
+                    0.12646197215327842,
+                    0.12646197215327842,
+                    0.10228649333627975,
+                    0.10228649333627975,
+                    0.10228649333627975,
+                    0.06735618590892653,
+                    0.038864864086613986,
+                    0.017090876721304923,
+                    0.003379936377755552,
+                    0.003379936377755552,
+                ],
+                upper: &[
+                    1.0,
+                    0.9942669507488379,
+                    0.9942669507488379,
+                    0.9942669507488379,
+                    0.9942669507488379,
+                    0.9942669507488379,
+                    0.9942669507488379,
+                    0.9942669507488379,
+                    0.9942669507488379,
+                    0.9942669507488379,
+                    0.9812682611621165,
+                    0.9812682611621165,
+                    0.9812682611621165,
+                    0.9653357438338439,
+                    0.9653357438338439,
+                    0.9653357438338439,
+                    0.9484792887871291,
+                    0.9302477802799912,
+                    0.9302477802799912,
+                    0.9118459275715549,
+                    0.9118459275715549,
+                    0.8931026457818099,
+                    0.8931026457818099,
+                    0.8931026457818099,
+                    0.8931026457818099,
+                    0.8931026457818099,
+                    0.8931026457818099,
+                    0.8741799303423735,
+                    0.8741799303423735,
+                    0.8741799303423735,
+                    0.8366921584698905,
+                    0.8178252150163676,
+                    0.8178252150163676,
+                    0.7991004035766252,
+                    0.7800810834792947,
+                    0.7607833277024777,
+                    0.7607833277024777,
+                    0.7406708671548964,
+                    0.7406708671548964,
+                    0.7196725859489903,
+                    0.7196725859489903,
+                    0.6990151111748197,
+                    0.6990151111748197,
+                    0.678727685066515,
+                    0.678727685066515,
+                    0.6588325495236648,
+                    0.6387281684533321,
+                    0.6184158098725587,
+                    0.6184158098725587,
+                    0.6184158098725587,
+                    0.5785455697164882,
+                    0.5590286027681591,
+                    0.5590286027681591,
+                    0.5400286942128767,
+                    0.5208763140816326,
+                    0.5208763140816326,
+                    0.5208763140816326,
+                    0.5029296825427803,
+                    0.5029296825427803,
+                    0.5029296825427803,
+                    0.5029296825427803,
+                    0.486660530488713,
+                    0.47029932533940266,
+                    0.4532333667215054,
+                    0.4360596029967531,
+                    0.4360596029967531,
+                    0.4360596029967531,
+                    0.4360596029967531,
+                    0.4360596029967531,
+                    0.4145013146954375,
+                    0.4145013146954375,
+                    0.3902029688597952,
+                    0.3902029688597952,
+                    0.363851280374603,
+                    0.363851280374603,
+                    0.33483652794082924,
+                    0.33483652794082924,
+                    0.33483652794082924,
+                    0.2998678918847548,
+                    0.2604596321742673,
+                    0.2163943384066489,
+                    0.16743423761040716,
+                    0.16743423761040716,
+                ],
+                median: 143.0,
+            },
+        );
+        assert_eq!(curve.n(), 60);
+        // lifelines: RMST(100) = 86.27222221257695, RMST(300) = 167.0766284311669,
+        // RMST(1000) = 243.70099424947605; predict(50, 100, 150, 300) =
+        // 0.8960000000000001, 0.6732643481818115, 0.4776195824709321, 0.2617086456557171.
+        assert_close(
+            curve.expected_remaining(0.0, 1000.0),
+            243.70099424947605,
+            TOL,
+            "0..1000",
+        );
+        assert_close(
+            curve.expected_remaining(100.0, 300.0),
+            (167.0766284311669 - 86.27222221257695) / 0.6732643481818115,
+            TOL,
+            "100..300",
+        );
+        assert_close(
+            curve.conditional_survival(50.0, 100.0),
+            0.4776195824709321 / 0.8960000000000001,
+            TOL,
+            "150|50",
+        );
+        assert_close(
+            curve.conditional_survival(100.0, 200.0),
+            0.2617086456557171 / 0.6732643481818115,
+            TOL,
+            "300|100",
+        );
+    }
+
+    #[test]
+    fn km_with_entry_ignores_lifetimes_never_at_risk() {
+        // Entry at or after the end: never at risk over (entry, duration].
+        // lifelines raises on entry > duration and, at entry = duration > 0,
+        // counts the churn against a risk set the account is not in.
+        let mut rows = hand_with_entries();
+        let plain = KmCurve::fit(&rows);
+        rows.push(Lifetime {
+            entry: 3.0,
+            duration: 3.0,
+            observed: true,
+        });
+        rows.push(Lifetime {
+            entry: 5.0,
+            duration: 2.0,
+            observed: false,
+        });
+        rows.push(Lifetime {
+            entry: 4.0,
+            duration: f64::NAN,
+            observed: true,
+        });
+        assert_eq!(KmCurve::fit(&rows), plain);
+        // Entry 0 with duration 0 is a real churn on the first day.
+        rows.push(Lifetime::from_start(0.0, true));
+        let with_day0 = KmCurve::fit(&rows);
+        assert_eq!((with_day0.at_risk[0], with_day0.observed[0]), (4, 1));
+        assert_close(with_day0.survival[0], 0.75, 1e-15, "S(0)");
+    }
+
+    #[test]
+    fn at_risk_counts_follow_entries_and_exits() {
+        // Hand case: at risk 3 at 0 and 1, 5 from 1+ to 2, 6 on (2, 3], 5 on
+        // (3, 5], 3 on (5, 6], 1 on (6, 7], 0 after 7.
+        let curve = KmCurve::fit(&hand_with_entries());
+        let want = [
+            (-1.0, 0),
+            (0.0, 3),
+            (0.5, 3),
+            (1.0, 3),
+            (1.5, 5),
+            (2.0, 5),
+            (2.5, 6),
+            (3.0, 6),
+            (3.5, 5),
+            (5.0, 5),
+            (5.5, 3),
+            (6.0, 3),
+            (6.5, 1),
+            (7.0, 1),
+            (7.5, 0),
+        ];
+        for (t, n) in want {
+            assert_eq!(curve.at_risk_at(t), n, "at_risk_at({t})");
+        }
+        assert_eq!(curve.at_risk_at(f64::NAN), 0);
+        assert_eq!(curve.min_at_risk(2.0, 5.0), 5);
+        assert_eq!(curve.min_at_risk(2.0, 6.0), 3);
+        assert_eq!(curve.min_at_risk(0.0, 7.0), 1);
+        assert_eq!(curve.min_at_risk(-5.0, 1.0), 3);
+        assert_eq!(curve.min_at_risk(6.0, 8.0), 0, "past the last row");
+        assert_eq!(curve.min_at_risk(3.0, 3.0), 0, "empty stretch");
+        assert_eq!(curve.last_time_with_at_risk(5), Some(5.0));
+        assert_eq!(curve.last_time_with_at_risk(6), Some(3.0));
+        assert_eq!(curve.last_time_with_at_risk(7), None);
+    }
+
+    #[test]
+    fn conditional_survival_restarts_where_an_emptied_risk_set_refills() {
+        // entry [0,0,5,5], durations [2,3,9,12], observed [1,1,1,0]: both early
+        // accounts churn, so S = 0 from day 3 on, though two accounts are
+        // observed on (5, 12]. lifelines raises here (StatError: "too few early
+        // truncation times"). The estimate restarted at 5 uses them:
+        // P(T > 10 | T > 5) = 1 − 1/2.
+        let curve = KmCurve::fit(&with_entries(
+            &[0.0, 0.0, 5.0, 5.0],
+            &[2.0, 3.0, 9.0, 12.0],
+            &[1, 1, 1, 0],
+        ));
+        assert_eq!(curve.time, vec![0.0, 2.0, 3.0, 5.0, 9.0, 12.0]);
+        assert_eq!(curve.at_risk, vec![2, 2, 1, 0, 2, 1]);
+        assert_eq!(curve.entered, vec![2, 0, 0, 2, 0, 0]);
+        assert_eq!(curve.survival, vec![1.0, 0.5, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(curve.conditional_survival(5.0, 5.0), 0.5);
+        assert_eq!(curve.conditional_survival(3.0, 10.0), 0.5);
+        // 4 days at 1, then 3 at 1/2.
+        assert_eq!(curve.expected_remaining(5.0, 12.0), 5.5);
+        assert_eq!(curve.min_at_risk(5.0, 10.0), 1);
+        assert_eq!(curve.min_at_risk(3.0, 10.0), 0, "nobody at risk on (3, 5]");
+    }
+
+    #[test]
+    fn log_rank_with_entry_matches_statsmodels() {
+        // statsmodels 0.15.0: survdiff(T, E, G, entry=En) with A = entry
+        // [0,0,1,2,3,0], durations [2,4,5,6,8,9], observed [1,0,1,1,1,0] and
+        // B = entry [0,1,1,4,0,2,5], durations [3,3,6,7,9,10,12], observed
+        // [1,0,1,1,1,0,1] -> 0.3759126414011895, p 0.5397988801786386.
+        let a = with_entries(
+            &[0.0, 0.0, 1.0, 2.0, 3.0, 0.0],
+            &[2.0, 4.0, 5.0, 6.0, 8.0, 9.0],
+            &[1, 0, 1, 1, 1, 0],
+        );
+        let b = with_entries(
+            &[0.0, 1.0, 1.0, 4.0, 0.0, 2.0, 5.0],
+            &[3.0, 3.0, 6.0, 7.0, 9.0, 10.0, 12.0],
+            &[1, 0, 1, 1, 1, 0, 1],
+        );
+        check_log_rank(&[&a, &b], 0.3759126414011895, 1, 0.5397988801786386);
+        // The random 60 split by row index mod 3: groups {0, 1} ->
+        // 2.0658971700629016, p 0.15062625983370692; {0, 1, 2} ->
+        // 2.450627083530348, p 0.29366560945356124.
+        let all = random60();
+        let group = |g: usize| -> Vec<Lifetime> {
+            all.iter()
+                .enumerate()
+                .filter(|(i, _)| i % 3 == g)
+                .map(|(_, l)| *l)
+                .collect()
+        };
+        let (g0, g1, g2) = (group(0), group(1), group(2));
+        check_log_rank(&[&g0, &g1], 2.0658971700629016, 1, 0.15062625983370692);
+        check_log_rank(&[&g0, &g1, &g2], 2.450627083530348, 2, 0.29366560945356124);
+        // Without entries the same split is lifelines' multivariate_logrank_test
+        // (0.8375583534477908, p 0.6578494476998924; statsmodels agrees).
+        let strip = |g: &[Lifetime]| -> Vec<Lifetime> {
+            g.iter()
+                .map(|l| Lifetime::from_start(l.duration, l.observed))
+                .collect()
+        };
+        let (s0, s1, s2) = (strip(&g0), strip(&g1), strip(&g2));
+        check_log_rank(&[&s0, &s1, &s2], 0.8375583534477908, 2, 0.6578494476998924);
+    }
+
+    #[test]
+    fn log_rank_with_zero_entries_is_the_plain_test() {
+        let (a, b, c) = (group_a(), group_b(), group_c());
+        let zero = |g: &[Lifetime]| -> Vec<Lifetime> {
+            g.iter().map(|l| Lifetime { entry: 0.0, ..*l }).collect()
+        };
+        assert_eq!(
+            log_rank(&[&zero(&a), &zero(&b), &zero(&c)]),
+            log_rank(&[&a, &b, &c])
+        );
+        // A group whose lifetimes are all never at risk is an empty group.
+        let never = vec![Lifetime {
+            entry: 5.0,
+            duration: 5.0,
+            observed: true,
+        }];
+        assert_eq!(log_rank(&[&a, &never, &b]), log_rank(&[&a, &b]));
+    }
+
     #[test]
     fn odd_inputs_do_not_panic() {
         let odd = lifetimes(
@@ -1483,11 +2540,26 @@ mod tests {
             let _ = curve.expected_remaining(0.0, t);
         }
         let _ = log_rank(&[&odd, &odd[1..]]);
+        let odd_entries = with_entries(
+            &[f64::NAN, 2.0, f64::INFINITY, -1.0, 5.0, 0.5],
+            &[f64::NAN, f64::INFINITY, 3.0, 0.0, 3.0, f64::NAN],
+            &[1, 0, 1, 1, 0, 1],
+        );
+        let curve = KmCurve::fit(&odd_entries);
+        let _ = (curve.median(), curve.n(), curve.at_risk_at(2.5));
+        for t in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, 2.0] {
+            let _ = curve.conditional_survival(t, 1.0);
+            let _ = curve.expected_remaining(t, 5.0);
+            let _ = curve.min_at_risk(t, 5.0);
+            let _ = curve.min_at_risk(0.0, t);
+        }
+        let _ = log_rank(&[&odd_entries, &odd]);
         let broken = KmCurve {
             time: vec![0.0, 1.0],
             at_risk: vec![],
             observed: vec![],
             censored: vec![],
+            entered: vec![],
             survival: vec![0.5],
             ci_lower: vec![],
             ci_upper: vec![],
