@@ -230,6 +230,6 @@ fn score_row(
         suggested_play: suggested_play(risk_tier, upgrade_tier).to_string(),
         model_version: b.bundle_id.clone(),
         tenure_days: tenure,
-        survival_level: plan_level.map(str::to_string),
+        survival_level: survival.curve_level.clone(),
     }
 }

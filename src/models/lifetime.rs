@@ -98,12 +98,16 @@ pub struct ObservationWindow {
 }
 
 /// Survival figures for one account in the queue.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AccountSurvival {
     /// P(still paying in [`SURVIVAL_HORIZON_DAYS`] | paying today at this tenure).
     pub survival_90d: f64,
     /// Expected paid days within the next [`REMAINING_WINDOW_DAYS`], in [0, 730].
     pub expected_days_remaining: f64,
+    /// The queue-stratifier level whose curve `survival_90d` was read from;
+    /// `None` when it came from the overall curve (unknown level, or too
+    /// few accounts at risk in the level). Reports draw this curve.
+    pub curve_level: Option<String>,
 }
 
 /// The first day of observation for survival: `tables.coverage_start`, the
@@ -331,7 +335,11 @@ impl SurvivalModel {
         let tenure = if tenure > 0.0 { tenure } else { 0.0 };
         let (c90, t90) = self.supported_curve(level, tenure, SURVIVAL_HORIZON_DAYS);
         let (cr, tr) = self.supported_curve(level, tenure, REMAINING_WINDOW_DAYS);
+        let curve_level = level
+            .filter(|_| !std::ptr::eq(c90, &self.overall))
+            .map(str::to_string);
         AccountSurvival {
+            curve_level,
             survival_90d: c90
                 .conditional_survival(t90, SURVIVAL_HORIZON_DAYS)
                 .clamp(0.0, 1.0),

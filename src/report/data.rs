@@ -157,7 +157,9 @@ mod tests {
         // Many censorings between few churns: most rows change nothing.
         let lts: Vec<Lifetime> = (0..400)
             .map(|i| Lifetime {
-                duration: (i * 3 % 731) as f64,
+                // Some late entrants, as real exports have.
+                entry: if i % 5 == 0 { (i % 90) as f64 } else { 0.0 },
+                duration: (i * 3 % 731) as f64 + 90.0,
                 observed: i % 7 == 0,
             })
             .collect();
