@@ -16,10 +16,13 @@ for bin in ebbflow-score ebbflow-train ebbflow-synth; do
   fi
 done
 
+# apt needs root; use sudo when CI runs as another user.
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 if [ ! -x /usr/bin/chromium ]; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 chromium --version 2>/dev/null || true
 
@@ -27,7 +30,7 @@ if [ ! -x .venv/bin/python ]; then
   if ! python3 -m venv .venv; then
     # Debian's python3 keeps venv in a package of its own.
     rm -rf .venv
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
     python3 -m venv .venv
   fi
 fi
