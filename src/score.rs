@@ -145,7 +145,12 @@ impl<'a> Lookup<'a> {
                     .iter()
                     .map(String::as_str)
                     .chain(["other"])
-                    .map(|l| (l, frame.names.iter().position(|n| *n == format!("{PLAN}={l}"))))
+                    .map(|l| {
+                        (
+                            l,
+                            frame.names.iter().position(|n| *n == format!("{PLAN}={l}")),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();

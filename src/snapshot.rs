@@ -768,12 +768,19 @@ mod tests {
             ("surveys.csv", SURVEYS),
         ]);
         let t = load(dir.path());
-        let owner = t.accounts.attribute(OWNER).expect("owner loaded for the queue");
+        let owner = t
+            .accounts
+            .attribute(OWNER)
+            .expect("owner loaded for the queue");
         assert_eq!(owner.values[1].as_deref(), Some("Bo"));
         let (spec, f) = frame_at(&t, day("2024-03-31"));
         assert!(spec.categoricals.iter().all(|c| c.attribute != OWNER));
         assert!(spec.categoricals.iter().any(|c| c.attribute == "segment"));
-        assert!(f.names.iter().all(|n| !n.starts_with("owner")), "{:?}", f.names);
+        assert!(
+            f.names.iter().all(|n| !n.starts_with("owner")),
+            "{:?}",
+            f.names
+        );
     }
 
     #[test]

@@ -207,7 +207,13 @@ fn recency_baseline(
     let keep = fit_sample(train, p.p.max_fit_rows, p.p.seed);
     let (r, y) = match &keep {
         Some(k) => (
-            std::borrow::Cow::Owned(r.iter().zip(k).filter(|(_, &k)| k).map(|(v, _)| *v).collect::<Vec<f64>>()),
+            std::borrow::Cow::Owned(
+                r.iter()
+                    .zip(k)
+                    .filter(|(_, &k)| k)
+                    .map(|(v, _)| *v)
+                    .collect::<Vec<f64>>(),
+            ),
             std::borrow::Cow::Owned(pick(y, k)),
         ),
         None => (std::borrow::Cow::Borrowed(r), std::borrow::Cow::Borrowed(y)),

@@ -831,7 +831,9 @@ impl<'a> TableReader<'a> {
         if self.offset == 0 && self.total > ids.len() && !ids.is_empty() {
             let per_row = interner.map.len() as f64 / ids.len() as f64;
             let expected = (per_row * self.total as f64) as usize;
-            interner.map.reserve(expected.saturating_sub(interner.map.len()));
+            interner
+                .map
+                .reserve(expected.saturating_sub(interner.map.len()));
         }
         Ok(Some(ids))
     }
@@ -1087,7 +1089,12 @@ fn load_subscriptions(
     slice_rows: usize,
     tables: &mut Tables,
 ) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Subscriptions, path.to_path_buf(), cfg, slice_rows)?;
+    let mut r = TableReader::open(
+        TableKind::Subscriptions,
+        path.to_path_buf(),
+        cfg,
+        slice_rows,
+    )?;
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -1181,12 +1188,7 @@ fn load_subscriptions(
     record_source(tables, TableKind::Subscriptions, path, rows, skipped)
 }
 
-fn load_events(
-    path: &Path,
-    cfg: &Config,
-    slice_rows: usize,
-    tables: &mut Tables,
-) -> Result<()> {
+fn load_events(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
     let mut r = TableReader::open(TableKind::Events, path.to_path_buf(), cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
@@ -1241,12 +1243,7 @@ fn load_events(
     record_source(tables, TableKind::Events, path, rows, skipped)
 }
 
-fn load_tickets(
-    path: &Path,
-    cfg: &Config,
-    slice_rows: usize,
-    tables: &mut Tables,
-) -> Result<()> {
+fn load_tickets(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
     let mut r = TableReader::open(TableKind::Tickets, path.to_path_buf(), cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
@@ -1315,12 +1312,7 @@ fn load_tickets(
     record_source(tables, TableKind::Tickets, path, rows, skipped)
 }
 
-fn load_surveys(
-    path: &Path,
-    cfg: &Config,
-    slice_rows: usize,
-    tables: &mut Tables,
-) -> Result<()> {
+fn load_surveys(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
     let mut r = TableReader::open(TableKind::Surveys, path.to_path_buf(), cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
@@ -1715,7 +1707,11 @@ mod slice_tests {
         for slice_rows in [1, 500, 4_000] {
             let sliced = load_dir_sliced(dir.path(), &cfg, slice_rows).unwrap();
             // Everything, interned ids and their first-seen order included.
-            assert_eq!(format!("{sliced:?}"), format!("{whole:?}"), "slice_rows {slice_rows}");
+            assert_eq!(
+                format!("{sliced:?}"),
+                format!("{whole:?}"),
+                "slice_rows {slice_rows}"
+            );
         }
         let events = whole.events.as_ref().unwrap();
         assert!(events.rows.len() > 1_000, "{}", events.rows.len());
@@ -1751,8 +1747,11 @@ mod slice_tests {
             .enumerate()
             .map(|(i, v)| if i == bad { Some(-2.0) } else { v })
             .collect();
-        df.replace("count", count.into_series().with_name("count".into()).into())
-            .unwrap();
+        df.replace(
+            "count",
+            count.into_series().with_name("count".into()).into(),
+        )
+        .unwrap();
         ParquetWriter::new(File::create(&path).unwrap())
             .with_row_group_size(Some(100))
             .finish(&mut df)

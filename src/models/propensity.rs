@@ -483,7 +483,8 @@ impl PropensityValidParams {
         check_two_classes(target, labels, "training rows", "fit")?;
 
         let mut warnings = Vec::new();
-        let (alpha, alpha_search, tuning_from_fold, alpha_search_start) = if self.alphas.len() == 1 {
+        let (alpha, alpha_search, tuning_from_fold, alpha_search_start) = if self.alphas.len() == 1
+        {
             (self.alphas[0], Vec::new(), None, None)
         } else {
             let (alpha, search, cut, start) = self.select_alpha(&design, &mut warnings)?;
@@ -596,7 +597,11 @@ impl PropensityValidParams {
             }
         }
         let alpha = best.alpha;
-        let start = starts[search.iter().position(|s| s.alpha == alpha).expect("chosen from search")].clone();
+        let start = starts[search
+            .iter()
+            .position(|s| s.alpha == alpha)
+            .expect("chosen from search")]
+        .clone();
         if alpha == *self.alphas.last().expect("alphas is not empty") {
             warnings.push(format!(
                 "{target}: the largest alpha in the grid ({alpha}) was chosen; \
@@ -1197,7 +1202,12 @@ mod tests {
             .unwrap();
         assert!(grid.model.converged && cold.model.converged);
         for (w, c) in grid.model.coefficients.iter().zip(&cold.model.coefficients) {
-            assert!((w - c).abs() < 1e-3, "{:?} vs {:?}", grid.model.coefficients, cold.model.coefficients);
+            assert!(
+                (w - c).abs() < 1e-3,
+                "{:?} vs {:?}",
+                grid.model.coefficients,
+                cold.model.coefficients
+            );
         }
         assert!((grid.model.intercept - cold.model.intercept).abs() < 1e-3);
         // ...and the orientation helper agrees with linfa's rule.
