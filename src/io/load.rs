@@ -848,6 +848,24 @@ impl<'a> TableReader<'a> {
 /// and nothing depends on its iteration order.
 pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
+/// Appends `row(i)`, tagged with its account, for every row of the current
+/// slice whose account is known; rows of unknown accounts are counted in
+/// `skipped`, rows with an empty id were already reported as problems.
+fn keep<T>(
+    keys: &[u32],
+    tagged: &mut Vec<(u32, T)>,
+    skipped: &mut usize,
+    row: impl Fn(usize) -> T,
+) {
+    for (i, &a) in keys.iter().enumerate() {
+        if a == NONE || a == EMPTY {
+            *skipped += usize::from(a == NONE);
+            continue;
+        }
+        tagged.push((a, row(i)));
+    }
+}
+
 /// Interns strings to dense u32 ids in first-seen order. One allocation
 /// per distinct string (user ids run into the millions at 1M accounts).
 #[derive(Default)]
@@ -1156,23 +1174,13 @@ fn load_subscriptions(
         // After a problem, later slices are still checked (for the count of
         // problems) but no longer kept.
         if r.problems.is_empty() {
-            for i in 0..r.height() {
-                let a = keys[i];
-                if a == NONE || a == EMPTY {
-                    skipped += usize::from(a == NONE);
-                    continue;
-                }
-                tagged.push((
-                    a,
-                    Line {
-                        start: start[i].unwrap_or_default(),
-                        end: end[i],
-                        mrr: mrr[i].unwrap_or(0.0),
-                        plan: plan.as_ref().map_or(NONE, |p| p[i]),
-                        seats: seats.as_ref().and_then(|s| s[i]).unwrap_or(f64::NAN),
-                    },
-                ));
-            }
+            keep(&keys, &mut tagged, &mut skipped, |i| Line {
+                start: start[i].unwrap_or_default(),
+                end: end[i],
+                mrr: mrr[i].unwrap_or(0.0),
+                plan: plan.as_ref().map_or(NONE, |p| p[i]),
+                seats: seats.as_ref().and_then(|s| s[i]).unwrap_or(f64::NAN),
+            });
         }
         if !r.next_slice()? {
             break;
@@ -1210,22 +1218,12 @@ fn load_events(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables
             r.check_range("count", c, 0.0, f64::MAX, "a number >= 0");
         }
         if r.problems.is_empty() {
-            for i in 0..r.height() {
-                let a = keys[i];
-                if a == NONE || a == EMPTY {
-                    skipped += usize::from(a == NONE);
-                    continue;
-                }
-                tagged.push((
-                    a,
-                    Event {
-                        day: day[i].unwrap_or_default(),
-                        event_type: event[i],
-                        user: user.as_ref().map_or(NONE, |u| u[i]),
-                        count: count.as_ref().and_then(|c| c[i]).unwrap_or(1.0) as f32,
-                    },
-                ));
-            }
+            keep(&keys, &mut tagged, &mut skipped, |i| Event {
+                day: day[i].unwrap_or_default(),
+                event_type: event[i],
+                user: user.as_ref().map_or(NONE, |u| u[i]),
+                count: count.as_ref().and_then(|c| c[i]).unwrap_or(1.0) as f32,
+            });
         }
         if !r.next_slice()? {
             break;
@@ -1280,25 +1278,17 @@ fn load_tickets(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Table
             r.check_range("sentiment", s, -1.0, 1.0, "a value in -1..1");
         }
         if r.problems.is_empty() {
-            for i in 0..r.height() {
-                let a = keys[i];
-                if a == NONE || a == EMPTY {
-                    skipped += usize::from(a == NONE);
-                    continue;
-                }
+            keep(&keys, &mut tagged, &mut skipped, |i| {
                 let get = |v: &Option<Vec<Option<f64>>>| {
                     v.as_ref().and_then(|v| v[i]).map_or(f32::NAN, |x| x as f32)
                 };
-                tagged.push((
-                    a,
-                    Ticket {
-                        day: day[i].unwrap_or_default(),
-                        priority: priority[i],
-                        csat: get(&csat),
-                        sentiment: get(&sentiment),
-                    },
-                ));
-            }
+                Ticket {
+                    day: day[i].unwrap_or_default(),
+                    priority: priority[i],
+                    csat: get(&csat),
+                    sentiment: get(&sentiment),
+                }
+            });
         }
         if !r.next_slice()? {
             break;
@@ -1327,20 +1317,10 @@ fn load_surveys(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Table
         r.require("score", &score, "an NPS score 0..10");
         r.check_range("score", &score, 0.0, 10.0, "an NPS score 0..10");
         if r.problems.is_empty() {
-            for i in 0..r.height() {
-                let a = keys[i];
-                if a == NONE || a == EMPTY {
-                    skipped += usize::from(a == NONE);
-                    continue;
-                }
-                tagged.push((
-                    a,
-                    Survey {
-                        day: day[i].unwrap_or_default(),
-                        score: score[i].unwrap_or_default() as f32,
-                    },
-                ));
-            }
+            keep(&keys, &mut tagged, &mut skipped, |i| Survey {
+                day: day[i].unwrap_or_default(),
+                score: score[i].unwrap_or_default() as f32,
+            });
         }
         if !r.next_slice()? {
             break;
