@@ -149,7 +149,7 @@
   const levelLabel = (l) => `${l.level} (n=${fmt.int(l.n)}${l.summary && l.summary.median_days !== null ? ", median " + fmt.days(l.summary.median_days) : ""})`;
   const overall = { level: "all accounts", summary: S.overall.summary, n: S.overall.steps.n };
   app.appendChild(section("survival", "Survival (Kaplan–Meier)",
-    el("p", { class: "muted small" }, `Lifetime runs from an account's first paid day to its churn date, censored at ${D.data.end} while still paying. Shaded: pointwise 95% intervals. Each stratifier's log-rank test asks whether its levels share one curve; a small p-value says they do not.${S.queue_stratifier ? ` The queue reads each account's survival from its ${S.queue_stratifier} curve.` : ""}`),
+    el("p", { class: "muted small" }, `Lifetime runs from an account's first paid day to its churn date, censored at ${D.data.end} while still paying; accounts already paying when the data begins enter the risk sets at their tenure on that day (delayed entry), so years before the export are not counted as churn-free. Shaded: pointwise 95% intervals. Each stratifier's log-rank test asks whether its levels share one curve; a small p-value says they do not.${S.queue_stratifier ? ` The queue reads each account's survival from its ${S.queue_stratifier} curve, or from the overall curve where fewer than 50 accounts of its ${S.queue_stratifier} are at risk.` : ""}`),
     el("div", { class: "grid2" },
       el("div", { class: "panel" }, el("h3", {}, "All accounts"),
         el("p", { class: "small" }, `${fmt.int(S.overall.steps.n)} accounts, ${fmt.int(S.overall.steps.churned)} churned by ${D.data.end}.`),
