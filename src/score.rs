@@ -145,12 +145,7 @@ impl<'a> Lookup<'a> {
                     .iter()
                     .map(String::as_str)
                     .chain(["other"])
-                    .map(|l| {
-                        (
-                            l,
-                            frame.names.iter().position(|n| *n == format!("{PLAN}={l}")),
-                        )
-                    })
+                    .map(|l| (l, index.get(format!("{PLAN}={l}").as_str()).copied()))
                     .collect()
             })
             .unwrap_or_default();

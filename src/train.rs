@@ -4,6 +4,8 @@
 //! reach fitting, scaling or imputation: each fit sees only the rows it is
 //! handed, and the backtest hands it training months only.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{
@@ -128,6 +130,21 @@ fn folds(frame: &FeatureFrame, dates: &[Day]) -> Vec<u32> {
         .collect()
 }
 
+/// The rows a propensity fit sees: all of them, or the seeded sample of
+/// [`fit_sample`] beyond `max_fit_rows`. The model and its baseline both
+/// fit on these.
+fn fit_rows<'a>(
+    p: &ValidTrainParams,
+    frame: &'a FeatureFrame,
+    labels: &'a [bool],
+) -> (Cow<'a, FeatureFrame>, Cow<'a, [bool]>) {
+    match fit_sample(frame, p.p.max_fit_rows, p.p.seed) {
+        Some(k) => (Cow::Owned(frame.filter(&k)), Cow::Owned(pick(labels, &k))),
+        None => (Cow::Borrowed(frame), Cow::Borrowed(labels)),
+    }
+}
+
+/// Fits `target` on exactly the given rows (see [`fit_rows`]).
 fn fit_target(
     p: &ValidTrainParams,
     target: &str,
@@ -136,24 +153,13 @@ fn fit_target(
     labels: &[bool],
     dates: &[Day],
 ) -> Result<crate::models::propensity::FitReport> {
-    let keep = fit_sample(frame, p.p.max_fit_rows, p.p.seed);
-    let (frame, labels) = match &keep {
-        Some(k) => (
-            std::borrow::Cow::Owned(frame.filter(k)),
-            std::borrow::Cow::Owned(pick(labels, k)),
-        ),
-        None => (
-            std::borrow::Cow::Borrowed(frame),
-            std::borrow::Cow::Borrowed(labels),
-        ),
-    };
     p.propensity.fit(
         target,
         &frame.names,
         &transforms(spec),
         &frame.column_slices(),
-        &labels,
-        &folds(&frame, dates),
+        labels,
+        &folds(frame, dates),
     )
 }
 
@@ -183,8 +189,8 @@ fn splitmix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Keeps the labels where `keep` is true.
-fn pick(v: &[bool], keep: &[bool]) -> Vec<bool> {
+/// Keeps the values where `keep` is true.
+fn pick<T: Copy>(v: &[T], keep: &[bool]) -> Vec<T> {
     v.iter()
         .zip(keep)
         .filter(|(_, &k)| k)
@@ -193,9 +199,8 @@ fn pick(v: &[bool], keep: &[bool]) -> Vec<bool> {
 }
 
 /// The one-feature recency model, the naive baseline a churn model must beat.
-/// It is fitted on the same sample of training rows as the full model.
+/// `train`/`y` are the full model's fit rows ([`fit_rows`]).
 fn recency_baseline(
-    p: &ValidTrainParams,
     train: &FeatureFrame,
     y: &[bool],
     holdout: &FeatureFrame,
@@ -204,21 +209,6 @@ fn recency_baseline(
     let (Some(r), Some(rh)) = (train.column("recency_days"), holdout.column("recency_days")) else {
         return Ok(None);
     };
-    let keep = fit_sample(train, p.p.max_fit_rows, p.p.seed);
-    let (r, y) = match &keep {
-        Some(k) => (
-            std::borrow::Cow::Owned(
-                r.iter()
-                    .zip(k)
-                    .filter(|(_, &k)| k)
-                    .map(|(v, _)| *v)
-                    .collect::<Vec<f64>>(),
-            ),
-            std::borrow::Cow::Owned(pick(y, k)),
-        ),
-        None => (std::borrow::Cow::Borrowed(r), std::borrow::Cow::Borrowed(y)),
-    };
-    let (r, y): (&[f64], &[bool]) = (&r, &y);
     let single = PropensityParams {
         alphas: vec![1.0],
         ..PropensityParams::default()
@@ -275,7 +265,8 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         frame.n_rows()
     ));
     let ship = |target: &str, y: &[bool], (holdout, baselines)| -> Result<Target> {
-        let fit = fit_target(p, target, &spec, &frame, y, &dates)?;
+        let (fit_frame, fit_y) = fit_rows(p, &frame, y);
+        let fit = fit_target(p, target, &spec, &fit_frame, &fit_y, &dates)?;
         let in_sample = evaluate(
             &fit.model.predict_proba_matrix(&frame.column_slices()),
             y,
@@ -502,7 +493,8 @@ pub fn backtest(
     // two targets share the cores; the results do not depend on it.
     let run = |target: &str, y_all: &[bool]| -> Result<BacktestTarget> {
         let (y, y_hold) = (pick(y_all, &is_train), pick(y_all, &is_hold));
-        let fit = fit_target(p, target, &spec_bt, &tr, &y, &train_dates)?;
+        let (fit_frame, fit_y) = fit_rows(p, &tr, &y);
+        let fit = fit_target(p, target, &spec_bt, &fit_frame, &fit_y, &train_dates)?;
         let probs = fit.model.predict_proba_matrix(&ho.column_slices());
         let report = evaluate(&probs, &y_hold, CALIBRATION_BINS);
         let base = y.iter().filter(|&&v| v).count() as f64 / y.len().max(1) as f64;
@@ -511,7 +503,7 @@ pub fn backtest(
             evaluate(&vec![base; y_hold.len()], &y_hold, CALIBRATION_BINS),
         )];
         if target == "churn" {
-            if let Some(r) = recency_baseline(p, &tr, &y, &ho, &y_hold)? {
+            if let Some(r) = recency_baseline(&fit_frame, &fit_y, &ho, &y_hold)? {
                 baselines.push(("recency only".to_string(), r));
             }
         }

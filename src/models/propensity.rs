@@ -588,20 +588,17 @@ impl PropensityValidParams {
         }
 
         // Largest alpha first, so that a tie keeps the stronger penalty.
-        let mut best = search.last().expect("alphas is not empty");
-        for s in search.iter().rev().skip(1) {
-            let better = s.tuning_log_loss < best.tuning_log_loss * (1.0 - TIE)
-                || (best.tuning_log_loss.is_nan() && !s.tuning_log_loss.is_nan());
+        let mut best = search.len() - 1;
+        for (i, s) in search.iter().enumerate().rev().skip(1) {
+            let b = &search[best];
+            let better = s.tuning_log_loss < b.tuning_log_loss * (1.0 - TIE)
+                || (b.tuning_log_loss.is_nan() && !s.tuning_log_loss.is_nan());
             if better {
-                best = s;
+                best = i;
             }
         }
-        let alpha = best.alpha;
-        let start = starts[search
-            .iter()
-            .position(|s| s.alpha == alpha)
-            .expect("chosen from search")]
-        .clone();
+        let alpha = search[best].alpha;
+        let start = starts.swap_remove(best);
         if alpha == *self.alphas.last().expect("alphas is not empty") {
             warnings.push(format!(
                 "{target}: the largest alpha in the grid ({alpha}) was chosen; \
@@ -1215,6 +1212,38 @@ mod tests {
         assert!(linfa_positive_is_true(&[true, false]));
         assert!(!linfa_positive_is_true(&[false, true]));
         assert!(linfa_positive_is_true(&[true, true, false]));
+    }
+
+    #[test]
+    fn suppressors_are_coefficients_against_their_own_association() {
+        // x2 is x1 plus a little noise; the truth is 2·x1 − 1·x2, so x2 on
+        // its own goes with the label (through x1) but its coefficient is
+        // negative: a suppressor. x1 and the independent x3 are not.
+        let mut rng = Rng(17);
+        let n = 20_000;
+        let (mut x1, mut x2, mut x3, mut labels) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..n {
+            let a = rng.normal();
+            let b = a + 0.5 * rng.normal();
+            let c = rng.normal();
+            labels.push(rng.uniform() < sigmoid(-1.0 + 2.0 * a - b + 0.8 * c));
+            x1.push(a);
+            x2.push(b);
+            x3.push(c);
+        }
+        let data = Data {
+            names: vec!["x1".into(), "x2".into(), "x3".into()],
+            transforms: vec![Transform::Identity; 3],
+            columns: vec![x1, x2, x3],
+            labels,
+            fold: (0..n as u32).map(|i| i % 4).collect(),
+        };
+        let model = data
+            .fit(PropensityParams::new().alphas(vec![1.0]))
+            .unwrap()
+            .model;
+        assert!(model.coefficients[1] < 0.0, "{:?}", model.coefficients);
+        assert_eq!(model.suppressors(&data.cols(), &data.labels), ["x2"]);
     }
 
     #[test]
