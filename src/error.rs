@@ -168,6 +168,11 @@ pub enum Error {
     /// Fitting a model failed or produced something unusable.
     #[error("model fit: {0}")]
     Model(String),
+    /// The data hold nothing to learn: every target has a single class in
+    /// the training rows (no churn and no upgrade ever). A fact about the
+    /// input, not a bug, so it exits like bad input.
+    #[error("nothing to learn: {0}")]
+    NoSignal(String),
     /// Feature drift beyond the gate the caller set.
     #[error("drift gate: {0}")]
     Drift(String),
@@ -225,7 +230,7 @@ impl Error {
     }
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::BadInput(_) | Error::Polars { .. } => ExitCode::BadInput,
+            Error::BadInput(_) | Error::Polars { .. } | Error::NoSignal(_) => ExitCode::BadInput,
             Error::InvalidParam(_) | Error::Config { .. } => ExitCode::Usage,
             Error::Bundle { .. } => ExitCode::IncompatibleBundle,
             Error::Drift(_) => ExitCode::DriftGate,
