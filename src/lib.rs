@@ -9,6 +9,7 @@
 //! `queue`. `report` turns a bundle and a queue into self-contained HTML
 //! pages for people.
 
+pub mod account;
 pub mod bundle;
 pub mod bundle_files;
 pub mod cli;

@@ -64,26 +64,165 @@ fn plural(n: f64, one: &str, many: &str) -> String {
     format!("{} {}", n as i64, if n == 1.0 { one } else { many })
 }
 
-/// A feature in words with the account's own values; `value(name)` reads
-/// another feature of the same row. `None` for features with no phrase.
-pub fn describe(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<String> {
-    if let Some(base) = feature.strip_suffix("_missing") {
-        return Some(match base {
-            "last_nps" => "no NPS answer yet".to_string(),
-            "mean_csat_90d" => "no rated tickets in 90 days".to_string(),
-            "mean_sentiment_90d" => "no ticket sentiment in 90 days".to_string(),
-            "days_since_last_ticket" => "never opened a ticket".to_string(),
-            "seats" | "seat_utilization" => "seat count unknown".to_string(),
-            other => format!("{other} unknown"),
-        });
-    }
-    if let Some((attr, level)) = feature.split_once('=') {
-        return Some(if level == "other" {
-            format!("{attr} outside the common ones")
+/// What a group of model outputs says about an account. A reason is a
+/// statement about the account's own value, so outputs that describe one
+/// value speak as one: a numeric feature with its `_missing` flag, the
+/// three event-volume features (one sentence compares the two windows), and
+/// all indicators of one categorical attribute (one-hot levels).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A numeric feature and its missing flag: the value, or that it is missing.
+    Value(String),
+    /// `events_30d`, `events_prev_30d`, `events_trend`.
+    Events,
+    /// Every `<attribute>=<level>` indicator: the account's own level.
+    Attribute(String),
+}
+
+impl Subject {
+    /// The subject a model output speaks for.
+    pub fn of_output(name: &str) -> Subject {
+        let base = name.strip_suffix("_missing").unwrap_or(name);
+        if let Some((attr, _)) = base.split_once('=') {
+            Subject::Attribute(attr.to_string())
+        } else if matches!(base, "events_30d" | "events_prev_30d" | "events_trend") {
+            Subject::Events
         } else {
-            format!("{attr} is {level}")
-        });
+            Subject::Value(base.to_string())
+        }
     }
+}
+
+/// A model's outputs grouped into [`Subject`]s, built once per run.
+///
+/// # Why groups, and why this is the truth about the account
+///
+/// A linear model's log-odds split exactly into per-output contributions
+/// `coefficient × (x − training mean) / sd` (the Shapley values of a linear
+/// model, since every output is centred on its training mean). A one-hot
+/// level the account does *not* have still contributes (its 0 sits below the
+/// mean), and so does a missing flag that is 0; read alone, such a term
+/// would be printed as "segment is Enterprise" for an SMB account or "no NPS
+/// answer yet" for one that answered. Summed over its group, the terms are
+/// the Shapley value of the whole attribute (or value and flag): how much
+/// *having this level*, or *this value or its absence*, moves the score
+/// against the average training row. The sentence then names the account's
+/// own level or value, which is true by construction.
+///
+/// Suppressors (outputs whose coefficient runs against their own
+/// association with the label) count in the score but never as a reason:
+/// their terms are left out of the group sums.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reasons {
+    subjects: Vec<Subject>,
+    /// Per model output: its subject, `None` when silent (a suppressor).
+    group: Vec<Option<usize>>,
+}
+
+impl Reasons {
+    /// Groups the model outputs `names`; `silent[i]` marks suppressors.
+    pub fn new(names: &[String], silent: &[bool]) -> Reasons {
+        let mut subjects: Vec<Subject> = Vec::new();
+        let group = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                if silent.get(i).copied().unwrap_or(false) {
+                    return None;
+                }
+                let s = Subject::of_output(n);
+                Some(match subjects.iter().position(|x| *x == s) {
+                    Some(g) => g,
+                    None => {
+                        subjects.push(s);
+                        subjects.len() - 1
+                    }
+                })
+            })
+            .collect();
+        Reasons { subjects, group }
+    }
+
+    /// The `n` subjects whose contributions push this account's score up
+    /// the most, as sentences joined by "; ". `contributions` are (output
+    /// index, log-odds) from the model; `say` writes a subject in words
+    /// from the account's own values (`None`: nothing true to say, skipped).
+    /// Ties go to the earlier subject; a sentence is given once.
+    pub fn top(
+        &self,
+        contributions: &[(usize, f64)],
+        n: usize,
+        say: &dyn Fn(&Subject) -> Option<String>,
+    ) -> String {
+        let mut sums = vec![0.0; self.subjects.len()];
+        for &(i, c) in contributions {
+            if let Some(Some(g)) = self.group.get(i) {
+                sums[*g] += c;
+            }
+        }
+        let mut order: Vec<usize> = (0..sums.len()).filter(|&g| sums[g] > 0.0).collect();
+        order.sort_by(|&a, &b| sums[b].total_cmp(&sums[a]).then(a.cmp(&b)));
+        let mut out: Vec<String> = Vec::new();
+        for g in order {
+            if out.len() == n {
+                break;
+            }
+            if let Some(p) = say(&self.subjects[g]) {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        out.join("; ")
+    }
+}
+
+/// A subject in words from the account's own values: `value(name)` reads a
+/// feature of the account's row (NaN = missing), `attribute(name)` its
+/// categorical value on the as-of date. Every sentence is decided by the
+/// same value it states, so it is true of the account it is printed on
+/// (`tests/it/truth.rs` re-derives each one from the raw tables).
+pub fn say(
+    subject: &Subject,
+    value: &dyn Fn(&str) -> Option<f64>,
+    attribute: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
+    match subject {
+        Subject::Attribute(attr) => Some(match attribute(attr) {
+            Some(v) => format!("{attr} is {v}"),
+            None => format!("{attr} not recorded"),
+        }),
+        Subject::Events => describe("events_30d", value),
+        Subject::Value(name) => match value(name) {
+            Some(v) if v.is_nan() => missing(name, value),
+            Some(_) => describe(name, value),
+            None => None,
+        },
+    }
+}
+
+/// What a missing value means, in words true of the account.
+fn missing(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<String> {
+    Some(match feature {
+        "last_nps" => "no NPS answer yet".to_string(),
+        "mean_csat_90d" => "no rated tickets in 90 days".to_string(),
+        "mean_sentiment_90d" => "no ticket sentiment in 90 days".to_string(),
+        "days_since_last_ticket" => "never opened a ticket".to_string(),
+        "seats" => "seat count unknown".to_string(),
+        // Utilization is missing when the seat count is unknown or zero.
+        "seat_utilization" => match value("seats") {
+            Some(s) if s.is_nan() => "seat count unknown".to_string(),
+            Some(s) => plural(s, "seat", "seats"),
+            None => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// A present numeric feature in words with the account's own values;
+/// `value(name)` reads another feature of the same row. `None` for
+/// features with no phrase or values that say nothing true.
+pub fn describe(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<String> {
     let v = value(feature)?;
     if v.is_nan() {
         return None;
@@ -95,6 +234,12 @@ pub fn describe(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<St
                 "no events in 60 days".to_string()
             } else if prev == 0.0 {
                 format!("{} events in 30 days, none in the 30 before", money(now))
+            } else if now == prev {
+                format!(
+                    "events flat vs prior 30 days ({} vs {})",
+                    money(now),
+                    money(prev)
+                )
             } else {
                 let pct = (now - prev) / prev * 100.0;
                 let dir = if pct < 0.0 { "down" } else { "up" };
@@ -107,10 +252,13 @@ pub fn describe(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<St
             }
         }
         "recency_days" => {
-            if v == 0.0 {
-                "active today".to_string()
-            } else {
-                format!("no activity for {}", plural(v, "day", "days"))
+            // Recency counts from `created_at` when there is no event at
+            // all; 0 then means "created today", not "active today".
+            let any_event = value("active_days_90d").is_some_and(|d| d > 0.0);
+            match (v == 0.0, any_event) {
+                (true, true) => "active today".to_string(),
+                (true, false) => return None,
+                _ => format!("no activity for {}", plural(v, "day", "days")),
             }
         }
         "active_days_30d" => format!("active on {} of the last 30 days", v as i64),
@@ -120,7 +268,7 @@ pub fn describe(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<St
             Some(s) if s > 0.0 => {
                 format!("{:.0}% of {} in use", v * 100.0, plural(s, "seat", "seats"))
             }
-            _ => format!("seat utilization {:.0}%", v * 100.0),
+            _ => return None,
         },
         "seats" => plural(v, "seat", "seats"),
         "distinct_event_types_30d" => {
@@ -157,38 +305,6 @@ pub fn describe(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<St
         },
     };
     Some(s)
-}
-
-/// The `n` strongest positive contributions in words, joined by "; ".
-/// Contributions are (model output index, log-odds); names are the model's
-/// output names; `silent[i]` marks outputs never given as a reason (the
-/// bundle's suppressors); phrases that repeat (events_30d and events_trend
-/// say the same thing) are kept once.
-pub fn drivers(
-    contributions: &[(usize, f64)],
-    names: &[String],
-    silent: &[bool],
-    value: &dyn Fn(&str) -> Option<f64>,
-    n: usize,
-) -> String {
-    let mut c: Vec<(usize, f64)> = contributions
-        .iter()
-        .copied()
-        .filter(|&(i, v)| v > 0.0 && !silent.get(i).copied().unwrap_or(false))
-        .collect();
-    c.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut out: Vec<String> = Vec::new();
-    for (i, _) in c {
-        if out.len() == n {
-            break;
-        }
-        if let Some(p) = describe(&names[i], value) {
-            if !out.contains(&p) {
-                out.push(p);
-            }
-        }
-    }
-    out.join("; ")
 }
 
 /// The queue as a table, columns in the documented order; `name` and
@@ -297,7 +413,7 @@ mod tests {
     }
 
     #[test]
-    fn tickets_and_flags_read_in_words() {
+    fn tickets_and_seats_read_in_words() {
         let v = values(&[
             ("high_priority_tickets_90d", 3.0),
             ("seats", 10.0),
@@ -311,25 +427,26 @@ mod tests {
             describe("seat_utilization", &v).unwrap(),
             "90% of 10 seats in use"
         );
-        assert_eq!(
-            describe("last_nps_missing", &v).unwrap(),
-            "no NPS answer yet"
-        );
-        assert_eq!(describe("plan=Starter", &v).unwrap(), "plan is Starter");
+    }
+
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn no_attributes(_: &str) -> Option<String> {
+        None
     }
 
     #[test]
     fn drivers_keep_the_strongest_positive_distinct_phrases() {
-        let names: Vec<String> = [
+        let names = names(&[
             "events_30d",
             "events_trend",
             "recency_days",
             "mrr",
             "tickets_90d",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+            "active_days_90d",
+        ]);
         let v = values(&[
             ("events_30d", 1.0),
             ("events_prev_30d", 4.0),
@@ -337,17 +454,86 @@ mod tests {
             ("recency_days", 12.0),
             ("mrr", 99.0),
             ("tickets_90d", 2.0),
+            ("active_days_90d", 5.0),
         ]);
-        let c = [(0, 0.5), (1, 0.9), (2, 0.3), (3, -2.0), (4, 0.1)];
+        let say = |s: &Subject| say(s, &v, &no_attributes);
+        let c = [(0, 0.5), (1, 0.9), (2, 0.3), (3, -2.0), (4, 0.1), (5, -0.1)];
         assert_eq!(
-            drivers(&c, &names, &[], &v, 3),
+            Reasons::new(&names, &[]).top(&c, 3, &say),
             "events down 75% vs prior 30 days (1 vs 4); no activity for 12 days; 2 tickets in 90 days"
         );
         // Suppressors still count in the score but are never named.
-        let silent = [true, true, false, false, false];
+        let silent = [true, true, false, false, false, false];
         assert_eq!(
-            drivers(&c, &names, &silent, &v, 3),
+            Reasons::new(&names, &silent).top(&c, 3, &say),
             "no activity for 12 days; 2 tickets in 90 days"
+        );
+    }
+
+    #[test]
+    fn a_level_the_account_lacks_never_speaks_for_it() {
+        // An SMB account: the Enterprise indicator is 0 and, with a negative
+        // coefficient, contributes +0.4. Summed over the attribute, SMB
+        // pushes the score up by 0.4 + 0.3 − 0.2 = 0.5, and the sentence
+        // names the account's own level.
+        let names = names(&["segment=SMB", "segment=Enterprise", "segment=other"]);
+        let v = values(&[]);
+        let attr = |a: &str| (a == "segment").then(|| "SMB".to_string());
+        let say = |s: &Subject| say(s, &v, &attr);
+        let c = [(0, 0.3), (1, 0.4), (2, -0.2)];
+        assert_eq!(Reasons::new(&names, &[]).top(&c, 3, &say), "segment is SMB");
+        // Summing to a pull downwards, the attribute is no reason at all.
+        let c = [(0, -0.5), (1, 0.4), (2, -0.2)];
+        assert_eq!(Reasons::new(&names, &[]).top(&c, 3, &say), "");
+        let none = |_: &str| None;
+        let say = |s: &Subject| super::say(s, &v, &none);
+        let c = [(0, 0.3), (1, 0.4), (2, -0.2)];
+        assert_eq!(
+            Reasons::new(&names, &[]).top(&c, 3, &say),
+            "segment not recorded"
+        );
+    }
+
+    #[test]
+    fn a_missing_flag_speaks_only_when_the_value_is_missing() {
+        let names = names(&[
+            "last_nps",
+            "mean_sentiment_90d",
+            "last_nps_missing",
+            "mean_sentiment_90d_missing",
+        ]);
+        // NPS answered (6): its flag's 0 contributes +0.3 but the sentence
+        // is about the answer; sentiment missing: the flag speaks.
+        let v = values(&[("last_nps", 6.0), ("mean_sentiment_90d", f64::NAN)]);
+        let say = |s: &Subject| say(s, &v, &no_attributes);
+        let c = [(0, 0.1), (1, 0.0), (2, 0.3), (3, 0.2)];
+        assert_eq!(
+            Reasons::new(&names, &[]).top(&c, 3, &say),
+            "last NPS 6; no ticket sentiment in 90 days"
+        );
+    }
+
+    #[test]
+    fn missing_values_read_as_what_is_missing() {
+        let v = values(&[("seats", f64::NAN), ("seat_utilization", f64::NAN)]);
+        let s = |n: &str| say(&Subject::Value(n.into()), &v, &no_attributes);
+        assert_eq!(s("seats").unwrap(), "seat count unknown");
+        assert_eq!(s("seat_utilization").unwrap(), "seat count unknown");
+        let v = values(&[("seats", 0.0), ("seat_utilization", f64::NAN)]);
+        let s = |n: &str| say(&Subject::Value(n.into()), &v, &no_attributes);
+        assert_eq!(s("seat_utilization").unwrap(), "0 seats");
+    }
+
+    #[test]
+    fn recency_zero_without_events_is_not_activity() {
+        let v = values(&[("recency_days", 0.0), ("active_days_90d", 0.0)]);
+        assert_eq!(describe("recency_days", &v), None);
+        let v = values(&[("recency_days", 0.0), ("active_days_90d", 1.0)]);
+        assert_eq!(describe("recency_days", &v).unwrap(), "active today");
+        let v = values(&[("events_30d", 7.0), ("events_prev_30d", 7.0)]);
+        assert_eq!(
+            describe("events_30d", &v).unwrap(),
+            "events flat vs prior 30 days (7 vs 7)"
         );
     }
 

@@ -8,11 +8,12 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::account::AccountView;
 use crate::bundle::Bundle;
 use crate::dates::{format_day, Day};
 use crate::error::{Error, Result};
 use crate::io::load::Tables;
-use crate::queue::{drivers, suggested_play, QueueRow};
+use crate::queue::{say, suggested_play, QueueRow, Reasons, Subject};
 use crate::snapshot::{features_as_of, timelines, FeatureFrame, PLAN};
 use crate::timeline::Timeline;
 use crate::train::rfm_of;
@@ -122,9 +123,9 @@ struct Lookup<'a> {
     index: crate::io::load::FastMap<&'a str, usize>,
     /// `(level, column of plan=level)` for the frozen plan levels and `other`.
     plan_levels: Vec<(&'a str, Option<usize>)>,
-    /// Per model output: never named as a driver (the bundle's suppressors).
-    churn_silent: Vec<bool>,
-    upgrade_silent: Vec<bool>,
+    /// Each model's outputs grouped into what they say about an account.
+    churn_reasons: Reasons,
+    upgrade_reasons: Reasons,
 }
 
 impl<'a> Lookup<'a> {
@@ -149,18 +150,20 @@ impl<'a> Lookup<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        let silent = |t: &crate::bundle::Target| -> Vec<bool> {
-            t.model
+        let reasons = |t: &crate::bundle::Target| -> Reasons {
+            let silent: Vec<bool> = t
+                .model
                 .feature_names
                 .iter()
                 .map(|n| t.suppressors.contains(n))
-                .collect()
+                .collect();
+            Reasons::new(&t.model.feature_names, &silent)
         };
         Lookup {
             index,
             plan_levels,
-            churn_silent: silent(&b.churn),
-            upgrade_silent: silent(&b.upgrade),
+            churn_reasons: reasons(&b.churn),
+            upgrade_reasons: reasons(&b.upgrade),
         }
     }
 }
@@ -178,6 +181,9 @@ fn score_row(
     let a = frame.account[i] as usize;
     let row = frame.row(i);
     let value = |name: &str| lookup.index.get(name).map(|&j| row[j]);
+    let view = AccountView::new(tables, tl, a, as_of);
+    let attribute = |name: &str| view.attribute(name).map(str::to_string);
+    let say = |s: &Subject| say(s, &value, &attribute);
     let churn = b.churn.model.predict_proba(&row);
     let upgrade = b.upgrade.model.predict_proba(&row);
     let mrr = value("mrr").unwrap_or(0.0);
@@ -213,20 +219,12 @@ fn score_row(
         segment: rfm.segment_name(rfm.segment(r, f, m)).to_string(),
         survival_90d: survival.survival_90d,
         expected_days_remaining: survival.expected_days_remaining,
-        churn_drivers: drivers(
-            &b.churn.model.contributions(&row),
-            &b.churn.model.feature_names,
-            &lookup.churn_silent,
-            &value,
-            3,
-        ),
-        upgrade_drivers: drivers(
-            &b.upgrade.model.contributions(&row),
-            &b.upgrade.model.feature_names,
-            &lookup.upgrade_silent,
-            &value,
-            3,
-        ),
+        churn_drivers: lookup
+            .churn_reasons
+            .top(&b.churn.model.contributions(&row), 3, &say),
+        upgrade_drivers: lookup
+            .upgrade_reasons
+            .top(&b.upgrade.model.contributions(&row), 3, &say),
         suggested_play: suggested_play(risk_tier, upgrade_tier).to_string(),
         model_version: b.bundle_id.clone(),
         tenure_days: tenure,
