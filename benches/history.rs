@@ -19,7 +19,8 @@ fn history(c: &mut Criterion) {
     for accounts in sizes {
         let (_dir, tables) = common::tables(accounts, 24);
         let p = SnapshotParams::default();
-        let dates = history_dates(&tables, tables.last_day, p.horizon_days, None).unwrap();
+        let dates =
+            history_dates(&tables, tables.last_day, p.horizon_days, p.grace_days, None).unwrap();
         let spec = FeatureSpec::fit(&tables, *dates.last().unwrap(), p);
         let tl = timelines(&tables, p.grace_days);
         let events = tables.events.as_ref().map_or(0, |e| e.rows.len());

@@ -14,13 +14,15 @@ use crate::drift::Distribution;
 use crate::error::{Error, Result};
 use crate::io::load::SourceFile;
 use crate::metrics::BinaryReport;
-use crate::models::lifetime::SurvivalModel;
+use crate::models::lifetime::{SurvivalModel, SurvivalValidation};
 use crate::models::propensity::{AlphaScore, LogisticModel};
 use crate::models::rfm::{RfmModel, SegmentProfile};
 use crate::snapshot::FeatureSpec;
 
 /// Bumped whenever a field changes meaning or shape; other versions are refused.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: a target may be skipped (single class); lifetimes are paid periods and
+/// plan strata follow the plan on each day; survival validation figures.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What the bundle was trained on, without any row of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +90,28 @@ pub struct Target {
     /// count in the score but are never given as a reason.
     #[serde(default)]
     pub suppressors: Vec<String>,
+    /// Features that alone separate the held-out label: leakage suspects
+    /// (see `train::separating`).
+    #[serde(default)]
+    pub separating_features: Vec<SeparatingFeature>,
+}
+
+/// A feature whose values alone rank the held-out label almost perfectly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeparatingFeature {
+    pub feature: String,
+    /// Its held-out ROC AUC by itself (near 0: separates the other way).
+    pub roc_auc: f64,
+}
+
+/// A target with nothing to learn in the training rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkippedTarget {
+    pub target: String,
+    /// e.g. "all 2,011 training rows have label false (no upgrade in the history)".
+    pub reason: String,
+    pub rows: usize,
+    pub positives: usize,
 }
 
 /// The RFM part of the bundle.
@@ -104,9 +128,13 @@ pub struct Backtest {
     pub holdout_months: Vec<String>,
     pub train_rows: usize,
     pub holdout_rows: usize,
-    /// Training rows are limited to S + horizon <= first holdout month, so
-    /// no training label looks past the point the backtest pretends is "now".
+    /// Training rows are limited to S + horizon + grace days <= first
+    /// holdout month, so no training label looks past the point the
+    /// backtest pretends is "now".
     pub embargo_days: u32,
+    /// Per-account survival measured on the held-out months.
+    #[serde(default)]
+    pub survival: Option<SurvivalValidation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,8 +150,12 @@ pub struct Bundle {
     pub data: DataFingerprint,
     pub settings: TrainSettings,
     pub spec: FeatureSpec,
-    pub churn: Target,
-    pub upgrade: Target,
+    /// `None` when the training rows held a single class for the target
+    /// (see `skipped`): scoring then leaves that model's columns empty.
+    pub churn: Option<Target>,
+    pub upgrade: Option<Target>,
+    /// Targets not modelled, and why.
+    pub skipped: Vec<SkippedTarget>,
     pub segments: Segments,
     pub survival: SurvivalModel,
     pub backtest: Backtest,
@@ -191,10 +223,26 @@ impl Bundle {
         Ok(bundle)
     }
 
+    /// The fitted targets, churn first.
+    pub fn targets(&self) -> impl Iterator<Item = &Target> {
+        self.churn.iter().chain(self.upgrade.iter())
+    }
+
+    /// Why `target` has no model, if it has none.
+    pub fn skip_reason(&self, target: &str) -> Option<&str> {
+        self.skipped
+            .iter()
+            .find(|s| s.target == target)
+            .map(|s| s.reason.as_str())
+    }
+
     /// Internal consistency: the models' inputs are the spec's features.
     pub fn check(&self) -> Result<()> {
         let names = self.spec.names();
-        for t in [&self.churn, &self.upgrade] {
+        if self.churn.is_none() && self.upgrade.is_none() {
+            return Err(Error::Model("the bundle holds no model".into()));
+        }
+        for t in self.targets() {
             let inputs: Vec<&str> = t
                 .model
                 .preprocessor

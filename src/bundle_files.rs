@@ -35,8 +35,9 @@ pub fn write_all(bundle: &Bundle, dir: &Path) -> Result<()> {
     let metrics = serde_json::json!({
         "bundle_id": bundle.bundle_id,
         "backtest": bundle.backtest,
-        "churn": { "holdout": bundle.churn.holdout, "baselines": bundle.churn.baselines, "in_sample": bundle.churn.in_sample },
-        "upgrade": { "holdout": bundle.upgrade.holdout, "baselines": bundle.upgrade.baselines, "in_sample": bundle.upgrade.in_sample },
+        "churn": target_figures(bundle.churn.as_ref()),
+        "upgrade": target_figures(bundle.upgrade.as_ref()),
+        "skipped": bundle.skipped,
         "survival": bundle.survival.summaries,
         "log_rank": bundle.survival.log_rank,
     });
@@ -45,6 +46,19 @@ pub fn write_all(bundle: &Bundle, dir: &Path) -> Result<()> {
         serde_json::to_string_pretty(&metrics)?.as_bytes(),
     )?;
     write_bytes(&dir.join("model_card.md"), model_card(bundle).as_bytes())
+}
+
+/// A target's figures for `metrics.json`; `null` for a skipped target.
+fn target_figures(t: Option<&Target>) -> serde_json::Value {
+    match t {
+        Some(t) => serde_json::json!({
+            "holdout": t.holdout,
+            "baselines": t.baselines,
+            "in_sample": t.in_sample,
+            "separating_features": t.separating_features,
+        }),
+        None => serde_json::Value::Null,
+    }
 }
 
 /// One row per curve row. `entered` (last, so readers of the older columns
@@ -94,7 +108,7 @@ fn survival_frame(b: &Bundle) -> PolarsResult<DataFrame> {
 
 fn coefficients_frame(b: &Bundle) -> PolarsResult<DataFrame> {
     let (mut target, mut feature, mut coef) = (vec![], vec![], vec![]);
-    for t in [&b.churn, &b.upgrade] {
+    for t in b.targets() {
         target.push(t.model.target.clone());
         feature.push("(intercept)".to_string());
         coef.push(t.model.intercept);
@@ -201,7 +215,7 @@ fn model_card(b: &Bundle) -> String {
     let _ = writeln!(s, "## Out-of-time validation\n");
     let _ = writeln!(
         s,
-        "Fitted on {} month ends ({} rows, each with S + {} days before the first held-out month), measured on the {} held-out month ends {} ({} rows). Lift is the positive rate in the top 10% of scores (ties broken by row order) over the base rate.\n",
+        "Fitted on {} month ends ({} rows, each with S + {} days (horizon and grace) on or before the first held-out month), measured on the {} held-out month ends {} ({} rows). Lift is the positive rate in the top 10% of scores (rows tied at the cut count their group's average rate) over the base rate. Calibration bins are score deciles (equal counts).\n",
         b.backtest.train_months.len(),
         b.backtest.train_rows,
         b.backtest.embargo_days,
@@ -209,7 +223,10 @@ fn model_card(b: &Bundle) -> String {
         b.backtest.holdout_months.join(", "),
         b.backtest.holdout_rows
     );
-    for t in [&b.churn, &b.upgrade] {
+    for skip in &b.skipped {
+        let _ = writeln!(s, "### {} (not modelled)\n\n{}\n", skip.target, skip.reason);
+    }
+    for t in b.targets() {
         let _ = writeln!(s, "### {}\n", t.model.target);
         let _ = writeln!(s, "| model | ROC AUC | PR AUC | Brier | top-decile lift | ECE |\n|---|---|---|---|---|---|");
         let _ = writeln!(s, "{}", figures_row("logistic (held out)", &t.holdout));
@@ -238,8 +255,55 @@ fn model_card(b: &Bundle) -> String {
                 t.suppressors.join(", ")
             );
         }
+        for f in &t.separating_features {
+            let _ = writeln!(
+                s,
+                "- leakage suspect: `{}` alone separates the held-out label (ROC AUC {:.3}); exclude its source column unless it is known at the as-of date",
+                f.feature, f.roc_auc
+            );
+        }
         for w in &t.warnings {
             let _ = writeln!(s, "- warning: {w}");
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(
+        s,
+        "## Features from the accounts table
+"
+    );
+    let attrs: Vec<&str> = b
+        .spec
+        .categoricals
+        .iter()
+        .map(|c| c.attribute.as_str())
+        .collect();
+    let _ = writeln!(
+        s,
+        "Categorical features (one indicator per frequent level): {}. Each is an accounts column, except `plan`, which comes from billing (the biggest line on the day) unless the accounts table has a `plan` column. `owner` never is a feature; `[features] exclude` in the config leaves out any other accounts column.\n",
+        if attrs.is_empty() { "none".to_string() } else { attrs.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ") }
+    );
+    if let Some(v) = &b.backtest.survival {
+        let _ = writeln!(s, "## Per-account survival, held out\n");
+        let _ = writeln!(
+            s,
+            "{} held-out account-months, {} churns observed by {}. Harrell's concordance of expected days remaining with the observed time to churn (1 = perfect ranking, 0.5 = chance):\n",
+            v.rows, v.churns, v.follow_up_end
+        );
+        for m in &v.concordance {
+            let _ = writeln!(s, "- {}: {}", m.method, fmt_opt(m.concordance));
+        }
+        let _ = writeln!(s, "\n| method | horizon | mean predicted churn | observed (Kaplan–Meier) | ECE |\n|---|---|---|---|---|");
+        for c in &v.calibration {
+            let _ = writeln!(
+                s,
+                "| {} | {} d | {} | {} | {} |",
+                c.method,
+                c.horizon_days,
+                fmt_opt(c.calibration.mean_predicted),
+                fmt_opt(c.calibration.observed),
+                fmt_opt(c.calibration.ece)
+            );
         }
         let _ = writeln!(s);
     }
@@ -291,7 +355,7 @@ fn model_card(b: &Bundle) -> String {
     let _ = writeln!(s, "- Probabilities are calibrated to the training period's base rate; a shift in the business (pricing, a new market) needs a retrain. Watch the drift report.");
     let _ = writeln!(
         s,
-        "- Expected days remaining is a restricted mean over the next {:.0} days (between 0 and {:.0}), read from the Kaplan–Meier curve of the account's plan. The longest tenure observed is {:.0} days.",
+        "- Expected days remaining is a restricted mean over the next {:.0} days (between 0 and {:.0}) of the account's own curve: its plan's Kaplan–Meier curve under proportional hazards, scaled so that its churn over the horizon equals the churn risk (so survival_90d = 1 − churn_risk at a 90-day horizon). The longest tenure observed is {:.0} days.",
         REMAINING_WINDOW_DAYS, REMAINING_WINDOW_DAYS, b.survival.tau_days
     );
     let _ = writeln!(

@@ -36,6 +36,29 @@ pub struct Config {
     /// Per table: our column name -> the name in the user's file.
     #[serde(default)]
     pub columns: BTreeMap<TableKind, BTreeMap<String, String>>,
+    /// Which accounts columns may become features.
+    #[serde(default)]
+    pub features: FeaturesConfig,
+}
+
+/// `[features]`: accounts columns kept out of the models.
+///
+/// ```toml
+/// [features]
+/// exclude = ["status", "churn_reason"]
+/// ```
+///
+/// A CRM column updated after the fact (a status set to "churned", a churn
+/// reason) restates the label; training warns when one feature alone
+/// separates the held-out label, and this is how to leave its column out.
+/// Excluded columns are dropped when the accounts table is read, so they
+/// reach neither features nor survival strata.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FeaturesConfig {
+    /// Accounts column names (as in the file, after `[columns.accounts]` mapping).
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 impl Config {

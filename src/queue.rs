@@ -16,10 +16,14 @@ pub struct QueueRow {
     pub owner: Option<String>,
     pub as_of: String,
     pub mrr: f64,
+    /// NaN (an empty cell in the queue files) when the bundle has no churn
+    /// model (a single-class history; the manifest says why); likewise the
+    /// tier (empty) and `arr_at_risk`.
     pub churn_risk: f64,
     pub risk_tier: String,
     /// churn_risk x mrr x 12.
     pub arr_at_risk: f64,
+    /// NaN / empty without an upgrade model, as above.
     pub upgrade_propensity: f64,
     pub upgrade_tier: String,
     pub rfm_code: String,
@@ -30,14 +34,19 @@ pub struct QueueRow {
     pub upgrade_drivers: String,
     pub suggested_play: String,
     pub model_version: String,
-    /// Days since the first paid day: the t at which `survival_90d` and
-    /// `expected_days_remaining` read the survival curve. Not a queue column;
-    /// the HTML report marks it on the account's curve.
+    /// Days since the first paid day of the current paid period (a return
+    /// after churn starts a new lifetime): the t at which `survival_90d` and
+    /// `expected_days_remaining` read the survival curve. Not a queue
+    /// column; the HTML report marks it on the account's curve.
     pub tenure_days: f64,
     /// Level of the bundle's queue stratifier (the plan) whose curve gave
     /// `survival_90d`; `None` or a level without a curve means the overall
     /// curve (`SurvivalModel::curve_for`). Not a queue column, as above.
     pub survival_level: Option<String>,
+    /// θ of the account's own curve `S₀^θ` on that baseline (NaN: the
+    /// constant-hazard curve; see `models::lifetime`). Not a queue column;
+    /// the report draws the account's curve from it.
+    pub hazard_ratio: f64,
 }
 
 /// The play for an account, by the first rule that matches (README):
@@ -61,7 +70,7 @@ fn money(x: f64) -> String {
 
 fn plural(n: f64, one: &str, many: &str) -> String {
     let n = n.round();
-    format!("{} {}", n as i64, if n == 1.0 { one } else { many })
+    format!("{} {}", money(n), if n == 1.0 { one } else { many })
 }
 
 /// What a group of model outputs says about an account. A reason is a
@@ -312,6 +321,17 @@ pub fn describe(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<St
 pub fn to_frame(rows: &[QueueRow], with_name: bool, with_owner: bool) -> PolarsResult<DataFrame> {
     let s = |f: fn(&QueueRow) -> String| rows.iter().map(f).collect::<Vec<_>>();
     let x = |f: fn(&QueueRow) -> f64| rows.iter().map(f).collect::<Vec<_>>();
+    // A model the bundle does not have leaves its columns empty (null).
+    let ox = |f: fn(&QueueRow) -> f64| {
+        rows.iter()
+            .map(|r| Some(f(r)).filter(|v| !v.is_nan()))
+            .collect::<Vec<_>>()
+    };
+    let os = |f: fn(&QueueRow) -> &str| {
+        rows.iter()
+            .map(|r| Some(f(r)).filter(|v| !v.is_empty()))
+            .collect::<Vec<_>>()
+    };
     let mut cols: Vec<Column> = vec![
         Column::new(
             "rank".into(),
@@ -334,11 +354,11 @@ pub fn to_frame(rows: &[QueueRow], with_name: bool, with_owner: bool) -> PolarsR
     cols.extend([
         Column::new("as_of".into(), s(|r| r.as_of.clone())),
         Column::new("mrr".into(), x(|r| r.mrr)),
-        Column::new("churn_risk".into(), x(|r| r.churn_risk)),
-        Column::new("risk_tier".into(), s(|r| r.risk_tier.clone())),
-        Column::new("arr_at_risk".into(), x(|r| r.arr_at_risk)),
-        Column::new("upgrade_propensity".into(), x(|r| r.upgrade_propensity)),
-        Column::new("upgrade_tier".into(), s(|r| r.upgrade_tier.clone())),
+        Column::new("churn_risk".into(), ox(|r| r.churn_risk)),
+        Column::new("risk_tier".into(), os(|r| &r.risk_tier)),
+        Column::new("arr_at_risk".into(), ox(|r| r.arr_at_risk)),
+        Column::new("upgrade_propensity".into(), ox(|r| r.upgrade_propensity)),
+        Column::new("upgrade_tier".into(), os(|r| &r.upgrade_tier)),
         Column::new("rfm_code".into(), s(|r| r.rfm_code.clone())),
         Column::new("segment".into(), s(|r| r.segment.clone())),
         Column::new("survival_90d".into(), x(|r| r.survival_90d)),

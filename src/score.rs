@@ -13,8 +13,9 @@ use crate::bundle::Bundle;
 use crate::dates::{format_day, Day};
 use crate::error::{Error, Result};
 use crate::io::load::Tables;
+use crate::models::lifetime::stratum_level;
 use crate::queue::{say, suggested_play, QueueRow, Reasons, Subject};
-use crate::snapshot::{features_as_of, timelines, FeatureFrame, PLAN};
+use crate::snapshot::{features_as_of, timelines, FeatureFrame};
 use crate::timeline::Timeline;
 use crate::train::rfm_of;
 
@@ -83,9 +84,19 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
         })
         .collect();
     let mut rows: Vec<QueueRow> = batches.into_iter().flatten().collect();
+    // ARR at risk descending; without a churn model (NaN everywhere) the
+    // MRR decides, then the id.
+    let key = |r: &QueueRow| {
+        if r.arr_at_risk.is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            r.arr_at_risk
+        }
+    };
     rows.sort_by(|a, b| {
-        b.arr_at_risk
-            .total_cmp(&a.arr_at_risk)
+        key(b)
+            .total_cmp(&key(a))
+            .then_with(|| b.mrr.total_cmp(&a.mrr))
             .then_with(|| a.account_id.cmp(&b.account_id))
     });
     for (i, r) in rows.iter_mut().enumerate() {
@@ -116,16 +127,14 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
     })
 }
 
-/// Feature positions by name and the plan's indicator columns, found once
-/// per run rather than by scanning the names for every account (drivers
-/// and RFM look features up by name a dozen times per row).
+/// Feature positions by name, found once per run rather than by scanning
+/// the names for every account (drivers and RFM look features up by name a
+/// dozen times per row), and each model's reason groups.
 struct Lookup<'a> {
     index: crate::io::load::FastMap<&'a str, usize>,
-    /// `(level, column of plan=level)` for the frozen plan levels and `other`.
-    plan_levels: Vec<(&'a str, Option<usize>)>,
     /// Each model's outputs grouped into what they say about an account.
-    churn_reasons: Reasons,
-    upgrade_reasons: Reasons,
+    churn_reasons: Option<Reasons>,
+    upgrade_reasons: Option<Reasons>,
 }
 
 impl<'a> Lookup<'a> {
@@ -136,20 +145,6 @@ impl<'a> Lookup<'a> {
             .enumerate()
             .map(|(j, n)| (n.as_str(), j))
             .collect();
-        let plan_levels = b
-            .spec
-            .categoricals
-            .iter()
-            .find(|c| c.attribute == PLAN)
-            .map(|c| {
-                c.levels
-                    .iter()
-                    .map(String::as_str)
-                    .chain(["other"])
-                    .map(|l| (l, index.get(format!("{PLAN}={l}").as_str()).copied()))
-                    .collect()
-            })
-            .unwrap_or_default();
         let reasons = |t: &crate::bundle::Target| -> Reasons {
             let silent: Vec<bool> = t
                 .model
@@ -161,9 +156,8 @@ impl<'a> Lookup<'a> {
         };
         Lookup {
             index,
-            plan_levels,
-            churn_reasons: reasons(&b.churn),
-            upgrade_reasons: reasons(&b.upgrade),
+            churn_reasons: b.churn.as_ref().map(reasons),
+            upgrade_reasons: b.upgrade.as_ref().map(reasons),
         }
     }
 }
@@ -184,25 +178,29 @@ fn score_row(
     let view = AccountView::new(tables, tl, a, as_of);
     let attribute = |name: &str| view.attribute(name).map(str::to_string);
     let say = |s: &Subject| say(s, &value, &attribute);
-    let churn = b.churn.model.predict_proba(&row);
-    let upgrade = b.upgrade.model.predict_proba(&row);
+    let churn = b.churn.as_ref().map(|t| (t, t.model.predict_proba(&row)));
+    let upgrade = b.upgrade.as_ref().map(|t| (t, t.model.predict_proba(&row)));
     let mrr = value("mrr").unwrap_or(0.0);
-    let (risk_tier, upgrade_tier) = (b.churn.tiers.of(churn), b.upgrade.tiers.of(upgrade));
+    let tier = |x: Option<(&crate::bundle::Target, f64)>| x.map_or("", |(t, p)| t.tiers.of(p));
+    let (risk_tier, upgrade_tier) = (tier(churn), tier(upgrade));
     let [r, f, m] = rfm_of(&value);
     let rfm = &b.segments.model;
-    let plan_level = lookup
-        .plan_levels
-        .iter()
-        .find(|(_, j)| j.map(|j| row[j]) == Some(1.0))
-        .map(|(l, _)| *l);
-    let tenure = tl[a]
-        .first_active_day()
-        .map_or(0.0, |d| (as_of - d).max(0) as f64);
-    let survival = b.survival.predict(plan_level, tenure);
+    let stratifier = b.survival.queue_stratifier.as_deref();
+    let level = stratifier.map(|q| stratum_level(&b.spec, q, view.attribute(q)));
+    let tenure = view.tenure_days();
+    let horizon = b.settings.horizon_days as f64;
+    let survival = b
+        .survival
+        .predict(level, tenure, churn.map(|(_, p)| (p, horizon)));
     let owner = tables
         .accounts
         .attribute("owner")
         .and_then(|o| o.values[a].clone());
+    let reasons = |rs: &Option<Reasons>, x: Option<(&crate::bundle::Target, f64)>| match (rs, x) {
+        (Some(rs), Some((t, _))) => rs.top(&t.model.contributions(&row), 3, &say),
+        _ => String::new(),
+    };
+    let churn_risk = churn.map_or(f64::NAN, |(_, p)| p);
     QueueRow {
         rank: 0,
         account_id: tables.accounts.ids[a].clone(),
@@ -210,24 +208,21 @@ fn score_row(
         owner,
         as_of: format_day(as_of),
         mrr,
-        churn_risk: churn,
+        churn_risk,
         risk_tier: risk_tier.to_string(),
-        arr_at_risk: churn * mrr * 12.0,
-        upgrade_propensity: upgrade,
+        arr_at_risk: churn_risk * mrr * 12.0,
+        upgrade_propensity: upgrade.map_or(f64::NAN, |(_, p)| p),
         upgrade_tier: upgrade_tier.to_string(),
         rfm_code: rfm.code(r, f, m),
         segment: rfm.segment_name(rfm.segment(r, f, m)).to_string(),
         survival_90d: survival.survival_90d,
         expected_days_remaining: survival.expected_days_remaining,
-        churn_drivers: lookup
-            .churn_reasons
-            .top(&b.churn.model.contributions(&row), 3, &say),
-        upgrade_drivers: lookup
-            .upgrade_reasons
-            .top(&b.upgrade.model.contributions(&row), 3, &say),
+        churn_drivers: reasons(&lookup.churn_reasons, churn),
+        upgrade_drivers: reasons(&lookup.upgrade_reasons, upgrade),
         suggested_play: suggested_play(risk_tier, upgrade_tier).to_string(),
         model_version: b.bundle_id.clone(),
         tenure_days: tenure,
         survival_level: survival.curve_level.clone(),
+        hazard_ratio: survival.hazard_ratio,
     }
 }

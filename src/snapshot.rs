@@ -696,7 +696,9 @@ fn account_row(
 pub const COVERAGE_WARMUP_DAYS: Day = 59;
 
 /// The month ends to snapshot for training: every month end S with
-/// `S + horizon <= end` (so each label is fully observed) from the first
+/// `S + horizon + grace <= end` (so each label is fully observed: a paid
+/// period that ends inside the horizon is a churn only if no payment
+/// resumes within the grace days after it, which the data must show) from the first
 /// month end at least 60 days after every table has started (so the
 /// 60-day event windows are covered); the last `history_months` of them
 /// when given.
@@ -704,14 +706,15 @@ pub fn history_dates(
     tables: &Tables,
     end: Day,
     horizon_days: u32,
+    grace_days: u32,
     history_months: Option<usize>,
 ) -> Result<Vec<Day>> {
-    let last = end - horizon_days as Day;
+    let last = end - horizon_days as Day - grace_days as Day;
     let from = tables.coverage_start + COVERAGE_WARMUP_DAYS;
     let mut dates = month_ends_between(from, last);
     if dates.is_empty() {
         return Err(Error::InvalidParam(format!(
-            "no month end S in {}..={} (every table covered for {COVERAGE_WARMUP_DAYS} days, S + {horizon_days} days <= {}); \
+            "no month end S in {}..={} (every table covered for {COVERAGE_WARMUP_DAYS} days, S + {horizon_days} + {grace_days} grace days <= {}); \
              need a longer history or a shorter horizon",
             format_day(from),
             format_day(last),
@@ -1049,12 +1052,16 @@ mod tests {
         assert_eq!(t.last_day, day("2024-08-01"));
         // Every table covered from 2024-02-01 (the first survey); + 59 days.
         assert_eq!(t.coverage_start, day("2024-02-01"));
-        let d = history_dates(&t, t.last_day, 90, None).unwrap();
+        let d = history_dates(&t, t.last_day, 90, 0, None).unwrap();
         assert_eq!(d, [day("2024-03-31"), day("2024-04-30")]);
         assert_eq!(
-            history_dates(&t, t.last_day, 90, Some(2)).unwrap(),
-            [day("2024-03-31"), day("2024-04-30")]
+            history_dates(&t, t.last_day, 90, 0, Some(1)).unwrap(),
+            [day("2024-04-30")]
         );
-        assert!(history_dates(&t, t.last_day, 700, None).is_err());
+        // With 30 grace days a churn in (S, S + 90] is only known 30 days
+        // later: 2024-04-30 + 120 = 2024-08-28 is past the end.
+        let d = history_dates(&t, t.last_day, 90, 30, None).unwrap();
+        assert_eq!(d, [day("2024-03-31")]);
+        assert!(history_dates(&t, t.last_day, 700, 0, None).is_err());
     }
 }

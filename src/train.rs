@@ -9,12 +9,13 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{
-    day_strings, Backtest, Bundle, DataFingerprint, Segments, Target, TrainSettings, SCHEMA_VERSION,
+    day_strings, Backtest, Bundle, DataFingerprint, Segments, SeparatingFeature, SkippedTarget,
+    Target, TrainSettings, SCHEMA_VERSION,
 };
 use crate::config::SnapshotParams;
 use crate::dates::{format_day, Day};
 use crate::drift::Distribution;
-use crate::error::{Error, Result};
+use crate::error::{thousands, Error, Result};
 use crate::io::load::Tables;
 use crate::labels::{labels_for, Labels};
 use crate::metrics::{evaluate, BinaryReport};
@@ -96,7 +97,10 @@ impl TrainParams {
             rfm = rfm.k(k);
         }
         let rfm = rfm.check()?;
-        let propensity = self.propensity.clone().check()?;
+        // Folds are as-of days (see `folds`): the alpha search keeps the
+        // same label gap as the backtest.
+        let label_gap = self.snapshot.horizon_days + self.snapshot.grace_days;
+        let propensity = self.propensity.clone().embargo(label_gap).check()?;
         Ok(ValidTrainParams {
             p: self,
             rfm,
@@ -121,46 +125,75 @@ fn transforms(spec: &FeatureSpec) -> Vec<Transform> {
         .collect()
 }
 
-/// Month index of every row (the fold for alpha selection).
-fn folds(frame: &FeatureFrame, dates: &[Day]) -> Vec<u32> {
-    frame
-        .as_of
-        .iter()
-        .map(|d| dates.partition_point(|x| x < d) as u32)
-        .collect()
+/// The as-of day of every row, as the fold for alpha selection: the
+/// search tunes on the latest month ends and, with its embargo in days,
+/// fits only on rows whose labels were known by then.
+fn folds(frame: &FeatureFrame) -> Vec<u32> {
+    frame.as_of.iter().map(|&d| d.max(0) as u32).collect()
 }
 
-/// The rows a propensity fit sees: all of them, or the seeded sample of
-/// [`fit_sample`] beyond `max_fit_rows`. The model and its baseline both
-/// fit on these.
-fn fit_rows<'a>(
-    p: &ValidTrainParams,
-    frame: &'a FeatureFrame,
-    labels: &'a [bool],
-) -> (Cow<'a, FeatureFrame>, Cow<'a, [bool]>) {
-    match fit_sample(frame, p.p.max_fit_rows, p.p.seed) {
-        Some(k) => (Cow::Owned(frame.filter(&k)), Cow::Owned(pick(labels, &k))),
-        None => (Cow::Borrowed(frame), Cow::Borrowed(labels)),
-    }
+/// The one fit step of every propensity model, backtest and shipped alike:
+/// the rows it sees (all, or the seeded sample of [`fit_sample`] beyond
+/// `max_fit_rows`), then the fit with alpha chosen out of time. The
+/// recency baseline fits on the same rows (`frame`, `labels`).
+struct FitStep<'a> {
+    fit: crate::models::propensity::FitReport,
+    frame: Cow<'a, FeatureFrame>,
+    labels: Cow<'a, [bool]>,
 }
 
-/// Fits `target` on exactly the given rows (see [`fit_rows`]).
-fn fit_target(
+fn fit_step<'a>(
     p: &ValidTrainParams,
     target: &str,
     spec: &FeatureSpec,
-    frame: &FeatureFrame,
-    labels: &[bool],
-    dates: &[Day],
-) -> Result<crate::models::propensity::FitReport> {
-    p.propensity.fit(
+    frame: &'a FeatureFrame,
+    labels: &'a [bool],
+) -> Result<FitStep<'a>> {
+    let (frame, labels): (Cow<FeatureFrame>, Cow<[bool]>) =
+        match fit_sample(frame, p.p.max_fit_rows, p.p.seed) {
+            Some(k) => (Cow::Owned(frame.filter(&k)), Cow::Owned(pick(labels, &k))),
+            None => (Cow::Borrowed(frame), Cow::Borrowed(labels)),
+        };
+    let fit = p.propensity.fit(
         target,
         &frame.names,
         &transforms(spec),
         &frame.column_slices(),
-        labels,
-        &folds(frame, dates),
-    )
+        &labels,
+        &folds(&frame),
+    )?;
+    Ok(FitStep { fit, frame, labels })
+}
+
+/// Why a target cannot be modelled on `labels` (one class only), if so.
+fn single_class(target: &str, labels: &[bool], what: &str) -> Option<SkippedTarget> {
+    let positives = labels.iter().filter(|&&y| y).count();
+    if positives > 0 && positives < labels.len() {
+        return None;
+    }
+    let event = if target == "churn" {
+        "churn"
+    } else {
+        "upgrade"
+    };
+    let reason = if positives == 0 {
+        format!(
+            "all {} {what} have label false (no {event} within the horizon); \
+             the {target} model is skipped",
+            thousands(labels.len())
+        )
+    } else {
+        format!(
+            "all {} {what} have label true (every row is a {event}); the {target} model is skipped",
+            thousands(labels.len())
+        )
+    };
+    Some(SkippedTarget {
+        target: target.to_string(),
+        reason,
+        rows: labels.len(),
+        positives,
+    })
 }
 
 /// Rows kept for fitting when there are more than `max` (None: all). Each
@@ -242,10 +275,8 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         )));
     }
     let tl = timelines(tables, sp.grace_days);
-    let dates = history_dates(tables, end, h, p.p.history_months)?;
-    let bt = backtest(tables, &tl, &dates, p, progress)?;
-    let figures = bt.targets.into_iter().map(|t| (t.report, t.baselines));
-    let backtest = bt.backtest;
+    let dates = history_dates(tables, end, h, sp.grace_days, p.p.history_months)?;
+    let bt = backtest(tables, &tl, &dates, end, p, progress)?;
 
     // --- The shipped models: refit on every labeled month.
     let last = *dates.last().expect("non-empty");
@@ -264,37 +295,63 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         "final fit: churn and upgrade side by side on {} rows",
         frame.n_rows()
     ));
-    let ship = |target: &str, y: &[bool], (holdout, baselines)| -> Result<Target> {
-        let (fit_frame, fit_y) = fit_rows(p, &frame, y);
-        let fit = fit_target(p, target, &spec, &fit_frame, &fit_y, &dates)?;
+    let ship = |target: &str,
+                y: &[bool],
+                bt: Result<BacktestTarget, SkippedTarget>|
+     -> Result<Result<Target, SkippedTarget>> {
+        let bt = match bt {
+            Ok(bt) => bt,
+            Err(skip) => return Ok(Err(skip)),
+        };
+        if let Some(skip) = single_class(target, y, "training rows") {
+            return Ok(Err(skip));
+        }
+        let step = fit_step(p, target, &spec, &frame, y)?;
+        let model = step.fit.model;
         let in_sample = evaluate(
-            &fit.model.predict_proba_matrix(&frame.column_slices()),
+            &model.predict_proba_matrix(&frame.column_slices()),
             y,
             CALIBRATION_BINS,
         );
-        let tiers = tiers(&fit.model, &latest);
-        let suppressors = fit.model.suppressors(&frame.column_slices(), y);
-        Ok(Target {
-            model: fit.model,
+        let tiers = tiers(&model, &latest);
+        let suppressors = model.suppressors(&frame.column_slices(), y);
+        let mut warnings = step.fit.warnings;
+        warnings.extend(bt.warnings);
+        Ok(Ok(Target {
+            model,
             tiers,
-            holdout,
-            baselines,
+            holdout: bt.report,
+            baselines: bt.baselines,
             in_sample,
-            alpha_search: fit.alpha_search,
-            warnings: fit.warnings,
+            alpha_search: step.fit.alpha_search,
+            warnings,
             suppressors,
-        })
+            separating_features: bt.separating,
+        }))
     };
-    let mut figures = figures;
-    let (fig_churn, fig_upgrade) = (
-        figures.next().expect("churn figures"),
-        figures.next().expect("upgrade figures"),
-    );
     let (churn, upgrade) = rayon::join(
-        || ship("churn", &churned, fig_churn),
-        || ship("upgrade", &upgraded, fig_upgrade),
+        || ship("churn", &churned, bt.churn),
+        || ship("upgrade", &upgraded, bt.upgrade),
     );
-    let (churn, upgrade) = (churn?, upgrade?);
+    let mut skipped = Vec::new();
+    let mut keep = |r: Result<Target, SkippedTarget>| match r {
+        Ok(t) => Some(t),
+        Err(s) => {
+            skipped.push(s);
+            None
+        }
+    };
+    let (churn, upgrade) = (keep(churn?), keep(upgrade?));
+    if churn.is_none() && upgrade.is_none() {
+        return Err(Error::NoSignal(format!(
+            "neither churn nor upgrade can be modelled: {}",
+            skipped
+                .iter()
+                .map(|s| s.reason.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
 
     progress("segments: RFM quintiles and k-means on the last snapshot");
     let (r, f, m) = rfm_inputs(&latest);
@@ -346,12 +403,13 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         rows: frame.n_rows(),
         churn,
         upgrade,
+        skipped,
         segments: Segments {
             model: rfm,
             profiles,
         },
         survival,
-        backtest,
+        backtest: bt.backtest,
         distributions,
     };
     bundle.bundle_id = bundle.content_id()?;
@@ -420,23 +478,63 @@ pub struct BacktestTarget {
     pub model: LogisticModel,
     pub report: BinaryReport,
     pub baselines: Vec<(String, BinaryReport)>,
+    pub warnings: Vec<String>,
+    /// Features that alone separate the held-out label (see [`separating`]).
+    pub separating: Vec<SeparatingFeature>,
 }
 
-/// The out-of-time backtest: churn then upgrade.
+/// The out-of-time backtest, per target: its result, or why it was skipped.
 #[derive(Debug, Clone)]
 pub struct BacktestResult {
     pub backtest: Backtest,
-    pub targets: Vec<BacktestTarget>,
+    pub churn: Result<BacktestTarget, SkippedTarget>,
+    pub upgrade: Result<BacktestTarget, SkippedTarget>,
 }
 
-/// Fits on month ends S with S + H <= the first held-out month end ("now"
-/// of the backtest) and measures on the last `holdout_months` month ends.
-/// The spec is frozen as of "now"; fitting, scaling and imputation see the
-/// training rows only.
+/// A single feature at or above this held-out ROC AUC (either direction)
+/// by itself is suspect: real churn signals are weak one at a time, a
+/// column that restates the outcome (a CRM `status` or `churn_reason`
+/// updated after the fact) is not.
+pub const SEPARATION_AUC: f64 = 0.95;
+
+/// Features whose values alone rank the held-out label with ROC AUC >=
+/// [`SEPARATION_AUC`] (or <= 1 − it); rows where the feature is missing
+/// are left out. Likely label leakage: exclude the source column
+/// (`[features] exclude` in the config) unless it is known at the as-of
+/// date.
+pub fn separating(frame: &FeatureFrame, labels: &[bool]) -> Vec<SeparatingFeature> {
+    frame
+        .names
+        .iter()
+        .zip(&frame.columns)
+        .filter_map(|(name, col)| {
+            let (x, y): (Vec<f64>, Vec<bool>) = col
+                .iter()
+                .zip(labels)
+                .filter(|(v, _)| !v.is_nan())
+                .map(|(&v, &l)| (v, l))
+                .unzip();
+            let auc = crate::metrics::roc_auc(&x, &y)?;
+            let strength = auc.max(1.0 - auc);
+            (strength >= SEPARATION_AUC).then(|| SeparatingFeature {
+                feature: name.clone(),
+                roc_auc: auc,
+            })
+        })
+        .collect()
+}
+
+/// Fits on month ends S with S + H + grace <= the first held-out month end
+/// ("now" of the backtest) and measures on the last `holdout_months` month
+/// ends. The spec is frozen as of "now"; fitting, scaling and imputation
+/// see the training rows only. A target whose training rows hold a single
+/// class is skipped. Survival is validated here too (see
+/// [`crate::models::lifetime::validate`]).
 pub fn backtest(
     tables: &Tables,
     tl: &[crate::timeline::Timeline],
     dates: &[Day],
+    end: Day,
     p: &ValidTrainParams,
     progress: Progress,
 ) -> Result<BacktestResult> {
@@ -451,14 +549,14 @@ pub fn backtest(
     }
     let hold_dates = &dates[dates.len() - holdout..];
     let now = hold_dates[0];
-    let train_dates: Vec<Day> = dates
-        .iter()
-        .copied()
-        .filter(|&d| d + h as Day <= now)
-        .collect();
+    // A training label is known at "now" only once its horizon and the
+    // grace days after it are observed.
+    let gap = h as Day + sp.grace_days as Day;
+    let train_dates: Vec<Day> = dates.iter().copied().filter(|&d| d + gap <= now).collect();
     if train_dates.is_empty() {
         return Err(Error::InvalidParam(format!(
-            "no training month end S with S + {h} days <= {} (the first held-out month); need more history",
+            "no training month end S with S + {h} + {} grace days <= {} (the first held-out month); need more history",
+            sp.grace_days,
             format_day(now)
         )));
     }
@@ -478,24 +576,19 @@ pub fn backtest(
     let is_train: Vec<bool> = frame_bt.as_of.iter().map(|d| *d < now).collect();
     let is_hold: Vec<bool> = is_train.iter().map(|t| !t).collect();
     let (tr, ho) = (frame_bt.filter(&is_train), frame_bt.filter(&is_hold));
-    let backtest = Backtest {
-        train_months: day_strings(&train_dates),
-        holdout_months: day_strings(hold_dates),
-        train_rows: tr.n_rows(),
-        holdout_rows: ho.n_rows(),
-        embargo_days: h,
-    };
     progress(&format!(
         "backtest: fitting churn and upgrade side by side on {} rows",
         tr.n_rows()
     ));
     // Each target's alpha path runs on one thread (see `propensity`), so the
     // two targets share the cores; the results do not depend on it.
-    let run = |target: &str, y_all: &[bool]| -> Result<BacktestTarget> {
+    let run = |target: &str, y_all: &[bool]| -> Result<Result<BacktestTarget, SkippedTarget>> {
         let (y, y_hold) = (pick(y_all, &is_train), pick(y_all, &is_hold));
-        let (fit_frame, fit_y) = fit_rows(p, &tr, &y);
-        let fit = fit_target(p, target, &spec_bt, &fit_frame, &fit_y, &train_dates)?;
-        let probs = fit.model.predict_proba_matrix(&ho.column_slices());
+        if let Some(skip) = single_class(target, &y, "backtest training rows") {
+            return Ok(Err(skip));
+        }
+        let step = fit_step(p, target, &spec_bt, &tr, &y)?;
+        let probs = step.fit.model.predict_proba_matrix(&ho.column_slices());
         let report = evaluate(&probs, &y_hold, CALIBRATION_BINS);
         let base = y.iter().filter(|&&v| v).count() as f64 / y.len().max(1) as f64;
         let mut baselines = vec![(
@@ -503,22 +596,59 @@ pub fn backtest(
             evaluate(&vec![base; y_hold.len()], &y_hold, CALIBRATION_BINS),
         )];
         if target == "churn" {
-            if let Some(r) = recency_baseline(&fit_frame, &fit_y, &ho, &y_hold)? {
+            if let Some(r) = recency_baseline(&step.frame, &step.labels, &ho, &y_hold)? {
                 baselines.push(("recency only".to_string(), r));
             }
         }
-        Ok(BacktestTarget {
-            model: fit.model,
+        let separating = separating(&ho, &y_hold);
+        let mut warnings = Vec::new();
+        for s in &separating {
+            warnings.push(format!(
+                "{target}: feature {} alone separates the held-out label (ROC AUC {:.3}); \
+                 if its source column is updated after the fact (a CRM status or churn reason), \
+                 exclude it with [features] exclude in the config",
+                s.feature, s.roc_auc
+            ));
+        }
+        Ok(Ok(BacktestTarget {
+            model: step.fit.model,
             report,
             baselines,
-        })
+            warnings,
+            separating,
+        }))
     };
     let (churn, upgrade) = rayon::join(
         || run("churn", &labels_bt.churned),
         || run("upgrade", &labels_bt.upgraded),
     );
+    let (churn, upgrade) = (churn?, upgrade?);
+    progress("backtest: survival against what happened after each held-out month end");
+    let churn_probs = churn
+        .as_ref()
+        .ok()
+        .map(|t| t.model.predict_proba_matrix(&ho.column_slices()));
+    let survival = crate::models::lifetime::validate(
+        tables,
+        tl,
+        &spec_bt,
+        &ho,
+        churn_probs.as_deref(),
+        now,
+        end,
+        h,
+    );
+    let backtest = Backtest {
+        train_months: day_strings(&train_dates),
+        holdout_months: day_strings(hold_dates),
+        train_rows: tr.n_rows(),
+        holdout_rows: ho.n_rows(),
+        embargo_days: gap as u32,
+        survival: Some(survival),
+    };
     Ok(BacktestResult {
         backtest,
-        targets: vec![churn?, upgrade?],
+        churn,
+        upgrade,
     })
 }

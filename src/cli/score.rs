@@ -124,6 +124,9 @@ struct Manifest {
     timings: ManifestTimings,
     outputs: Vec<Output>,
     drift: DriftReport,
+    /// Models the bundle does not have (single-class history), and why:
+    /// their queue columns are empty.
+    models_skipped: Vec<crate::bundle::SkippedTarget>,
 }
 
 #[derive(Debug, Serialize)]
@@ -167,6 +170,12 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     }
     log.step(&format!("loading bundle {}", args.model.display()));
     let bundle = Bundle::load(&args.model)?;
+    for skip in &bundle.skipped {
+        log.warn(&format!(
+            "the bundle has no {} model ({}); its queue columns stay empty",
+            skip.target, skip.reason
+        ));
+    }
     let cfg = Config::load(args.config.as_deref())?;
     log.step(&format!("loading data {}", args.data.display()));
     let tables = load_dir(&args.data, &cfg)?;
@@ -270,6 +279,7 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
             warnings,
             features,
         },
+        models_skipped: bundle.skipped.clone(),
     };
     write_bytes(
         &args.out.join("manifest.json"),

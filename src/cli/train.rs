@@ -112,7 +112,10 @@ pub fn run(args: TrainArgs) -> Result<String> {
     crate::bundle_files::write_all(&bundle, &args.out)?;
     crate::io::write::write_bytes(&args.out.join("report.html"), page.as_bytes())?;
     log.done();
-    for t in [&bundle.churn, &bundle.upgrade] {
+    for skip in &bundle.skipped {
+        log.warn(&skip.reason);
+    }
+    for t in bundle.targets() {
         for w in &t.warnings {
             log.warn(w);
         }
@@ -141,7 +144,13 @@ fn summary(b: &crate::bundle::Bundle, out: &std::path::Path) -> String {
         b.backtest.holdout_rows,
         b.backtest.holdout_months.join(", "),
     );
-    for t in [&b.churn, &b.upgrade] {
+    for skip in &b.skipped {
+        s.push_str(&format!(
+            "| {} | not modelled: {} |\n",
+            skip.target, skip.reason
+        ));
+    }
+    for t in b.targets() {
         s.push_str(&figures_row(
             &format!("{} (held out)", t.model.target),
             &t.holdout,

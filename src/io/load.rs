@@ -893,6 +893,21 @@ impl Interner {
     }
 }
 
+/// Drops the accounts columns `[features] exclude` names; a name the
+/// table does not have is a warning (a typo must not pass silently).
+fn exclude_attributes(tables: &mut Tables, exclude: &[String], file: &Path) {
+    for name in exclude {
+        let before = tables.accounts.attributes.len();
+        tables.accounts.attributes.retain(|a| &a.name != name);
+        if tables.accounts.attributes.len() == before {
+            tables.warnings.push(format!(
+                "[features] exclude names {name:?}, which {} has not as a categorical column; nothing excluded",
+                file.display()
+            ));
+        }
+    }
+}
+
 /// Loads and checks every table in `dir`. Fails with every problem found
 /// (up to 20 per table) if any table breaks the contract.
 pub fn load_dir(dir: &Path, cfg: &Config) -> Result<Tables> {
@@ -937,6 +952,11 @@ pub fn load_dir_sliced(dir: &Path, cfg: &Config, slice_rows: usize) -> Result<Ta
     // The other tables' account ids only mean something once accounts are
     // loaded, so a bad accounts table stops here; the rest are all checked.
     load_accounts(&paths[&TableKind::Accounts], cfg, &mut tables)?;
+    exclude_attributes(
+        &mut tables,
+        &cfg.features.exclude,
+        &paths[&TableKind::Accounts],
+    );
     let mut problems = Problems::default();
     let mut collect = |r: Result<()>| -> Result<()> {
         match r {

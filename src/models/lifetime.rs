@@ -1,9 +1,18 @@
-//! Account lifetimes and the stratified Kaplan–Meier model built on them:
-//! a lifetime runs from the first paid day to the churn date (end of the
-//! last merged paid period), censored at the data's end while active, and is
-//! observed only from the start of the observation window (delayed entry).
-//! This module decides who is in which stratum, when observation starts, and
-//! which curve an account is scored on; the curve maths is in `survival`.
+//! Lifetimes and the stratified Kaplan–Meier model built on them, and the
+//! per-account survival the queue reads from it.
+//!
+//! A lifetime is one merged paid period, as a churn label sees it: it runs
+//! from the period's first paid day to its end (the churn date), and an
+//! account that comes back after churning starts a new lifetime. A churn
+//! counts only once the grace days after it are observed (a payment
+//! resuming within them would have merged the periods); a period ending
+//! later is censored at its end. Lifetimes are observed only from the start
+//! of the observation window (delayed entry), censored at the data's end.
+//! Plan strata follow the plan on each day (the plan scoring reads on the
+//! as-of date), so a lifetime that changes plan moves between plan curves
+//! as it goes; CRM attributes are as exported and stay put. This module
+//! decides who is in which stratum, when observation starts and which curve
+//! an account is read on; the curve maths is in `survival`.
 //!
 //! # Why delayed entry
 //!
@@ -14,14 +23,32 @@
 //! survivorship bias: on `datasets/demo` it made the implied 90-day churn
 //! 0.033 against 0.072 observed. Each lifetime therefore enters the risk set
 //! at its tenure on the window's first day (see [`observation_start`]).
+//!
+//! # Per-account survival: proportional hazards on the Kaplan–Meier baseline
+//!
+//! The plan curve knows the plan and the tenure, nothing of behaviour; the
+//! churn model knows behaviour. An account's curve is the plan curve's
+//! conditional survival raised to a power, `S_i(u | t) = S₀(u | t)^θᵢ`
+//! (proportional hazards: θᵢ multiplies the baseline hazard at every
+//! tenure), with θᵢ solved so that `1 − S_i(H | t)` equals the account's
+//! churn risk over the model's horizon H. So `survival_90d` is exactly
+//! `1 − churn_risk` when H is 90 days, and `expected_days_remaining` moves
+//! with behaviour while keeping the plan curve's shape over tenure. We
+//! chose this over a discrete-time hazard model because it reuses the
+//! validated churn model and the Kaplan–Meier tables as they are (one more
+//! number per account, no second fit to keep consistent with the first).
+//! Where the baseline has no churn over (t, t + H] (θ undefined) the curve
+//! is the constant hazard that gives the same risk, `(1 − risk)^(u / H)`.
 
 use serde::{Deserialize, Serialize};
 
+use crate::account::plan_on;
 use crate::dates::{format_day, Day};
-use crate::io::load::{Tables, NONE};
+use crate::io::load::Tables;
+use crate::metrics::{concordance_index, horizon_calibration, HorizonCalibration};
 use crate::models::survival::{log_rank, KmCurve, Lifetime, LogRank};
-use crate::snapshot::{FeatureSpec, PLAN};
-use crate::timeline::{seats_and_plan_at, Timeline};
+use crate::snapshot::{FeatureFrame, FeatureSpec, PLAN};
+use crate::timeline::Timeline;
 
 /// The queue's `survival_90d` is P(still paying in this many days | paying
 /// today at this tenure).
@@ -104,6 +131,10 @@ pub struct AccountSurvival {
     pub survival_90d: f64,
     /// Expected paid days within the next [`REMAINING_WINDOW_DAYS`], in [0, 730].
     pub expected_days_remaining: f64,
+    /// The account's hazard relative to its baseline curve, θ in
+    /// `S_i = S₀^θ` (1: the plan curve as it is). NaN where the baseline
+    /// has no churn over the horizon and the constant-hazard curve is used.
+    pub hazard_ratio: f64,
     /// The queue-stratifier level whose curve `survival_90d` was read from;
     /// `None` when it came from the overall curve (unknown level, or too
     /// few accounts at risk in the level). Reports draw this curve.
@@ -129,7 +160,7 @@ pub fn observation_start(tables: &Tables, end: Day) -> Day {
 /// Who is in the sample and who is not, with the reasons.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Lifetimes {
-    /// (account index, lifetime, first paid day).
+    /// (account index, lifetime, first paid day of the lifetime).
     pub rows: Vec<(usize, Lifetime, Day)>,
     /// Lifetimes that began before the window start and enter late.
     pub entered_late: u64,
@@ -137,43 +168,110 @@ pub struct Lifetimes {
     pub ended_before_window: u64,
 }
 
-/// The lifetime of every account that was ever paid by `end`, observed from
-/// `window_start`: an account first paid before it enters at its tenure that
-/// day (`entry = window_start − first paid day`), one first paid on it or
-/// later at 0.
+/// Every lifetime (merged paid period) begun by `end`, observed from
+/// `window_start`: one begun before it enters at its tenure that day
+/// (`entry = window_start − first paid day`), one begun on it or later at 0.
+/// A period ending at `c` is a churn when `c + grace_days <= end`; ending
+/// later (or open) it is censored at `min(c, end)`: the grace days after it
+/// are not observed, and a payment resuming within them would make it no
+/// churn at all (the label's rule).
 ///
-/// A lifetime that ended on or before `window_start` (churn date <= window
-/// start: the account was not paying on that day) is left out and counted:
-/// under delayed entry it would be at risk on the empty (entry, duration].
-/// Keeping it with entry = duration would count a churn that nobody in the
-/// export could have been at risk for; such accounts are in an export only by
-/// accident of how it was cut (lifelines raises on entry > duration).
-pub fn lifetimes(timelines: &[Timeline], window_start: Day, end: Day) -> Lifetimes {
+/// A lifetime that ended on or before `window_start` is left out and
+/// counted: under delayed entry it would be at risk on the empty (entry,
+/// duration]; such periods are in an export only by accident of how it was
+/// cut (lifelines raises on entry > duration).
+pub fn lifetimes(
+    timelines: &[Timeline],
+    window_start: Day,
+    end: Day,
+    grace_days: u32,
+) -> Lifetimes {
     let mut out = Lifetimes::default();
     for (a, tl) in timelines.iter().enumerate() {
-        let Some(start) = tl.first_active_day().filter(|&s| s <= end) else {
-            continue;
-        };
-        let (stop, observed) = match tl.churn_date() {
-            Some(c) if c <= end => (c, true),
-            _ => (end, false),
-        };
-        let entry = (window_start - start).max(0);
-        if entry > 0 {
-            if stop <= window_start {
-                out.ended_before_window += 1;
-                continue;
+        for p in tl.periods.iter().filter(|p| p.start <= end) {
+            let start = p.start;
+            let (stop, observed) = match p.end {
+                Some(c) if c + grace_days as Day <= end => (c, true),
+                Some(c) if c <= end => (c, false),
+                _ => (end, false),
+            };
+            let entry = (window_start - start).max(0);
+            if entry > 0 {
+                if stop <= window_start {
+                    out.ended_before_window += 1;
+                    continue;
+                }
+                out.entered_late += 1;
             }
-            out.entered_late += 1;
+            let lt = Lifetime {
+                entry: entry as f64,
+                duration: (stop - start) as f64,
+                observed,
+            };
+            out.rows.push((a, lt, start));
         }
-        let lt = Lifetime {
-            entry: entry as f64,
-            duration: (stop - start) as f64,
-            observed,
-        };
-        out.rows.push((a, lt, start));
     }
     out
+}
+
+/// The stretches of one lifetime by the plan on each day: the plan is read
+/// where observation starts and on every day a billing line starts or ends
+/// inside the observed stretch, and consecutive days on one plan form one
+/// stretch. Each stretch is a lifetime of its own on the same tenure scale
+/// (entering where the previous one is censored), the last one carrying the
+/// churn: the counting-process form that lets Kaplan–Meier and log-rank
+/// follow a plan that changes over a lifetime.
+pub fn plan_stretches<'t>(
+    tables: &'t Tables,
+    account: usize,
+    start: Day,
+    lt: Lifetime,
+) -> Vec<(Option<&'t str>, Lifetime)> {
+    let (from, to) = (start + lt.entry as Day, start + lt.duration as Day);
+    let mut days: Vec<Day> = tables
+        .lines
+        .of(account)
+        .iter()
+        .flat_map(|l| std::iter::once(l.start).chain(l.end))
+        .filter(|&d| d > from && d < to)
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    let mut out: Vec<(Option<&str>, Lifetime)> = Vec::new();
+    let mut cur = (plan_on(tables, account, from), from);
+    for d in days {
+        let plan = plan_on(tables, account, d);
+        if plan != cur.0 {
+            out.push((
+                cur.0,
+                Lifetime {
+                    entry: (cur.1 - start) as f64,
+                    duration: (d - start) as f64,
+                    observed: false,
+                },
+            ));
+            cur = (plan, d);
+        }
+    }
+    out.push((
+        cur.0,
+        Lifetime {
+            entry: (cur.1 - start) as f64,
+            duration: lt.duration,
+            observed: lt.observed,
+        },
+    ));
+    out
+}
+
+/// The stratum level of a value of `attribute` under the frozen spec: the
+/// value when it is one of the spec's levels, else `other`.
+pub fn stratum_level<'s>(spec: &'s FeatureSpec, attribute: &str, value: Option<&str>) -> &'s str {
+    spec.categoricals
+        .iter()
+        .find(|c| c.attribute == attribute)
+        .and_then(|c| value.and_then(|v| c.levels.iter().find(|l| l.as_str() == v)))
+        .map_or("other", String::as_str)
 }
 
 fn summarize(stratifier: &str, level: &str, c: &KmCurve) -> CurveSummary {
@@ -193,10 +291,10 @@ fn summarize(stratifier: &str, level: &str, c: &KmCurve) -> CurveSummary {
 
 impl SurvivalModel {
     /// Fits the overall curve and one curve per level of `plan` (the plan
-    /// on the first paid day) and of each categorical attribute, using the
-    /// frozen levels of `spec` (other values are `other`). Lifetimes are
-    /// observed from [`observation_start`] (delayed entry) and censored at
-    /// `end`.
+    /// on each day, see [`plan_stretches`]) and of each categorical
+    /// attribute, using the frozen levels of `spec` (other values are
+    /// `other`). Lifetimes are paid periods observed from
+    /// [`observation_start`] (delayed entry) and censored at `end`.
     pub fn fit(
         tables: &Tables,
         timelines: &[Timeline],
@@ -204,7 +302,7 @@ impl SurvivalModel {
         end: Day,
     ) -> SurvivalModel {
         let window_start = observation_start(tables, end);
-        let sample = lifetimes(timelines, window_start, end);
+        let sample = lifetimes(timelines, window_start, end, spec.params.grace_days);
         let lts = &sample.rows;
         let all: Vec<Lifetime> = lts.iter().map(|x| x.1).collect();
         let overall = KmCurve::fit(&all);
@@ -212,24 +310,26 @@ impl SurvivalModel {
         let mut tests = Vec::new();
         let mut summaries = vec![summarize("overall", "all", &overall)];
         for c in &spec.categoricals {
-            let level_of = |a: usize, start: Day| -> usize {
-                let value: Option<String> =
-                    if c.attribute == PLAN && tables.accounts.attribute(PLAN).is_none() {
-                        let (_, p) = seats_and_plan_at(tables.lines.of(a), start);
-                        (p != NONE).then(|| tables.plans[p as usize].clone())
-                    } else {
-                        tables
-                            .accounts
-                            .attribute(&c.attribute)
-                            .and_then(|at| at.values[a].clone())
-                    };
-                value
-                    .and_then(|v| c.levels.iter().position(|l| *l == v))
+            let index = |level: &str| {
+                c.levels
+                    .iter()
+                    .position(|l| l == level)
                     .unwrap_or(c.levels.len())
             };
             let mut groups: Vec<Vec<Lifetime>> = vec![Vec::new(); c.levels.len() + 1];
+            let by_day = c.attribute == PLAN && tables.accounts.attribute(PLAN).is_none();
             for &(a, lt, start) in lts {
-                groups[level_of(a, start)].push(lt);
+                if by_day {
+                    for (plan, piece) in plan_stretches(tables, a, start, lt) {
+                        groups[index(stratum_level(spec, PLAN, plan))].push(piece);
+                    }
+                } else {
+                    let value = tables
+                        .accounts
+                        .attribute(&c.attribute)
+                        .and_then(|at| at.values[a].as_deref());
+                    groups[index(stratum_level(spec, &c.attribute, value))].push(lt);
+                }
             }
             for (i, g) in groups.iter().enumerate() {
                 if g.is_empty() {
@@ -325,35 +425,253 @@ impl SurvivalModel {
         }
     }
 
-    /// `survival_90d` and `expected_days_remaining` for an account at
-    /// `tenure` days in `level` of the queue stratifier, each read from
-    /// [`SurvivalModel::supported_curve`] for its own horizon.
-    ///
-    /// `survival_90d` is P(T > t + 90 | T > t); `expected_days_remaining` is
-    /// ∫ₜ^{t+730} P(T > u | T > t) du, clamped into [0, 730] against rounding.
-    pub fn predict(&self, level: Option<&str>, tenure: f64) -> AccountSurvival {
+    /// The baseline's hazard multiplier θ for an account at `tenure` in
+    /// `level` whose churn risk over `horizon` days is `risk` (see the
+    /// module docs): `ln(1 − risk) / ln(S₀(horizon | tenure))`, read on
+    /// [`SurvivalModel::supported_curve`]. NaN where the baseline has no
+    /// churn over the horizon; 1 for no risk given (the plan curve as it is).
+    pub fn hazard_ratio(&self, level: Option<&str>, tenure: f64, risk: Option<(f64, f64)>) -> f64 {
+        let Some((risk, horizon)) = risk else {
+            return 1.0;
+        };
+        let (c, t) = self.supported_curve(level, tenure, horizon);
+        let base = c.conditional_survival(t, horizon);
+        let risk = risk.clamp(0.0, 1.0);
+        if !(base < 1.0) || risk.is_nan() {
+            return f64::NAN;
+        }
+        if base <= 0.0 {
+            // Everyone at this tenure churned within the horizon: the
+            // baseline already says "gone"; keep its shape.
+            return 1.0;
+        }
+        (1.0 - risk).ln() / base.ln()
+    }
+
+    /// P(still paying in `u` days | paying now at `tenure`) for an account
+    /// with hazard ratio `theta` ([`Self::hazard_ratio`]); `risk` and
+    /// `horizon` give the constant-hazard curve where `theta` is NaN.
+    pub fn survival_in(
+        &self,
+        level: Option<&str>,
+        tenure: f64,
+        u: f64,
+        theta: f64,
+        risk: Option<(f64, f64)>,
+    ) -> f64 {
         let tenure = if tenure > 0.0 { tenure } else { 0.0 };
-        let (c90, t90) = self.supported_curve(level, tenure, SURVIVAL_HORIZON_DAYS);
-        let (cr, tr) = self.supported_curve(level, tenure, REMAINING_WINDOW_DAYS);
+        if theta.is_nan() {
+            let (r, h) = risk.unwrap_or((0.0, 1.0));
+            return (1.0 - r.clamp(0.0, 1.0)).powf(u / h);
+        }
+        let (c, t) = self.supported_curve(level, tenure, u);
+        pow(c.conditional_survival(t, u), theta).clamp(0.0, 1.0)
+    }
+
+    /// `survival_90d` and `expected_days_remaining` for an account at
+    /// `tenure` days in `level` of the queue stratifier, whose churn risk
+    /// over `horizon` days is `risk` (`None`: no churn model, the plan
+    /// curve as it is). Each figure is read from
+    /// [`SurvivalModel::supported_curve`] for its own stretch, with the
+    /// same θ (module docs).
+    ///
+    /// `survival_90d` is S₀(90 | t)^θ, so `1 − churn_risk` when the horizon
+    /// is 90 days; `expected_days_remaining` is ∫₀^730 S₀(u | t)^θ du,
+    /// clamped into [0, 730] against rounding.
+    pub fn predict(
+        &self,
+        level: Option<&str>,
+        tenure: f64,
+        risk: Option<(f64, f64)>,
+    ) -> AccountSurvival {
+        let tenure = if tenure > 0.0 { tenure } else { 0.0 };
+        let (c90, _) = self.supported_curve(level, tenure, SURVIVAL_HORIZON_DAYS);
+        let theta = self.hazard_ratio(level, tenure, risk);
         let curve_level = level
             .filter(|_| !std::ptr::eq(c90, &self.overall))
             .map(str::to_string);
+        let expected = if theta.is_nan() {
+            // ∫₀^W (1 − r)^(u / H) du in closed form.
+            let (r, h) = risk.unwrap_or((0.0, 1.0));
+            let k = -(1.0 - r.clamp(0.0, 1.0)).ln() / h;
+            if k > 0.0 {
+                (1.0 - (-k * REMAINING_WINDOW_DAYS).exp()) / k
+            } else {
+                REMAINING_WINDOW_DAYS
+            }
+        } else {
+            let (cr, tr) = self.supported_curve(level, tenure, REMAINING_WINDOW_DAYS);
+            cr.expected_remaining_ph(tr, tr + REMAINING_WINDOW_DAYS, theta)
+        };
         AccountSurvival {
             curve_level,
-            survival_90d: c90
-                .conditional_survival(t90, SURVIVAL_HORIZON_DAYS)
-                .clamp(0.0, 1.0),
-            expected_days_remaining: cr
-                .expected_remaining(tr, tr + REMAINING_WINDOW_DAYS)
-                .clamp(0.0, REMAINING_WINDOW_DAYS),
+            survival_90d: self.survival_in(level, tenure, SURVIVAL_HORIZON_DAYS, theta, risk),
+            expected_days_remaining: expected.clamp(0.0, REMAINING_WINDOW_DAYS),
+            hazard_ratio: theta,
         }
+    }
+}
+
+/// `x^theta`, exact for θ = 1 (the plan curve as it is).
+fn pow(x: f64, theta: f64) -> f64 {
+    if theta == 1.0 {
+        x
+    } else {
+        x.powf(theta)
+    }
+}
+
+/// How per-account survival did on the held-out months of the backtest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SurvivalValidation {
+    /// Held-out account-months scored.
+    pub rows: usize,
+    /// Of those, churns observed before the follow-up ended.
+    pub churns: usize,
+    /// Follow-up runs from each month end to this day (the data's end).
+    pub follow_up_end: String,
+    /// Harrell's concordance of `expected_days_remaining` with the observed
+    /// time to churn, per method (lifelines' `concordance_index`).
+    pub concordance: Vec<MethodFigure>,
+    /// Predicted against observed churn (Kaplan–Meier within score deciles)
+    /// at 90 and 180 days, per method.
+    pub calibration: Vec<HorizonFigures>,
+}
+
+/// One method's concordance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MethodFigure {
+    /// `behaviour + plan curve` (what the queue prints), `plan curve only`,
+    /// or `churn risk` (the logistic score alone, for reference).
+    pub method: String,
+    pub concordance: Option<f64>,
+}
+
+/// One method's calibration at one horizon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HorizonFigures {
+    pub method: String,
+    pub horizon_days: u32,
+    pub calibration: HorizonCalibration,
+}
+
+/// Names of the methods in [`SurvivalValidation`].
+pub const BEHAVIOUR: &str = "behaviour + plan curve";
+pub const PLAN_ONLY: &str = "plan curve only";
+pub const RISK_ONLY: &str = "churn risk";
+
+/// Timelines from the billing lines known on `now`: lines that start after
+/// it are dropped and end dates after it are not yet known (open), so a
+/// survival model fitted on them to `now` reads nothing from later.
+pub fn timelines_as_of(tables: &Tables, grace_days: u32, now: Day) -> Vec<Timeline> {
+    use rayon::prelude::*;
+    (0..tables.n_accounts())
+        .into_par_iter()
+        .map(|a| {
+            let lines: Vec<crate::io::load::Line> = tables
+                .lines
+                .of_as_of(a, now)
+                .iter()
+                .map(|l| crate::io::load::Line {
+                    end: l.end.filter(|&e| e <= now),
+                    ..*l
+                })
+                .collect();
+            Timeline::build(&lines, grace_days)
+        })
+        .collect()
+}
+
+/// Validates per-account survival on the backtest's held-out rows `ho`
+/// (frame as of month ends after `now`), with `churn_probs` from the
+/// backtest churn model over `horizon_days` (`None` when it was skipped).
+/// The baseline curves are fitted as of `now` only ([`timelines_as_of`]);
+/// outcomes are followed to `end`: a churn at `c` is observed when
+/// `c + grace <= end`, else the row is censored at `min(c, end)`.
+#[allow(clippy::too_many_arguments)]
+pub fn validate(
+    tables: &Tables,
+    timelines: &[Timeline],
+    spec: &FeatureSpec,
+    ho: &FeatureFrame,
+    churn_probs: Option<&[f64]>,
+    now: Day,
+    end: Day,
+    horizon_days: u32,
+) -> SurvivalValidation {
+    let grace = spec.params.grace_days as Day;
+    let known = timelines_as_of(tables, spec.params.grace_days, now);
+    let model = SurvivalModel::fit(tables, &known, spec, now);
+    let n = ho.n_rows();
+    let (mut times, mut observed) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut preds: [Vec<[f64; 3]>; 2] = [Vec::with_capacity(n), Vec::with_capacity(n)];
+    for i in 0..n {
+        let (a, s) = (ho.account[i] as usize, ho.as_of[i]);
+        let view = crate::account::AccountView::new(tables, timelines, a, s);
+        let level = model
+            .queue_stratifier
+            .as_deref()
+            .map(|q| stratum_level(spec, q, view.attribute(q)));
+        let tenure = view.tenure_days();
+        let risk = churn_probs.map(|p| (p[i], horizon_days as f64));
+        for (k, r) in [risk, None].into_iter().enumerate() {
+            let theta = model.hazard_ratio(level, tenure, r);
+            let p = model.predict(level, tenure, r);
+            preds[k].push([
+                p.expected_days_remaining,
+                1.0 - model.survival_in(level, tenure, 90.0, theta, r),
+                1.0 - model.survival_in(level, tenure, 180.0, theta, r),
+            ]);
+        }
+        let (t, o) = match timelines[a].churn_after(s) {
+            Some(c) if c + grace <= end => (c - s, true),
+            Some(c) if c <= end => (c - s, false),
+            _ => (end - s, false),
+        };
+        times.push(t as f64);
+        observed.push(o);
+    }
+    let col = |k: usize, j: usize| preds[k].iter().map(|p| p[j]).collect::<Vec<f64>>();
+    let mut concordance = vec![
+        MethodFigure {
+            method: BEHAVIOUR.into(),
+            concordance: concordance_index(&times, &col(0, 0), &observed),
+        },
+        MethodFigure {
+            method: PLAN_ONLY.into(),
+            concordance: concordance_index(&times, &col(1, 0), &observed),
+        },
+    ];
+    if let Some(p) = churn_probs {
+        let neg: Vec<f64> = p.iter().map(|x| -x).collect();
+        concordance.push(MethodFigure {
+            method: RISK_ONLY.into(),
+            concordance: concordance_index(&times, &neg, &observed),
+        });
+    }
+    let mut calibration = Vec::new();
+    for (k, method) in [(0, BEHAVIOUR), (1, PLAN_ONLY)] {
+        for (j, h) in [(1, 90u32), (2, 180)] {
+            calibration.push(HorizonFigures {
+                method: method.into(),
+                horizon_days: h,
+                calibration: horizon_calibration(&col(k, j), &times, &observed, h as f64, 10),
+            });
+        }
+    }
+    SurvivalValidation {
+        rows: n,
+        churns: observed.iter().filter(|&&o| o).count(),
+        follow_up_end: format_day(end),
+        concordance,
+        calibration,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::load::Line;
+    use crate::io::load::{Line, NONE};
 
     fn timeline(start: Day, end: Option<Day>) -> Timeline {
         let line = Line {
@@ -379,7 +697,7 @@ mod tests {
             timeline(400, None),      // after the end: not in the sample
             timeline(20, Some(101)),  // paying on day 100, churns the next day
         ];
-        let got = lifetimes(&tls, 100, 300);
+        let got = lifetimes(&tls, 100, 300, 0);
         let want = [
             (0, 100.0, 300.0, false, 0),
             (1, 50.0, 100.0, true, 50),
@@ -396,7 +714,7 @@ mod tests {
         assert_eq!(got.entered_late, 3);
         assert_eq!(got.ended_before_window, 2);
         // A window start at or before every first paid day is the plain fit.
-        let plain = lifetimes(&tls, 0, 300);
+        let plain = lifetimes(&tls, 0, 300, 0);
         assert!(plain.rows.iter().all(|r| r.1.entry == 0.0));
         assert_eq!((plain.rows.len(), plain.ended_before_window), (7, 0));
     }
@@ -432,11 +750,11 @@ mod tests {
         let big = model(&all, &all[..200]);
         let pro = &big.strata[0].curve;
         assert!(pro.min_at_risk(100.0, 190.0) >= MIN_AT_RISK);
-        let got = big.predict(Some("Pro"), 100.0);
+        let got = big.predict(Some("Pro"), 100.0, None);
         assert_eq!(got.survival_90d, pro.conditional_survival(100.0, 90.0));
         // A stratum of 20: the overall curve instead, for both figures.
         let small = model(&all, &all[..20]);
-        let got = small.predict(Some("Pro"), 100.0);
+        let got = small.predict(Some("Pro"), 100.0, None);
         assert_eq!(
             got.survival_90d,
             small.overall.conditional_survival(100.0, 90.0)
@@ -449,8 +767,8 @@ mod tests {
         );
         // An unknown level or no level: the overall curve.
         assert_eq!(
-            small.predict(None, 100.0),
-            small.predict(Some("Gold"), 100.0)
+            small.predict(None, 100.0, None),
+            small.predict(Some("Gold"), 100.0, None)
         );
     }
 
@@ -461,7 +779,7 @@ mod tests {
         assert!(last < 599.0);
         // Older than the curve supports for 90 days ahead: read at last − 90.
         for tenure in [last - 50.0, 599.0, 5000.0] {
-            let got = m.predict(Some("Pro"), tenure);
+            let got = m.predict(Some("Pro"), tenure, None);
             assert_eq!(
                 got.survival_90d,
                 m.overall.conditional_survival(last - 90.0, 90.0),
@@ -471,7 +789,7 @@ mod tests {
         }
         // 730 days ahead is past the curve for everyone: read at tenure 0.
         assert_eq!(
-            m.predict(None, 300.0).expected_days_remaining,
+            m.predict(None, 300.0, None).expected_days_remaining,
             m.overall.expected_remaining(0.0, 730.0)
         );
     }
@@ -481,7 +799,7 @@ mod tests {
         let m = model(&sample(400), &sample(60));
         for tenure in (0..3000).step_by(7).map(f64::from).chain([-5.0, f64::NAN]) {
             for level in [Some("Pro"), None] {
-                let got = m.predict(level, tenure);
+                let got = m.predict(level, tenure, None);
                 assert!((0.0..=1.0).contains(&got.survival_90d), "{tenure}: {got:?}");
                 assert!(
                     (0.0..=REMAINING_WINDOW_DAYS).contains(&got.expected_days_remaining),
@@ -492,9 +810,102 @@ mod tests {
         // A model whose curve never has 50 at risk is used as it is.
         let tiny = model(&sample(30), &[]);
         assert_eq!(
-            tiny.predict(None, 10.0).survival_90d,
+            tiny.predict(None, 10.0, None).survival_90d,
             tiny.overall.conditional_survival(10.0, 90.0)
         );
+    }
+
+    fn lines_timeline(lines: &[(Day, Option<Day>)]) -> Timeline {
+        let lines: Vec<Line> = lines
+            .iter()
+            .map(|&(start, end)| Line {
+                start,
+                end,
+                mrr: 10.0,
+                plan: NONE,
+                seats: f64::NAN,
+            })
+            .collect();
+        Timeline::build(&lines, 30)
+    }
+
+    #[test]
+    fn a_return_after_churn_starts_a_new_lifetime() {
+        // Paid 0..100, back 200..260 (a 100-day gap: churn and return),
+        // then paid from 300 on. Data to 400, grace 30.
+        let tls = [lines_timeline(&[(0, Some(100)), (200, Some(260)), (300, None)])];
+        let got = lifetimes(&tls, 0, 400, 30);
+        let rows: Vec<(f64, f64, bool, Day)> = got
+            .rows
+            .iter()
+            .map(|&(_, l, s)| (l.entry, l.duration, l.observed, s))
+            .collect();
+        assert_eq!(
+            rows,
+            [(0.0, 100.0, true, 0), (0.0, 60.0, true, 200), (0.0, 100.0, false, 300)]
+        );
+    }
+
+    #[test]
+    fn a_churn_is_counted_only_once_its_grace_days_are_seen() {
+        // Ends on day 380; data to 400 with 30 grace days: a payment could
+        // still resume by 410, so it is censored at 380, not a churn.
+        let tls = [lines_timeline(&[(100, Some(380))])];
+        let got = lifetimes(&tls, 0, 400, 30);
+        assert_eq!(got.rows[0].1, Lifetime { entry: 0.0, duration: 280.0, observed: false });
+        let got = lifetimes(&tls, 0, 410, 30);
+        assert!(got.rows[0].1.observed);
+    }
+
+    #[test]
+    fn own_curve_agrees_with_the_churn_risk() {
+        let m = model(&sample(400), &sample(400));
+        let plain = m.predict(Some("Pro"), 100.0, None);
+        assert_eq!(plain.hazard_ratio, 1.0);
+        for risk in [0.01, 0.05, 0.2, 0.6, 0.95] {
+            let got = m.predict(Some("Pro"), 100.0, Some((risk, 90.0)));
+            assert!((1.0 - got.survival_90d - risk).abs() < 1e-12, "{risk}: {got:?}");
+        }
+        // More risk, fewer days left; the plan curve sits in between.
+        let days = |r: f64| m.predict(Some("Pro"), 100.0, Some((r, 90.0))).expected_days_remaining;
+        assert!(days(0.01) > days(0.05) && days(0.05) > days(0.2) && days(0.2) > days(0.6));
+        let base = 1.0 - plain.survival_90d;
+        assert!(days(base * 0.5) > plain.expected_days_remaining);
+        assert!(days((base * 2.0).min(0.99)) < plain.expected_days_remaining);
+        // The risk of the plan curve itself gives the plan curve back.
+        let same = m.predict(Some("Pro"), 100.0, Some((base, 90.0)));
+        assert!((same.hazard_ratio - 1.0).abs() < 1e-9);
+        assert!((same.expected_days_remaining - plain.expected_days_remaining).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_baseline_without_churn_ahead_uses_the_constant_hazard() {
+        // Nobody churns: S₀ = 1 everywhere, θ is undefined.
+        let flat: Vec<Lifetime> = (0..200).map(|i| Lifetime::from_start(500.0 + i as f64, false)).collect();
+        let m = model(&flat, &[]);
+        let got = m.predict(None, 10.0, Some((0.1, 90.0)));
+        assert!(got.hazard_ratio.is_nan());
+        assert!((got.survival_90d - 0.9).abs() < 1e-12);
+        // ∫₀^730 0.9^(u/90) du.
+        let k = -(0.9f64).ln() / 90.0;
+        assert!((got.expected_days_remaining - (1.0 - (-k * 730.0).exp()) / k).abs() < 1e-9);
+    }
+
+    #[test]
+    fn expected_remaining_ph_is_the_integral_of_the_powered_steps() {
+        // Survival 1 until 10, 0.5 until 20, 0.25 after; from t = 0 to 30
+        // with θ = 2: 10·1 + 10·0.25 + 10·0.0625.
+        let lts = [
+            Lifetime::from_start(10.0, true),
+            Lifetime::from_start(20.0, true),
+            Lifetime::from_start(40.0, false),
+            Lifetime::from_start(40.0, false),
+        ];
+        let c = KmCurve::fit(&lts);
+        assert_eq!(c.survival_at(15.0), 0.75);
+        let want = 10.0 + 10.0 * 0.75f64.powi(2) + 10.0 * (0.75f64 * 2.0 / 3.0).powi(2);
+        assert!((c.expected_remaining_ph(0.0, 30.0, 2.0) - want).abs() < 1e-12);
+        assert_eq!(c.expected_remaining_ph(0.0, 30.0, 1.0), c.expected_remaining(0.0, 30.0));
     }
 
     #[test]

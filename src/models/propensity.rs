@@ -89,6 +89,12 @@ pub struct PropensityParams {
     /// Share of the distinct folds (latest first) held out to choose alpha;
     /// at least one fold is held out and at least one kept. Default 0.25.
     pub tuning_fraction: f64,
+    /// Gap, in fold units, between the alpha search's fit rows and its
+    /// tuning rows: a fit row needs `fold + embargo <= first tuning fold`.
+    /// Training passes as-of days as folds and `horizon + grace days`, so
+    /// no fit label reads past the moment the tuning rows pretend is "now"
+    /// (as the outer backtest does). Default 0.
+    pub embargo: u32,
 }
 
 impl Default for PropensityParams {
@@ -98,6 +104,7 @@ impl Default for PropensityParams {
             max_iterations: 200,
             gradient_tolerance: 1e-5,
             tuning_fraction: 0.25,
+            embargo: 0,
         }
     }
 }
@@ -125,6 +132,11 @@ impl PropensityParams {
 
     pub fn tuning_fraction(mut self, tuning_fraction: f64) -> Self {
         self.tuning_fraction = tuning_fraction;
+        self
+    }
+
+    pub fn embargo(mut self, embargo: u32) -> Self {
+        self.embargo = embargo;
         self
     }
 
@@ -164,6 +176,7 @@ impl PropensityParams {
             max_iterations: self.max_iterations,
             gradient_tolerance: tol,
             tuning_fraction: frac,
+            embargo: self.embargo,
         })
     }
 }
@@ -175,6 +188,7 @@ pub struct PropensityValidParams {
     max_iterations: u64,
     gradient_tolerance: f64,
     tuning_fraction: f64,
+    embargo: u32,
 }
 
 /// Tuning losses within this relative difference are a tie, won by the
@@ -533,9 +547,15 @@ impl PropensityValidParams {
                 fold[0]
             ))
         })?;
-        let (train, tune): (Vec<usize>, Vec<usize>) =
-            (0..labels.len()).partition(|&i| fold[i] < cut);
-        let train_what = format!("alpha-search training rows (folds < {cut})");
+        let embargo = self.embargo as u64;
+        let train: Vec<usize> = (0..labels.len())
+            .filter(|&i| fold[i] < cut && fold[i] as u64 + embargo <= cut as u64)
+            .collect();
+        let tune: Vec<usize> = (0..labels.len()).filter(|&i| fold[i] >= cut).collect();
+        let train_what = format!(
+            "alpha-search training rows (folds <= {} = first tuning fold {cut} - embargo {embargo})",
+            (cut as u64).saturating_sub(embargo)
+        );
         check_two_classes(
             target,
             &gather_labels(labels, &train),
@@ -1144,6 +1164,31 @@ mod tests {
         let p_missing = m.predict_proba(&[0.5, f64::NAN]);
         let p_median = m.predict_proba(&[0.5, m.preprocessor.inputs[1].median]);
         assert_eq!(p_missing, p_median);
+    }
+
+    #[test]
+    fn alpha_search_keeps_its_embargo() {
+        // Folds 0..8, tuning from 6; with embargo 2 the fit rows are folds
+        // 0..=4: flipping every label in fold 5 (inside the gap) must leave
+        // the search bit-identical, and without the embargo it does not.
+        let data = simulate(4_000, -1.0, &[1.5, -0.5], 8, 5);
+        let flipped = Data {
+            labels: data
+                .labels
+                .iter()
+                .zip(&data.fold)
+                .map(|(&y, &f)| if f == 5 { !y } else { y })
+                .collect(),
+            names: data.names.clone(),
+            transforms: data.transforms.clone(),
+            columns: data.columns.clone(),
+            fold: data.fold.clone(),
+        };
+        let grid = PropensityParams::new().alphas(vec![1.0, 100.0]);
+        let with = |d: &Data, e: u32| d.fit(grid.clone().embargo(e)).unwrap();
+        assert_eq!(with(&data, 2).tuning_from_fold, Some(6));
+        assert_eq!(with(&data, 2).alpha_search, with(&flipped, 2).alpha_search);
+        assert_ne!(with(&data, 0).alpha_search, with(&flipped, 0).alpha_search);
     }
 
     #[test]

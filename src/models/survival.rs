@@ -398,12 +398,21 @@ impl KmCurve {
     ///
     /// Returns 0 when `tau <= t`, NaN when t or `tau` is NaN.
     pub fn expected_remaining(&self, t: f64, tau: f64) -> f64 {
-        if t.is_nan() || tau.is_nan() {
+        self.expected_remaining_ph(t, tau, 1.0)
+    }
+
+    /// [`Self::expected_remaining`] for a curve under proportional hazards
+    /// with ratio `theta`: ∫ₜ^τ P(T > u | T > t)^θ du (θ = 1 is the curve
+    /// itself, bit for bit). Each step's value is raised to θ, so the
+    /// integral stays exact on the step function.
+    pub fn expected_remaining_ph(&self, t: f64, tau: f64, theta: f64) -> f64 {
+        if t.is_nan() || tau.is_nan() || theta.is_nan() {
             return f64::NAN;
         }
         if tau <= t {
             return 0.0;
         }
+        let raise = |v: f64| if theta == 1.0 { v } else { v.powf(theta) };
         let first = self.time.partition_point(|&x| x <= t);
         let (mut total, mut lo, mut value) = (0.0, t, 1.0);
         for k in first..self.time.len() {
@@ -411,13 +420,13 @@ impl KmCurve {
             if hi >= tau {
                 break;
             }
-            total += value * (hi - lo);
+            total += raise(value) * (hi - lo);
             lo = hi;
             value *= self.factor(k);
         }
         // value > 0 guard: 0 * infinite width would be NaN.
         if value > 0.0 {
-            total += value * (tau - lo);
+            total += raise(value) * (tau - lo);
         }
         total
     }

@@ -250,7 +250,9 @@ impl Comparison {
             ));
         }
         let mut figs = Vec::new();
-        for (o, n) in [(&old.churn, &new.churn), (&old.upgrade, &new.upgrade)] {
+        let pairs = [(&old.churn, &new.churn), (&old.upgrade, &new.upgrade)];
+        let both = pairs.iter().filter_map(|(o, n)| o.as_ref().zip(n.as_ref()));
+        for (o, n) in both.clone() {
             figs.extend(figures(&n.model.target, &o.holdout, &n.holdout));
         }
         let g = "training data";
@@ -294,8 +296,7 @@ impl Comparison {
             Better::Neither,
             0.5,
         ));
-        let mut coefs = coefficients(&old.churn, &new.churn);
-        coefs.extend(coefficients(&old.upgrade, &new.upgrade));
+        let coefs: Vec<_> = both.flat_map(|(o, n)| coefficients(o, n)).collect();
 
         let names: BTreeSet<&str> = old
             .segments
@@ -400,13 +401,16 @@ mod tests {
         let mut new = old.clone();
         // A better churn model on the same rows, a worse upgrade model,
         // one coefficient changed, one feature gone, one segment renamed.
-        new.churn.holdout.roc_auc = old.churn.holdout.roc_auc.map(|x| x + 0.02);
-        new.churn.holdout.brier = old.churn.holdout.brier.map(|x| x - 0.004);
-        new.upgrade.holdout.roc_auc = old.upgrade.holdout.roc_auc.map(|x| x - 0.05);
+        let (oc, ou) = (old.churn.as_ref().unwrap(), old.upgrade.as_ref().unwrap());
+        let nc = new.churn.as_mut().unwrap();
+        nc.holdout.roc_auc = oc.holdout.roc_auc.map(|x| x + 0.02);
+        nc.holdout.brier = oc.holdout.brier.map(|x| x - 0.004);
+        new.upgrade.as_mut().unwrap().holdout.roc_auc = ou.holdout.roc_auc.map(|x| x - 0.05);
         new.churn_base_rate = old.churn_base_rate + 0.01;
-        new.churn.model.coefficients[1] += 0.5;
-        let gone = new.churn.model.feature_names.pop().unwrap();
-        new.churn.model.coefficients.pop();
+        let nc = new.churn.as_mut().unwrap();
+        nc.model.coefficients[1] += 0.5;
+        let gone = nc.model.feature_names.pop().unwrap();
+        nc.model.coefficients.pop();
         new.segments.profiles[0].name = "Renamed".into();
         new.bundle_id = "different".into();
 
@@ -441,7 +445,10 @@ mod tests {
             .collect();
         assert_eq!(churn[0].feature, gone);
         assert_eq!((churn[0].old.is_some(), churn[0].new), (true, None));
-        assert_eq!(churn[1].feature, old.churn.model.feature_names[1]);
+        assert_eq!(
+            churn[1].feature,
+            old.churn.as_ref().unwrap().model.feature_names[1]
+        );
         assert!((churn[1].delta.unwrap() - 0.5).abs() < 1e-12);
 
         let renamed = c.segments.iter().find(|s| s.name == "Renamed").unwrap();

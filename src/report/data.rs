@@ -188,9 +188,10 @@ mod tests {
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo"),
         )
         .unwrap();
-        let rows = figure_rows(&b.churn);
+        let churn = b.churn.as_ref().unwrap();
+        let rows = figure_rows(churn);
         assert_eq!(rows[0].kind, "model");
-        assert_eq!(rows[0].roc_auc, b.churn.holdout.roc_auc);
+        assert_eq!(rows[0].roc_auc, churn.holdout.roc_auc);
         assert!(rows[1..rows.len() - 1].iter().all(|r| r.kind == "baseline"));
         let last = rows.last().unwrap();
         assert_eq!(last.kind, "in-sample");

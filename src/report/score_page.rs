@@ -24,7 +24,7 @@ pub(crate) const SCORE_JS: &str = include_str!("assets/score.js");
 /// the tiers and `suggested_play` are indexes into `dicts`; the drivers
 /// are lists of indexes into `dicts.phrase` (joined with "; " they give
 /// the queue's text back).
-pub const FIELDS: [&str; 19] = [
+pub const FIELDS: [&str; 20] = [
     "rank",
     "account_id",
     "name",
@@ -44,6 +44,7 @@ pub const FIELDS: [&str; 19] = [
     "suggested_play",
     "tenure_days",
     "curve",
+    "hazard_ratio",
 ];
 
 /// Everything the queue page shows, borrowed from the scoring run.
@@ -213,6 +214,7 @@ impl ScoreReport<'_> {
                     plays.get(&r.suggested_play),
                     round(r.tenure_days, 0) as i64,
                     curve_index(r),
+                    round(r.hazard_ratio, 4),
                 ])
             })
             .collect();
@@ -230,8 +232,8 @@ impl ScoreReport<'_> {
                 training_upgrade_rate: p.upgrade_rate,
             })
             .collect();
-        let validation: Vec<(&str, Vec<FigureRow>)> = [&b.churn, &b.upgrade]
-            .iter()
+        let validation: Vec<(&str, Vec<FigureRow>)> = b
+            .targets()
             .map(|t| (t.model.target.as_str(), figure_rows(t)))
             .collect();
         json!({
@@ -243,7 +245,11 @@ impl ScoreReport<'_> {
                 "created_at": b.created_at,
                 "data_end": b.data.end,
                 "horizon_days": b.settings.horizon_days,
-                "tiers": { "churn": b.churn.tiers, "upgrade": b.upgrade.tiers },
+                "tiers": {
+                    "churn": b.churn.as_ref().map(|t| t.tiers),
+                    "upgrade": b.upgrade.as_ref().map(|t| t.tiers),
+                },
+                "skipped": b.skipped,
                 "survival_stratifier": b.survival.queue_stratifier,
             },
             "counts": {
@@ -311,6 +317,7 @@ mod tests {
             model_version: "x".into(),
             tenure_days: 412.0,
             survival_level: level.map(String::from),
+            hazard_ratio: 1.0,
         }
     }
 

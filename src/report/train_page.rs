@@ -109,7 +109,8 @@ pub fn data(b: &Bundle, previous: Option<&Bundle>) -> Value {
         "rows": b.rows,
         "churn_base_rate": b.churn_base_rate,
         "upgrade_base_rate": b.upgrade_base_rate,
-        "targets": [target(&b.churn), target(&b.upgrade)],
+        "targets": b.targets().map(target).collect::<Vec<_>>(),
+        "skipped": b.skipped,
         "survival": {
             "overall": { "summary": summary(b, "overall", "all"), "steps": steps(&b.survival.overall) },
             "stratifiers": stratifiers,

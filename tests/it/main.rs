@@ -3,6 +3,7 @@
 
 mod workdir;
 
+mod histories;
 mod report;
 mod score;
 mod train;

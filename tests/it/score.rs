@@ -192,6 +192,8 @@ fn scoring_the_last_training_snapshot_reproduces_training_probabilities() {
     let train_rows = stacked.filter(&keep);
     let expected = bundle
         .churn
+        .as_ref()
+        .unwrap()
         .model
         .predict_proba_matrix(&train_rows.column_slices());
     let scored = score(&tables, &bundle, ScoreParams::new(last, 333).unwrap()).unwrap();
@@ -381,4 +383,33 @@ fn json_logs_are_one_object_per_line() {
         assert!(v["msg"].is_string() && v["level"].is_string());
     }
     assert!(out.stdout.is_empty(), "--top 0 prints no rows");
+}
+
+#[test]
+fn survival_agrees_with_churn_risk_on_every_row() {
+    // The queue's 90-day survival is the account's own curve, scaled so
+    // that its churn over the bundle's 90-day horizon is the churn risk.
+    let bundle = Bundle::load(&demo_model()).unwrap();
+    assert_eq!(bundle.settings.horizon_days, 90);
+    let tables = load_dir(&demo_data(), &Config::default()).unwrap();
+    let scored = score(&tables, &bundle, ScoreParams::new(tables.last_day, 4096).unwrap()).unwrap();
+    let mut by_risk: Vec<(f64, f64)> = Vec::new();
+    for r in &scored.rows {
+        assert!(
+            (1.0 - r.survival_90d - r.churn_risk).abs() < 1e-9,
+            "{}: survival_90d {} vs churn_risk {}",
+            r.account_id,
+            r.survival_90d,
+            r.churn_risk
+        );
+        assert!((0.0..=730.0).contains(&r.expected_days_remaining));
+        by_risk.push((r.churn_risk, r.expected_days_remaining));
+    }
+    // Days left move with behaviour: across the queue they fall as risk
+    // rises (Spearman-like check on the top and bottom deciles).
+    by_risk.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let n = by_risk.len() / 10;
+    let mean = |s: &[(f64, f64)]| s.iter().map(|x| x.1).sum::<f64>() / s.len() as f64;
+    let (low, high) = (mean(&by_risk[..n]), mean(&by_risk[by_risk.len() - n..]));
+    assert!(low > high + 100.0, "days left: lowest-risk decile {low}, highest {high}");
 }

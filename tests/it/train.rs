@@ -49,8 +49,9 @@ fn held_out_months_never_touch_the_backtest_fit() {
     let mut tables = load_dir(&demo_data(), &cfg).unwrap();
     let params = TrainParams::new(SnapshotParams::default()).check().unwrap();
     let tl = timelines(&tables, 30);
-    let dates = history_dates(&tables, tables.last_day, 90, None).unwrap();
-    let a = backtest(&tables, &tl, &dates, &params, &mut |_| {}).unwrap();
+    let dates = history_dates(&tables, tables.last_day, 90, 30, None).unwrap();
+    let end = tables.last_day;
+    let a = backtest(&tables, &tl, &dates, end, &params, &mut |_| {}).unwrap();
     // "Now" of the backtest is the first held-out month end: change every
     // event and ticket after it.
     let now = dates[dates.len() - 3];
@@ -68,8 +69,11 @@ fn held_out_months_never_touch_the_backtest_fit() {
     {
         t.csat = 1.0;
     }
-    let b = backtest(&tables, &tl, &dates, &params, &mut |_| {}).unwrap();
-    for (x, y) in a.targets.iter().zip(&b.targets) {
+    let b = backtest(&tables, &tl, &dates, end, &params, &mut |_| {}).unwrap();
+    let fitted = |r: &ebbflow::train::BacktestResult| {
+        [&r.churn, &r.upgrade].map(|t| t.as_ref().expect("both targets fitted").clone())
+    };
+    for (x, y) in fitted(&a).iter().zip(&fitted(&b)) {
         assert_eq!(
             x.model, y.model,
             "held-out rows leaked into fitting, scaling or imputation"
@@ -84,7 +88,15 @@ fn held_out_months_never_touch_the_backtest_fit() {
 
 #[test]
 fn demo_models_recover_the_generated_effects() {
-    let b = Bundle::load(&demo_model()).unwrap();
+    let bundle = Bundle::load(&demo_model()).unwrap();
+    struct Both<'a> {
+        churn: &'a ebbflow::bundle::Target,
+        upgrade: &'a ebbflow::bundle::Target,
+    }
+    let b = Both {
+        churn: bundle.churn.as_ref().unwrap(),
+        upgrade: bundle.upgrade.as_ref().unwrap(),
+    };
     let coef = |t: &ebbflow::bundle::Target, name: &str| {
         let i = t
             .model
@@ -95,10 +107,10 @@ fn demo_models_recover_the_generated_effects() {
         t.model.coefficients[i]
     };
     // Churn follows falling usage and sour tickets (src/synth.rs ground truth).
-    assert!(coef(&b.churn, "events_trend") < 0.0);
-    assert!(coef(&b.churn, "mean_sentiment_90d") < 0.0);
+    assert!(coef(b.churn, "events_trend") < 0.0);
+    assert!(coef(b.churn, "mean_sentiment_90d") < 0.0);
     // Upgrades follow seat pressure.
-    assert!(coef(&b.upgrade, "seat_utilization") > 0.0);
+    assert!(coef(b.upgrade, "seat_utilization") > 0.0);
     let auc = |r: &ebbflow::metrics::BinaryReport| r.roc_auc.unwrap();
     let recency = &b
         .churn
@@ -122,7 +134,7 @@ fn demo_models_recover_the_generated_effects() {
         auc(&b.upgrade.holdout)
     );
     // Calibrated: mean predicted within a few points of the observed rate on held-out months.
-    for t in [&b.churn, &b.upgrade] {
+    for t in [b.churn, b.upgrade] {
         let (n, pred): (usize, f64) = t.holdout.calibration.iter().fold((0, 0.0), |(n, p), c| {
             (n + c.count, p + c.mean_predicted * c.count as f64)
         });

@@ -20,13 +20,17 @@
       rfm: a[F.rfm_code], segIx: a[F.segment], seg: D.dicts.segment[a[F.segment]],
       s90: a[F.survival_90d], edr: a[F.expected_days_remaining],
       cd: a[F.churn_drivers].map((i) => PHRASES[i]).join("; "), ud: a[F.upgrade_drivers].map((i) => PHRASES[i]).join("; "), playIx: a[F.suggested_play], play: D.dicts.play[a[F.suggested_play]],
-      tenure: a[F.tenure_days], curve: a[F.curve],
+      tenure: a[F.tenure_days], curve: a[F.curve], theta: a[F.hazard_ratio],
     };
     r.search = (r.id + "\u0001" + r.name + "\u0001" + r.owner).toLowerCase();
     return r;
   });
 
   const lower = (s) => s.toLowerCase();
+  // A model the bundle does not have leaves its score empty (see the note
+  // under the title): a dash, no pill.
+  const tierCell = (tier, p) => (tier ? [el("span", { class: "pill " + tier }, tier), " ", fmt.pct(p)] : "–");
+  const tierText = (t) => (t ? `high from ${fmt.pct(t.high)}, medium from ${fmt.pct(t.medium)}` : "no model");
   const COLS = [
     { key: "rank", label: "#", num: true, width: 58, sort: (r) => r.rank, cell: (r) => String(r.rank) },
     { key: "account", label: "Account", width: 196, sort: (r) => lower(r.name || r.id), cls: "acct",
@@ -34,10 +38,10 @@
     D.has_owner ? { key: "owner", label: "Owner", width: 124, sort: (r) => lower(r.owner), cell: (r) => r.owner, title: (r) => r.owner } : null,
     { key: "mrr", label: "MRR", num: true, width: 74, sort: (r) => r.mrr, cell: (r) => fmt.money(r.mrr) },
     { key: "churn", label: `Churn risk\nnext ${H} d`, num: true, width: 122, sort: (r) => r.churn,
-      cell: (r) => [el("span", { class: "pill " + r.tier }, r.tier), " ", fmt.pct(r.churn)] },
+      cell: (r) => tierCell(r.tier, r.churn) },
     { key: "arr", label: "ARR at risk", num: true, width: 82, sort: (r) => r.arr, cell: (r) => fmt.money(r.arr) },
     { key: "up", label: `Upgrade\nnext ${H} d`, num: true, width: 122, sort: (r) => r.up,
-      cell: (r) => [el("span", { class: "pill " + r.upTier }, r.upTier), " ", fmt.pct(r.up)] },
+      cell: (r) => tierCell(r.upTier, r.up) },
     { key: "segment", label: "RFM segment", width: 120, sort: (r) => lower(r.seg), cell: (r) => r.seg, title: (r) => `${r.seg}, RFM code ${r.rfm} (recency, frequency, money; 5 is best)` },
     { key: "s90", label: "Survival\nnext 90 d", num: true, width: 86, sort: (r) => r.s90, cell: (r) => fmt.pct(r.s90) },
     { key: "edr", label: "Expected\ndays left", num: true, width: 74, sort: (r) => r.edr, cell: (r) => fmt.int(r.edr) },
@@ -205,7 +209,7 @@
     let arr = 0, mrr = 0;
     const tiers = [0, 0, 0], plays = new Map();
     for (const r of view) {
-      arr += r.arr; mrr += r.mrr; tiers[r.tierIx]++;
+      arr += r.arr || 0; mrr += r.mrr; if (r.tierIx !== null) tiers[r.tierIx]++;
       plays.set(r.play, (plays.get(r.play) || 0) + 1);
     }
     const scope = filtered ? "matching the filters" : "in the queue";
@@ -237,7 +241,7 @@
     for (const r of view) {
       let a = agg.get(r.seg);
       if (!a) agg.set(r.seg, (a = { n: 0, mrr: 0, arr: 0, churn: 0, up: 0 }));
-      a.n++; a.mrr += r.mrr; a.arr += r.arr; a.churn += r.churn; a.up += r.up;
+      a.n++; a.mrr += r.mrr; a.arr += r.arr || 0; a.churn += r.churn; a.up += r.up;
     }
     const prof = D.segments.map((p) => Object.assign({ live: agg.get(p.name) || { n: 0, mrr: 0, arr: 0, churn: 0, up: 0 } }, p));
     const mean = (a, k) => (a.n ? a[k] / a.n : null);
@@ -267,7 +271,8 @@
       el("div", { class: "grid2" },
         el("div", { class: "panel" },
           el("h3", {}, "Validation on held-out months"),
-          el("p", { class: "muted small" }, `Fitted on earlier months and measured on months the model never saw, next to simple baselines on the same rows. Tiers: churn high from ${fmt.pct(D.bundle.tiers.churn.high)}, medium from ${fmt.pct(D.bundle.tiers.churn.medium)}; upgrade high from ${fmt.pct(D.bundle.tiers.upgrade.high)}, medium from ${fmt.pct(D.bundle.tiers.upgrade.medium)}.`),
+          el("p", { class: "muted small" }, `Fitted on earlier months and measured on months the model never saw, next to simple baselines on the same rows. Tiers: churn ${tierText(D.bundle.tiers.churn)}; upgrade ${tierText(D.bundle.tiers.upgrade)}.`),
+          D.bundle.skipped.map((k) => el("p", { class: "warn small skipped-model" }, `No ${k.target} model: ${k.reason}.`)),
           D.validation.map(([target, rows]) => [el("h3", { style: "margin-top:10px" }, `${target} within ${H} days`), figuresTable(rows)])),
         el("div", { class: "panel", id: "drift" },
           el("h3", {}, "Drift against the training data"),
@@ -301,10 +306,10 @@
       el("h2", { id: "account-title" }, r.name || r.id),
       el("div", { class: "muted" }, [r.name ? r.id : null, r.owner ? "owner " + r.owner : null].filter(Boolean).join(" · ")),
       el("div", { class: "kv" },
-        kv(`churn risk (${H} d)`, [el("span", { class: "pill " + r.tier }, r.tier), " ", fmt.pct(r.churn)]),
+        kv(`churn risk (${H} d)`, tierCell(r.tier, r.churn)),
         kv("ARR at risk", fmt.money(r.arr)),
         kv("MRR", fmt.money(r.mrr)),
-        kv(`upgrade (${H} d)`, [el("span", { class: "pill " + r.upTier }, r.upTier), " ", fmt.pct(r.up)]),
+        kv(`upgrade (${H} d)`, tierCell(r.upTier, r.up)),
         kv("RFM segment", `${r.seg} (${r.rfm})`),
         kv("suggested play", el("span", { class: "pill play play-" + r.play }, r.play)),
         kv("paying for", fmt.days(r.tenure), "account-tenure"),
@@ -314,10 +319,15 @@
       el("h3", {}, "Why it may expand"), drivers(r.ud),
       el("h3", {}, `Survival curve: ${curve.label}`),
       survivalChart(curve, r),
-      legend([{ label: "share still paying (Kaplan–Meier)", color: "#4e79a7" }, { label: "95% interval", color: "#4e79a7", band: true }, { label: "this account today", color: "#b3261e" }]),
+      legend([{ label: "this account, from today", color: "#b3261e", dash: true }, { label: `${curve.label}: share still paying (Kaplan–Meier)`, color: "#4e79a7" }, { label: "95% interval", color: "#4e79a7", band: true }]),
       el("p", { class: "chart-note" }, survivalNote(curve, r)));
     drawer.hidden = false;
     drawer.scrollTop = 0;
+  }
+
+  function s0ratio(c, t) {
+    const a = sAt(c, t);
+    return a > 0 ? sAt(c, t + 90) / a : null;
   }
 
   function sAt(c, t) {
@@ -333,19 +343,38 @@
     return xyChart({
       id: "account-survival", width: 460, height: 280, margin: { left: 58, right: 14, bottom: 48 },
       title: `Survival curve for ${curve_label(c)} with this account's tenure marked`,
-      x: { min: 0, max: xmax, label: "days since first payment", ticks: dayTicks(xmax, 7), format: fmt.int },
+      x: { min: 0, max: xmax, label: "days since the paid period began", ticks: dayTicks(xmax, 7), format: fmt.int },
       y: { min: ymin, max: 1, label: "still paying (% of accounts)", format: (v) => Math.round(v * 100) + "%" },
-      series: [kmSeries(c, "#4e79a7")],
+      series: [kmSeries(c, "#4e79a7"), accountSeries(c, r, xmax)],
       vlines: [{ x: r.tenure, cls: "tenure-marker", color: "#b3261e", dot: sAt(c, r.tenure), label: `today: day ${fmt.int(r.tenure)}` }],
     });
   }
 
   function curve_label(c) { return c.label; }
 
+  // The account's own curve from today: the reference curve's conditional
+  // survival after today's tenure raised to the account's hazard ratio θ
+  // (proportional hazards, so that 90 days on it reads survival_90d), drawn
+  // from the reference curve's level today. θ null: the constant hazard
+  // that gives the same churn risk over the horizon.
+  function accountSeries(c, r, xmax) {
+    const s0 = sAt(c, r.tenure);
+    const own = (x) => {
+      if (r.theta === null || r.theta === undefined) {
+        const risk = r.churn === null ? 0 : r.churn;
+        return s0 * Math.pow(1 - risk, (x - r.tenure) / H);
+      }
+      return s0 * Math.pow(s0 > 0 ? sAt(c, x) / s0 : 1, r.theta);
+    };
+    const xs = [r.tenure].concat(c.t.filter((t) => t > r.tenure && t <= xmax), [xmax]);
+    return { points: xs.map((x) => [x, own(x)]), step: r.theta !== null && r.theta !== undefined, color: "#b3261e", dash: "6 4", width: 2, cls: "account-curve" };
+  }
+
   function survivalNote(c, r) {
     const end = c.t.length ? c.t[c.t.length - 1] : 0;
-    let s = `Of ${fmt.int(c.n)} accounts (${c.label}), ${fmt.pct(sAt(c, r.tenure))} were still paying ${fmt.int(r.tenure)} days after their first payment; ` +
-      `of those, ${fmt.pct(r.s90)} stay at least 90 more days.`;
+    let s = `Of ${fmt.int(c.n)} accounts (${c.label}), ${fmt.pct(sAt(c, r.tenure))} were still paying ${fmt.int(r.tenure)} days into their paid period. ` +
+      `Of those, ${fmt.pct(s0ratio(c, r.tenure))} paid at least 90 more days; this account, with its behaviour, ${fmt.pct(r.s90)} (1 − its churn risk), ` +
+      (r.theta === null || r.theta === undefined ? "on a constant hazard, since its plan curve had no churn in those days." : `its hazard ${r.theta.toFixed(2)}× the curve's.`);
     if (r.tenure > end) s += ` This account has paid longer than any account the curve saw (${fmt.int(end)} days), so the curve is carried flat.`;
     return s;
   }

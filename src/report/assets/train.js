@@ -7,7 +7,6 @@
   const D = readData();
   const H = D.settings.horizon_days;
   const app = document.getElementById("app");
-  const [churn, upgrade] = D.targets;
 
   app.appendChild(el("header", { class: "top" },
     el("div", {},
@@ -45,6 +44,7 @@
   };
   app.appendChild(section("validation", "Validation against baselines",
     el("p", { class: "muted small" }, `Out of time: fitted on month ends up to ${D.backtest.train_months[D.backtest.train_months.length - 1]} (${fmt.int(D.backtest.train_rows)} rows, labels end before the first held-out month), measured on ${D.backtest.holdout_months.join(", ")}. Baselines are scored on the same rows. The shipped model is then refit on every month; its in-sample figures are shown greyed, for comparison only.`),
+    D.skipped.map((k) => el("p", { class: "warn skipped-model" }, `No ${k.target} model: ${k.reason}. Scoring leaves its columns empty.`)),
     el("div", { class: "grid2" }, D.targets.map((t) => el("div", { class: "panel", id: "figures-" + t.target },
       el("h3", {}, `${t.target} within ${H} days`),
       el("p", { class: "small" }, verdictLine(t)),
@@ -55,7 +55,7 @@
   app.appendChild(section("calibration", "Calibration and lift (held-out months)",
     el("div", { class: "grid2" }, D.targets.map((t) => el("div", { class: "panel" },
       el("h3", {}, `Calibration: ${t.target}`), calibrationChart(t),
-      legend([{ label: "model, one dot per probability bin (area ∝ rows)", color: "#4e79a7" }, { label: "perfect calibration", color: "#777", dash: true }]),
+      legend([{ label: "model, one dot per score decile (area ∝ rows)", color: "#4e79a7" }, { label: "perfect calibration", color: "#777", dash: true }]),
       el("p", { class: "chart-note" }, `Expected calibration error ${fmt.fixed(t.figures[0].ece, 4)}: on average the predicted probability is ${fmt.pct(t.figures[0].ece)} away from what happened.`)))),
     el("div", { class: "grid2", style: "margin-top:16px" }, D.targets.map((t) => el("div", { class: "panel" },
       el("h3", {}, `Lift: ${t.target}`), liftChart(t),
@@ -136,7 +136,7 @@
   const XMAX = kmMaxDays(allCurves);
   const kmChart = (id, curves, bands, title) => xyChart({
     id: id, cls: "km-chart", title: title,
-    x: { min: 0, max: XMAX, label: "days since first payment", ticks: dayTicks(XMAX, 9), format: fmt.int },
+    x: { min: 0, max: XMAX, label: "days since the paid period began", ticks: dayTicks(XMAX, 9), format: fmt.int },
     y: { min: 0, max: 1, label: "still paying (% of accounts)", format: (v) => Math.round(v * 100) + "%" },
     series: curves.map((c) => kmSeries(c.c, c.color, bands ? { bandOpacity: curves.length > 1 ? 0.1 : 0.18 } : { band: null })),
   });
@@ -149,7 +149,8 @@
   const levelLabel = (l) => `${l.level} (n=${fmt.int(l.n)}${l.summary && l.summary.median_days !== null ? ", median " + fmt.days(l.summary.median_days) : ""})`;
   const overall = { level: "all accounts", summary: S.overall.summary, n: S.overall.steps.n };
   app.appendChild(section("survival", "Survival (Kaplan–Meier)",
-    el("p", { class: "muted small" }, `Lifetime runs from an account's first paid day to its churn date, censored at ${D.data.end} while still paying; accounts already paying when the data begins enter the risk sets at their tenure on that day (delayed entry), so years before the export are not counted as churn-free. Shaded: pointwise 95% intervals. Each stratifier's log-rank test asks whether its levels share one curve; a small p-value says they do not.${S.queue_stratifier ? ` The queue reads each account's survival from its ${S.queue_stratifier} curve, or from the overall curve where fewer than 50 accounts of its ${S.queue_stratifier} are at risk.` : ""}`),
+    el("p", { class: "muted small" }, `A lifetime is one paid period, as a churn label sees it: from its first paid day to its churn date (a return after churning starts a new one), censored at ${D.data.end} while still paying, and a churn counts only once its grace days are seen. Accounts already paying when the data begins enter the risk sets at their tenure on that day (delayed entry), so years before the export are not counted as churn-free. The plan curves follow the plan an account is on each day. Shaded: pointwise 95% intervals. Each stratifier's log-rank test asks whether its levels share one curve; a small p-value says they do not.${S.queue_stratifier ? ` The queue reads each account's own curve off its ${S.queue_stratifier} curve (or the overall curve where fewer than 50 accounts of its ${S.queue_stratifier} are at risk), with the hazard scaled so that its 90-day churn equals its churn risk.` : ""}`),
+    survivalValidation(D.backtest.survival),
     el("div", { class: "grid2" },
       el("div", { class: "panel" }, el("h3", {}, "All accounts"),
         el("p", { class: "small" }, `${fmt.int(S.overall.steps.n)} accounts, ${fmt.int(S.overall.steps.churned)} churned by ${D.data.end}.`),
@@ -194,6 +195,27 @@
           { label: "mean silhouette", cls: "num", get: (x) => x[1].toFixed(3) },
           { label: "", get: (x) => (x[0] === D.segments.k ? "chosen" : "") },
         ], D.segments.k_selection)))));
+
+  // Per-account survival on the held-out months: concordance and
+  // calibration at 90 and 180 days, the queue's method against plan-only.
+  function survivalValidation(V) {
+    if (!V) return null;
+    return el("div", { class: "panel", id: "survival-validation", style: "margin-bottom:16px" },
+      el("h3", {}, "Per-account survival, held out"),
+      el("p", { class: "small muted" }, `${fmt.int(V.rows)} held-out account-months followed to ${V.follow_up_end}, ${fmt.int(V.churns)} churns seen. Concordance: how often, of two accounts, the one that churned first had fewer expected days left (1 perfect, 0.5 chance; Harrell's C). Calibration: predicted churn within 90 and 180 days against what happened (Kaplan–Meier within score deciles, so accounts whose follow-up ended early still count).`),
+      el("div", { class: "grid2" },
+        table([
+          { label: "method", get: (m) => m.method },
+          { label: "concordance", cls: "num", get: (m) => fmt.fixed(m.concordance, 3) },
+        ], V.concordance, { class: "plain", id: "survival-concordance" }),
+        table([
+          { label: "method", get: (c) => c.method },
+          { label: "horizon", cls: "num", get: (c) => c.horizon_days + " d" },
+          { label: "predicted churn", cls: "num", get: (c) => fmt.pct(c.calibration.mean_predicted) },
+          { label: "observed", cls: "num", get: (c) => fmt.pct(c.calibration.observed) },
+          { label: "ECE", cls: "num", get: (c) => fmt.fixed(c.calibration.ece, 3) },
+        ], V.calibration, { class: "plain", id: "survival-calibration" })));
+  }
 
   function segmentChart(P) {
     const W = 620, rowH = 34, m = { top: 8, right: 60, bottom: 48, left: 150 };
