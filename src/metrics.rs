@@ -41,15 +41,22 @@ pub struct LiftPoint {
     pub captured: f64,
 }
 
-/// One non-empty bin of a reliability diagram.
+/// One non-empty bin of a reliability diagram over equal-count bins (see
+/// [`calibration`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CalibrationBin {
-    /// Lower edge of the bin. Rows exactly on it belong to the bin below,
-    /// except 0.0, which belongs to the first bin.
+    /// Lower edge of the bin: a percentile of the scores (the 0th, i.e. the
+    /// lowest score, for the first bin). Rows exactly on it belong to the bin
+    /// below, except in the first bin. Bundles written before equal-count
+    /// bins hold uniform edges here (0.0, 0.1, …) in the same fields.
     pub lower: f64,
-    /// Upper edge of the bin, included. The last bin's upper edge is 1.0.
+    /// Upper edge of the bin, included: the next percentile (the highest
+    /// score for the last bin). `lower == upper` when many rows share one
+    /// score (a constant-score baseline has a single such bin).
     pub upper: f64,
-    /// Rows whose probability fell in the bin (never 0: empty bins are omitted).
+    /// Rows whose probability fell in the bin (never 0: empty bins are
+    /// omitted). About `n / bins`, but rows tied at an edge all go to the
+    /// bin below it, so counts can be uneven.
     pub count: usize,
     /// Mean predicted probability of those rows.
     pub mean_predicted: f64,
@@ -70,7 +77,7 @@ pub struct BinaryReport {
     pub pr_auc: Option<f64>,
     pub brier: Option<f64>,
     pub top_decile_lift: Option<f64>,
-    /// Non-empty uniform bins, lowest first.
+    /// Non-empty equal-count bins (score deciles for 10 bins), lowest first.
     pub calibration: Vec<CalibrationBin>,
     /// Expected calibration error over `calibration`; `None` when it is empty.
     pub ece: Option<f64>,
@@ -90,9 +97,10 @@ pub const LIFT_POINTS: usize = 20;
 /// Compute every metric for one model on one set of held-out rows.
 ///
 /// `probs` are the model's probabilities (they double as ranking scores),
-/// `bins` is the number of uniform calibration bins over [0, 1] (10 is the
-/// usual choice; 0 gives no calibration and `ece: None`). Cost: one sort per
-/// ranking metric, O(n log n) time and O(n) extra memory.
+/// `bins` is the number of equal-count calibration bins (10, score deciles,
+/// is the usual choice; 0 gives no calibration and `ece: None`). Cost: one
+/// sort per ranking metric and one for the bin edges, O(n log n) time and
+/// O(n) extra memory.
 pub fn evaluate(probs: &[f64], labels: &[bool], bins: usize) -> BinaryReport {
     let (probs, labels) = paired(probs, labels);
     let n = labels.len();
@@ -300,42 +308,46 @@ pub fn lift_curve(scores: &[f64], labels: &[bool], points: usize) -> Vec<LiftPoi
     curve
 }
 
-/// Reliability diagram over `bins` uniform bins on [0, 1], like
-/// `sklearn.calibration.calibration_curve(strategy="uniform")`, with counts.
+/// Reliability diagram over `bins` equal-count bins of the predicted
+/// probability (score deciles for 10), like
+/// `sklearn.calibration.calibration_curve(strategy="quantile")`, with counts
+/// and edges.
 ///
-/// Bin edges are `numpy.linspace(0, 1, bins + 1)` reproduced bit for bit
-/// (`i * (1 / bins)`, last edge exactly 1.0), and a probability lying exactly
-/// on an interior edge goes to the bin *below* it, as scikit-learn's
-/// `numpy.searchsorted(side="left")` puts it: bins are `(lower, upper]`, the
-/// first also holding 0.0. So 0.4 with 10 bins lands in (0.3, 0.4], and 1.0
-/// lands in the last bin. Empty bins are omitted, lowest bin first.
+/// Equal-count rather than uniform bins: at a 5% base rate nearly every row
+/// falls below 0.1, so ten bins of width 0.1 put almost all of them in the
+/// first bin and say nothing about the range where the model works.
 ///
-/// Empty when `bins == 0` or there are no rows. Memory grows with the number
-/// of non-empty bins, not with `bins`.
+/// Bin edges are `numpy.percentile(p, numpy.linspace(0, 1, bins + 1) * 100)`
+/// (linear interpolation) reproduced bit for bit, so the first edge is the
+/// lowest probability and the last the highest. A row goes to the bin
+/// `numpy.searchsorted(edges[1:-1], p)` gives it: bins are `(lower, upper]`,
+/// the first also holding its lower edge. Rows tied at an edge all go to the
+/// bin below it, so with many tied scores some bins are empty; empty bins
+/// are omitted, lowest bin first. Probabilities are cleaned as the module
+/// doc says (NaN is 0.0, the rest clamped into [0, 1]).
+///
+/// Empty when `bins == 0` or there are no rows. Costs one sort of the
+/// probabilities; memory grows with the rows and the non-empty bins, not
+/// with `bins`.
 pub fn calibration(probs: &[f64], labels: &[bool], bins: usize) -> Vec<CalibrationBin> {
     let (probs, labels) = paired(probs, labels);
-    if bins == 0 {
+    let Some(edges) = QuantileEdges::new(probs.iter().map(|&p| as_probability(p)), bins) else {
         return Vec::new();
-    }
-    let step = 1.0 / bins as f64;
+    };
     // bin index -> (count, sum of probabilities, positives); sums run in row
     // order, as numpy.bincount does.
     let mut acc: BTreeMap<usize, (usize, f64, usize)> = BTreeMap::new();
     for (&p, &y) in probs.iter().zip(labels) {
         let p = as_probability(p);
-        let entry = acc.entry(bin_index(p, bins, step)).or_insert((0, 0.0, 0));
+        let entry = acc.entry(edges.bin_of(p)).or_insert((0, 0.0, 0));
         entry.0 += 1;
         entry.1 += p;
         entry.2 += usize::from(y);
     }
     acc.into_iter()
         .map(|(b, (count, sum, pos))| CalibrationBin {
-            lower: b as f64 * step,
-            upper: if b + 1 == bins {
-                1.0
-            } else {
-                (b + 1) as f64 * step
-            },
+            lower: edges.lower(b),
+            upper: edges.upper(b),
             count,
             mean_predicted: sum / count as f64,
             observed_rate: pos as f64 / count as f64,
@@ -427,42 +439,99 @@ fn tie_groups_descending(scores: &[f64], labels: &[bool]) -> Vec<(u128, u128)> {
     groups
 }
 
-/// Index of the bin holding probability `p` in `[0, 1]`: the number of
-/// interior edges `j * step` (1 <= j < bins) strictly below `p`, which is what
-/// `numpy.searchsorted(edges[1:-1], p, side="left")` returns. The arithmetic
-/// guess is corrected against the same edges numpy computes, so rounding in
-/// `p * bins` cannot move a row across an edge.
-fn bin_index(p: f64, bins: usize, step: f64) -> usize {
-    let edge = |j: usize| j as f64 * step;
-    // `as usize` saturates, so a huge `bins` cannot wrap.
-    let mut b = ((p * bins as f64).ceil() as usize)
-        .saturating_sub(1)
-        .min(bins - 1);
-    while b > 0 && edge(b) >= p {
-        b -= 1;
+/// Equal-count bin edges over a set of values: `bins + 1` percentiles as
+/// `numpy.percentile(values, numpy.linspace(0, 1, bins + 1) * 100)` computes
+/// them (numpy 2.4.6, method "linear"), each edge computed when asked so a
+/// huge `bins` costs no memory. Values must not be NaN.
+struct QuantileEdges {
+    sorted: Vec<f64>,
+    bins: usize,
+}
+
+impl QuantileEdges {
+    /// `None` when there are no values or no bins.
+    fn new(values: impl Iterator<Item = f64>, bins: usize) -> Option<QuantileEdges> {
+        let mut sorted: Vec<f64> = values.collect();
+        if sorted.is_empty() || bins == 0 {
+            return None;
+        }
+        sorted.sort_by(f64::total_cmp);
+        Some(QuantileEdges { sorted, bins })
     }
-    while b + 1 < bins && edge(b + 1) < p {
-        b += 1;
+
+    /// Edge `k` (0 ..= bins), step by step as numpy takes it:
+    /// `linspace` gives `k * (1 / bins)` with the last exactly 1.0, percentile
+    /// multiplies by 100 and divides by 100 again, the virtual index is
+    /// `(n - 1) * q`, and `_lerp` interpolates between its neighbours from
+    /// the nearer side (`b - (b - a) * (1 - t)` when `t >= 0.5`).
+    fn edge(&self, k: usize) -> f64 {
+        let n = self.sorted.len();
+        let lin = if k >= self.bins {
+            1.0
+        } else {
+            k as f64 * (1.0 / self.bins as f64)
+        };
+        let q = (lin * 100.0) / 100.0;
+        let last = (n - 1) as f64;
+        let virtual_index = last * q;
+        if virtual_index >= last {
+            return self.sorted[n - 1];
+        }
+        let below = virtual_index.floor();
+        let t = virtual_index - below;
+        let (a, b) = (self.sorted[below as usize], self.sorted[below as usize + 1]);
+        let diff = b - a;
+        if t >= 0.5 {
+            b - diff * (1.0 - t)
+        } else {
+            a + diff * t
+        }
     }
-    b
+
+    fn lower(&self, bin: usize) -> f64 {
+        self.edge(bin)
+    }
+
+    fn upper(&self, bin: usize) -> f64 {
+        self.edge(bin + 1)
+    }
+
+    /// The bin holding `p`: the number of interior edges (1 ..= bins - 1)
+    /// strictly below it, which is `numpy.searchsorted(edges[1:-1], p,
+    /// side="left")`. A binary search over edges computed on the fly
+    /// (percentiles never decrease with `k`).
+    fn bin_of(&self, p: f64) -> usize {
+        // First interior edge >= p, searched in [1, bins); `bins` if none.
+        let (mut lo, mut hi) = (1, self.bins);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.edge(mid) < p {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo - 1
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    // Known answers below come from scikit-learn 1.9.1 (numpy 2.4.6), computed
-    // by a script that calls roc_auc_score, average_precision_score,
-    // brier_score_loss and calibration_curve(strategy="uniform", n_bins=10) on
-    // exactly these rows. Values are Python's repr of the float64 result.
-    // To reproduce (y a bool array, p a float array; seeded rows as in
-    // `seeded_case`, with `& (2**64 - 1)` after each wrapping step):
+    // Known answers below come from scikit-learn 1.9.1 (numpy 2.4.6),
+    // computed by a script that calls roc_auc_score, average_precision_score,
+    // brier_score_loss and calibration_curve(strategy="quantile", n_bins=10)
+    // on exactly these rows. Values are Python's repr of the float64 result. To reproduce (y a bool array, p a
+    // float array; seeded rows as in `seeded_case`, with `& (2**64 - 1)` after
+    // each wrapping step):
     //
     //   from sklearn.metrics import roc_auc_score, average_precision_score, brier_score_loss
     //   from sklearn.calibration import calibration_curve
     //   roc_auc_score(y, p); average_precision_score(y, p); brier_score_loss(y, p)
-    //   prob_true, prob_pred = calibration_curve(y, p, n_bins=10, strategy="uniform")
-    //   ids = np.searchsorted(np.linspace(0, 1, 11)[1:-1], p); counts = np.bincount(ids)
+    //   prob_true, prob_pred = calibration_curve(y, p, n_bins=10, strategy="quantile")
+    //   edges = np.percentile(p, np.linspace(0, 1, 11) * 100)
+    //   ids = np.searchsorted(edges[1:-1], p); counts = np.bincount(ids)
     const TOL: f64 = 1e-12;
 
     fn close(actual: f64, expected: f64) -> bool {
@@ -603,8 +672,12 @@ mod tests {
         assert_eq!(brier(&[], &[]), None);
     }
 
+    /// `edges` are every edge numpy printed (bins + 1 of them); `bin_ids` the
+    /// non-empty bins. Edges must match to the bit: they are the same
+    /// arithmetic, not an approximation of it.
     fn assert_bins(
         got: &[CalibrationBin],
+        edges: &[f64],
         bin_ids: &[usize],
         counts: &[usize],
         pred: &[f64],
@@ -613,36 +686,7 @@ mod tests {
         assert_eq!(got.len(), bin_ids.len(), "{got:?}");
         for (i, b) in got.iter().enumerate() {
             let id = bin_ids[i];
-            assert_eq!(
-                b.lower,
-                [
-                    0.0,
-                    0.1,
-                    0.2,
-                    0.30000000000000004,
-                    0.4,
-                    0.5,
-                    0.6000000000000001,
-                    0.7000000000000001,
-                    0.8,
-                    0.9
-                ][id]
-            );
-            assert_eq!(
-                b.upper,
-                [
-                    0.1,
-                    0.2,
-                    0.30000000000000004,
-                    0.4,
-                    0.5,
-                    0.6000000000000001,
-                    0.7000000000000001,
-                    0.8,
-                    0.9,
-                    1.0
-                ][id]
-            );
+            assert_eq!((b.lower, b.upper), (edges[id], edges[id + 1]), "bin {id}");
             assert_eq!(b.count, counts[i], "bin {id}");
             assert!(close(b.mean_predicted, pred[i]), "bin {id}: {b:?}");
             assert!(close(b.observed_rate, obs[i]), "bin {id}: {b:?}");
@@ -650,76 +694,132 @@ mod tests {
     }
 
     #[test]
-    fn calibration_bins_match_sklearn() {
-        // Edges are numpy.linspace(0, 1, 11) as printed by numpy 2.4.6; bin ids
-        // and counts from numpy.searchsorted(edges[1:-1], p) and bincount, the
-        // same steps calibration_curve takes; prob_pred/prob_true from
-        // calibration_curve itself.
+    fn calibration_bins_match_sklearn_quantile_strategy() {
+        // Edges are numpy.percentile(p, numpy.linspace(0, 1, 11) * 100) as
+        // printed by numpy 2.4.6; bin ids and counts from
+        // numpy.searchsorted(edges[1:-1], p) and bincount, the steps
+        // calibration_curve(strategy="quantile") takes; prob_pred/prob_true
+        // from calibration_curve(y, p, n_bins=10, strategy="quantile") itself.
         let (p, y) = ties_case();
         assert_bins(
             &calibration(&p, &y, 10),
-            &[0, 2, 3, 4, 5, 7, 8, 9],
-            &[3, 1, 4, 2, 2, 1, 1, 1],
-            &[0.06666666666666667, 0.3, 0.375, 0.5, 0.6, 0.8, 0.9, 1.0],
-            &[0.0, 1.0, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0],
+            &[
+                0.0,
+                0.1,
+                0.26000000000000006,
+                0.35,
+                0.38,
+                0.4,
+                0.5,
+                0.5799999999999998,
+                0.6400000000000002,
+                0.86,
+                1.0,
+            ],
+            &[0, 2, 4, 5, 7, 8, 9],
+            &[3, 3, 2, 2, 2, 1, 2],
+            &[
+                0.06666666666666667,
+                0.3333333333333333,
+                0.4,
+                0.5,
+                0.6,
+                0.8,
+                0.95,
+            ],
+            &[0.0, 0.6666666666666666, 0.5, 0.5, 0.5, 1.0, 1.0],
         );
+        // A constant score: every edge is 0.5 and every row sits in bin 0.
         let (p, y) = all_equal_case();
-        assert_bins(&calibration(&p, &y, 10), &[4], &[8], &[0.5], &[0.375]);
+        assert_bins(
+            &calibration(&p, &y, 10),
+            &[0.5; 11],
+            &[0],
+            &[8],
+            &[0.5],
+            &[0.375],
+        );
         let (p, y) = seeded_case();
         assert_bins(
             &calibration(&p, &y, 10),
-            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-            &[26, 18, 22, 11, 14, 24, 25, 18, 12, 30],
             &[
-                0.0326923076923077,
-                0.15666666666666665,
-                0.26227272727272727,
-                0.37000000000000005,
-                0.45428571428571424,
-                0.5504166666666667,
-                0.6479999999999998,
-                0.75,
-                0.8541666666666666,
-                0.9496666666666669,
+                0.0,
+                0.05800000000000004,
+                0.17,
+                0.28,
+                0.4360000000000001,
+                0.545,
+                0.62,
+                0.7029999999999997,
+                0.8220000000000002,
+                0.93,
+                1.0,
+            ],
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+            &[20, 21, 20, 19, 20, 21, 19, 20, 23, 17],
+            &[
+                0.019,
+                0.1285714285714286,
+                0.244,
+                0.35894736842105257,
+                0.48949999999999994,
+                0.5804761904761906,
+                0.6589473684210526,
+                0.7565,
+                0.8943478260869567,
+                0.9729411764705882,
             ],
             &[
-                0.07692307692307693,
-                0.16666666666666666,
-                0.2727272727272727,
-                0.5454545454545454,
-                0.42857142857142855,
-                0.5,
-                0.6,
-                0.7222222222222222,
-                0.9166666666666666,
-                0.9333333333333333,
+                0.05,
+                0.19047619047619047,
+                0.3,
+                0.3684210526315789,
+                0.55,
+                0.47619047619047616,
+                0.5789473684210527,
+                0.75,
+                0.8695652173913043,
+                1.0,
             ],
         );
     }
 
     #[test]
-    fn calibration_edge_values_fall_in_the_bin_below() {
-        // As in the ties case above, checked against sklearn: 0.0 and 0.1 share
-        // the first bin, 0.4 sits in (0.3, 0.4], 1.0 in the last bin.
-        let p = [0.0, 0.1, 0.4, 1.0];
-        let bins = calibration(&p, &[false; 4], 10);
-        let lowers: Vec<f64> = bins.iter().map(|b| b.lower).collect();
-        assert_eq!(lowers, [0.0, 0.30000000000000004, 0.9]);
-        assert_eq!(bins[0].count, 2);
-        // 0.3 is below numpy's edge 0.30000000000000004, so it stays in (0.2, 0.3].
-        assert_eq!(calibration(&[0.3], &[true], 10)[0].lower, 0.2);
-        // One bin holds everything.
-        assert_eq!(calibration(&p, &[true; 4], 1)[0].count, 4);
+    fn calibration_rows_on_an_edge_fall_in_the_bin_below() {
+        // Hand computation: three rows, two bins; the median edge is 0.2
+        // itself, and 0.2 goes below it: bins (0.1..0.2] with 2 rows and
+        // (0.2..0.3] with 1.
+        let bins = calibration(&[0.3, 0.1, 0.2], &[true, false, false], 2);
+        let got: Vec<(f64, f64, usize)> =
+            bins.iter().map(|b| (b.lower, b.upper, b.count)).collect();
+        assert_eq!(got, [(0.1, 0.2, 2), (0.2, 0.3, 1)]);
+        // One bin holds everything, from the lowest score to the highest.
+        let one = calibration(&[0.3, 0.1, 0.2], &[true; 3], 1);
+        assert_eq!((one[0].lower, one[0].upper, one[0].count), (0.1, 0.3, 3));
+    }
+
+    #[test]
+    fn calibration_bins_hold_about_equal_counts_at_a_low_base_rate() {
+        // The reason for equal-count bins: 1,000 rows scored below 0.1 (a 5%
+        // base rate) fill ten bins of 100, where uniform bins of width 0.1
+        // would have put them all in one.
+        let p: Vec<f64> = (0..1000).map(|i| 0.0001 * i as f64).collect();
+        let y: Vec<bool> = (0..1000).map(|i| i % 20 == 0).collect();
+        let bins = calibration(&p, &y, 10);
+        assert_eq!(bins.len(), 10);
+        assert!(bins.iter().all(|b| b.count == 100), "{bins:?}");
+        assert!(bins.windows(2).all(|w| w[0].upper == w[1].lower));
+        assert_eq!((bins[0].lower, bins[9].upper), (0.0, p[999]));
     }
 
     #[test]
     fn ece_matches_numpy_over_sklearn_bins() {
-        // numpy 2.4.6: sum(counts * |prob_pred - prob_true|) / n over the
-        // calibration_curve outputs above.
+        // numpy 2.4.6: sum(counts / n * |prob_pred - prob_true|) over the
+        // calibration_curve(strategy="quantile") outputs above.
         let (p, y) = ties_case();
         assert!(close(
             expected_calibration_error(&calibration(&p, &y, 10)),
-            0.12666666666666665
+            0.12666666666666668
         ));
         let (p, y) = all_equal_case();
         assert!(close(
@@ -729,7 +829,7 @@ mod tests {
         let (p, y) = seeded_case();
         assert!(close(
             expected_calibration_error(&calibration(&p, &y, 10)),
-            0.04
+            0.04650000000000005
         ));
         assert_eq!(expected_calibration_error(&[]), 0.0);
     }
