@@ -1,7 +1,9 @@
 //! Validation metrics; computed on held-out rows only — the caller guarantees
 //! that. This module owns ROC AUC, PR AUC (average precision), Brier score,
-//! lift and calibration for one binary model; it does not choose rows, fit
-//! models or pick thresholds.
+//! lift and calibration for one binary model, and the concordance index and
+//! censoring-aware calibration at a horizon for a survival prediction; it
+//! does not choose rows, fit models or pick thresholds (the Kaplan–Meier
+//! arithmetic it borrows lives in `models::survival`).
 //!
 //! Conventions shared by every function here, so that no input can panic and
 //! every answer is deterministic:
@@ -14,10 +16,14 @@
 //!   [`top_decile_lift`], [`lift_curve`]) a NaN score ranks below every number,
 //!   `-inf` included, and all NaNs tie with each other: a model that failed to
 //!   score a row is treated as the least confident about it.
-//! - **Probabilities.** [`brier`] and [`calibration`] read their input as
-//!   probabilities: NaN becomes 0.0 (the lowest probability, matching the rule
-//!   above) and anything outside [0, 1] is clamped into it. scikit-learn
-//!   raises on such input instead; we prefer a number the report can carry.
+//! - **Probabilities.** [`brier`], [`calibration`] and [`horizon_calibration`]
+//!   read their input as probabilities: NaN becomes 0.0 (the lowest
+//!   probability, matching the rule above) and anything outside [0, 1] is
+//!   clamped into it. scikit-learn raises on such input instead; we prefer a
+//!   number the report can carry.
+//! - **Survival rows.** [`concordance_index`] and [`horizon_calibration`]
+//!   leave out rows whose time is NaN (lifelines raises): they cannot be
+//!   placed in time.
 //! - **Undefined metrics are `None`,** never NaN, so a [`BinaryReport`]
 //!   survives JSON (serde_json writes NaN as `null`, which then fails to read
 //!   back as `f64`). Without serde_json's `float_roundtrip` feature a float
@@ -27,6 +33,8 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::models::survival::{KmCurve, Lifetime};
 
 /// One point of a cumulative gains / lift curve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,15 +49,22 @@ pub struct LiftPoint {
     pub captured: f64,
 }
 
-/// One non-empty bin of a reliability diagram.
+/// One non-empty bin of a reliability diagram over equal-count bins (see
+/// [`calibration`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CalibrationBin {
-    /// Lower edge of the bin. Rows exactly on it belong to the bin below,
-    /// except 0.0, which belongs to the first bin.
+    /// Lower edge of the bin: a percentile of the scores (the 0th, i.e. the
+    /// lowest score, for the first bin). Rows exactly on it belong to the bin
+    /// below, except in the first bin. Bundles written before equal-count
+    /// bins hold uniform edges here (0.0, 0.1, …) in the same fields.
     pub lower: f64,
-    /// Upper edge of the bin, included. The last bin's upper edge is 1.0.
+    /// Upper edge of the bin, included: the next percentile (the highest
+    /// score for the last bin). `lower == upper` when many rows share one
+    /// score (a constant-score baseline has a single such bin).
     pub upper: f64,
-    /// Rows whose probability fell in the bin (never 0: empty bins are omitted).
+    /// Rows whose probability fell in the bin (never 0: empty bins are
+    /// omitted). About `n / bins`, but rows tied at an edge all go to the
+    /// bin below it, so counts can be uneven.
     pub count: usize,
     /// Mean predicted probability of those rows.
     pub mean_predicted: f64,
@@ -70,7 +85,7 @@ pub struct BinaryReport {
     pub pr_auc: Option<f64>,
     pub brier: Option<f64>,
     pub top_decile_lift: Option<f64>,
-    /// Non-empty uniform bins, lowest first.
+    /// Non-empty equal-count bins (score deciles for 10 bins), lowest first.
     pub calibration: Vec<CalibrationBin>,
     /// Expected calibration error over `calibration`; `None` when it is empty.
     pub ece: Option<f64>,
@@ -90,9 +105,10 @@ pub const LIFT_POINTS: usize = 20;
 /// Compute every metric for one model on one set of held-out rows.
 ///
 /// `probs` are the model's probabilities (they double as ranking scores),
-/// `bins` is the number of uniform calibration bins over [0, 1] (10 is the
-/// usual choice; 0 gives no calibration and `ece: None`). Cost: one sort per
-/// ranking metric, O(n log n) time and O(n) extra memory.
+/// `bins` is the number of equal-count calibration bins (10, score deciles,
+/// is the usual choice; 0 gives no calibration and `ece: None`). Cost: one
+/// sort per ranking metric and one for the bin edges, O(n log n) time and
+/// O(n) extra memory.
 pub fn evaluate(probs: &[f64], labels: &[bool], bins: usize) -> BinaryReport {
     let (probs, labels) = paired(probs, labels);
     let n = labels.len();
@@ -300,42 +316,46 @@ pub fn lift_curve(scores: &[f64], labels: &[bool], points: usize) -> Vec<LiftPoi
     curve
 }
 
-/// Reliability diagram over `bins` uniform bins on [0, 1], like
-/// `sklearn.calibration.calibration_curve(strategy="uniform")`, with counts.
+/// Reliability diagram over `bins` equal-count bins of the predicted
+/// probability (score deciles for 10), like
+/// `sklearn.calibration.calibration_curve(strategy="quantile")`, with counts
+/// and edges.
 ///
-/// Bin edges are `numpy.linspace(0, 1, bins + 1)` reproduced bit for bit
-/// (`i * (1 / bins)`, last edge exactly 1.0), and a probability lying exactly
-/// on an interior edge goes to the bin *below* it, as scikit-learn's
-/// `numpy.searchsorted(side="left")` puts it: bins are `(lower, upper]`, the
-/// first also holding 0.0. So 0.4 with 10 bins lands in (0.3, 0.4], and 1.0
-/// lands in the last bin. Empty bins are omitted, lowest bin first.
+/// Equal-count rather than uniform bins: at a 5% base rate nearly every row
+/// falls below 0.1, so ten bins of width 0.1 put almost all of them in the
+/// first bin and say nothing about the range where the model works.
 ///
-/// Empty when `bins == 0` or there are no rows. Memory grows with the number
-/// of non-empty bins, not with `bins`.
+/// Bin edges are `numpy.percentile(p, numpy.linspace(0, 1, bins + 1) * 100)`
+/// (linear interpolation) reproduced bit for bit, so the first edge is the
+/// lowest probability and the last the highest. A row goes to the bin
+/// `numpy.searchsorted(edges[1:-1], p)` gives it: bins are `(lower, upper]`,
+/// the first also holding its lower edge. Rows tied at an edge all go to the
+/// bin below it, so with many tied scores some bins are empty; empty bins
+/// are omitted, lowest bin first. Probabilities are cleaned as the module
+/// doc says (NaN is 0.0, the rest clamped into [0, 1]).
+///
+/// Empty when `bins == 0` or there are no rows. Costs one sort of the
+/// probabilities; memory grows with the rows and the non-empty bins, not
+/// with `bins`.
 pub fn calibration(probs: &[f64], labels: &[bool], bins: usize) -> Vec<CalibrationBin> {
     let (probs, labels) = paired(probs, labels);
-    if bins == 0 {
+    let Some(edges) = QuantileEdges::new(probs.iter().map(|&p| as_probability(p)), bins) else {
         return Vec::new();
-    }
-    let step = 1.0 / bins as f64;
+    };
     // bin index -> (count, sum of probabilities, positives); sums run in row
     // order, as numpy.bincount does.
     let mut acc: BTreeMap<usize, (usize, f64, usize)> = BTreeMap::new();
     for (&p, &y) in probs.iter().zip(labels) {
         let p = as_probability(p);
-        let entry = acc.entry(bin_index(p, bins, step)).or_insert((0, 0.0, 0));
+        let entry = acc.entry(edges.bin_of(p)).or_insert((0, 0.0, 0));
         entry.0 += 1;
         entry.1 += p;
         entry.2 += usize::from(y);
     }
     acc.into_iter()
         .map(|(b, (count, sum, pos))| CalibrationBin {
-            lower: b as f64 * step,
-            upper: if b + 1 == bins {
-                1.0
-            } else {
-                (b + 1) as f64 * step
-            },
+            lower: edges.lower(b),
+            upper: edges.upper(b),
             count,
             mean_predicted: sum / count as f64,
             observed_rate: pos as f64 / count as f64,
@@ -359,6 +379,250 @@ pub fn expected_calibration_error(bins: &[CalibrationBin]) -> f64 {
         .map(|b| b.count as f64 * (b.mean_predicted - b.observed_rate).abs())
         .sum();
     weighted / total as f64
+}
+
+/// Harrell's concordance index of a survival prediction, exactly as
+/// `lifelines.utils.concordance_index(event_times, predicted_scores,
+/// event_observed)` computes it: a **higher** prediction means a **longer**
+/// expected survival (pass minus a risk score, or a predicted lifetime).
+///
+/// A pair of rows is comparable when the one that left first churned: row
+/// `i` with `observed[i]` and a later row `j` (`times[j] > times[i]`, churned
+/// or censored). At a tied time a censored row counts as having lived
+/// longer than a churned one (it was still there when the other churned),
+/// so that pair is comparable too; two churns at the same time are not, nor
+/// is any pair whose earlier row is censored. A comparable pair is concordant
+/// when the longer-lived row has the higher prediction, and counts 0.5 when
+/// the predictions tie. The index is (concordant + ties / 2) / comparable.
+///
+/// `None` when no pair is comparable (lifelines raises ZeroDivisionError):
+/// no churn at all, or every churn at the last time. Lengths follow the
+/// module doc (the shortest of the three slices). lifelines refuses NaN;
+/// here a row with a NaN time is left out (it cannot be ordered), and NaN
+/// predictions rank below every number and tie with each other, as for the
+/// ranking metrics. Counts are integers, divided once.
+///
+/// O(n log n): rows by time, churns' predictions counted in a Fenwick tree
+/// over their ranks; O(n) extra memory.
+pub fn concordance_index(times: &[f64], predicted: &[f64], observed: &[bool]) -> Option<f64> {
+    let n = times.len().min(predicted.len()).min(observed.len());
+    let mut rows: Vec<usize> = (0..n).filter(|&i| !times[i].is_nan()).collect();
+    rows.sort_by(|&i, &j| times[i].total_cmp(&times[j]));
+    // The churns' distinct predictions, lowest first: the Fenwick tree's keys.
+    let mut keys: Vec<f64> = rows
+        .iter()
+        .filter(|&&i| observed[i])
+        .map(|&i| predicted[i])
+        .collect();
+    keys.sort_by(|&a, &b| score_cmp(a, b));
+    keys.dedup_by(|a, b| score_cmp(*a, *b) == Ordering::Equal);
+    let mut churned = Fenwick::new(keys.len());
+    // Compare `p` with every churn in the tree: (below p, equal to p).
+    let rank = |tree: &Fenwick, p: f64| -> (u64, u64) {
+        let k = keys.partition_point(|&x| score_cmp(x, p) == Ordering::Less);
+        let below = tree.prefix(k);
+        let equal = match keys.get(k) {
+            Some(&x) if score_cmp(x, p) == Ordering::Equal => tree.prefix(k + 1) - below,
+            _ => 0,
+        };
+        (below, equal)
+    };
+    let (mut pairs, mut concordant, mut tied) = (0u64, 0u64, 0u64);
+    let mut start = 0;
+    while start < rows.len() {
+        // Rows tied in time; -0.0 and 0.0 tie, as lifelines' `==` has it.
+        let t = times[rows[start]];
+        let end = start + rows[start..].partition_point(|&i| times[i] == t);
+        let group = &rows[start..end];
+        // Churns at t against churns strictly before t; then they join the
+        // tree, and rows censored at t are compared with churns up to t.
+        for pass_churned in [true, false] {
+            for &i in group.iter().filter(|&&i| observed[i] == pass_churned) {
+                let (below, equal) = rank(&churned, predicted[i]);
+                pairs += churned.total;
+                concordant += below;
+                tied += equal;
+            }
+            if pass_churned {
+                for &i in group.iter().filter(|&&i| observed[i]) {
+                    let k = keys.partition_point(|&x| score_cmp(x, predicted[i]) == Ordering::Less);
+                    churned.add(k);
+                }
+            }
+        }
+        start = end;
+    }
+    if pairs == 0 {
+        return None;
+    }
+    Some((2 * concordant as u128 + tied as u128) as f64 / (2 * pairs as u128) as f64)
+}
+
+/// Counts over ranks `0..len` with O(log n) add and prefix sum.
+struct Fenwick {
+    tree: Vec<u64>,
+    total: u64,
+}
+
+impl Fenwick {
+    fn new(len: usize) -> Fenwick {
+        Fenwick {
+            tree: vec![0; len + 1],
+            total: 0,
+        }
+    }
+
+    fn add(&mut self, rank: usize) {
+        let mut i = rank + 1;
+        while i < self.tree.len() {
+            self.tree[i] += 1;
+            i += i & i.wrapping_neg();
+        }
+        self.total += 1;
+    }
+
+    /// Count at ranks `0..k`.
+    fn prefix(&self, k: usize) -> u64 {
+        let mut i = k.min(self.tree.len() - 1);
+        let mut sum = 0;
+        while i > 0 {
+            sum += self.tree[i];
+            i -= i & i.wrapping_neg();
+        }
+        sum
+    }
+}
+
+/// One non-empty bin of [`horizon_calibration`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HorizonBin {
+    /// Edges of the bin, as in [`CalibrationBin`]: percentiles of the
+    /// predicted churn probability, rows on `lower` in the bin below except
+    /// in the first bin.
+    pub lower: f64,
+    pub upper: f64,
+    /// Rows in the bin (never 0).
+    pub count: usize,
+    /// Mean predicted probability of churn within the horizon.
+    pub mean_predicted: f64,
+    /// Churn by the horizon estimated by Kaplan–Meier over the bin's rows:
+    /// 1 − S(horizon), churns on the horizon day included. With no row
+    /// censored before the horizon this is the plain fraction that churned.
+    pub observed: f64,
+    /// Rows still followed (at risk) on the horizon day: what `observed`
+    /// rests on at its end. Past the bin's last observed time KM carries its
+    /// last value, so a bin with 0 here says less than its `count` suggests.
+    pub at_risk: u64,
+}
+
+/// Calibration of a churn-within-horizon prediction when some rows are
+/// censored before the horizon. Plain data, stored in the bundle's metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HorizonCalibration {
+    /// The horizon, in the unit of the times (days).
+    pub horizon: f64,
+    /// Rows used: the shortest input, less rows with a NaN time.
+    pub n: usize,
+    /// Mean predicted churn over all rows; `None` without rows.
+    pub mean_predicted: Option<f64>,
+    /// 1 − KM(horizon) over all rows (one curve, not a mean of the bins');
+    /// `None` without rows or with a NaN horizon.
+    pub observed: Option<f64>,
+    /// Non-empty equal-count bins of the prediction, lowest first.
+    pub bins: Vec<HorizonBin>,
+    /// Σ count/n · |mean_predicted − observed| over the bins, the ECE of
+    /// [`expected_calibration_error`] with KM in place of the plain rate;
+    /// `None` when there are no bins.
+    pub ece: Option<f64>,
+}
+
+/// Compare a predicted P(churn within `horizon`) with what happened, when
+/// some rows were censored before the horizon.
+///
+/// `predicted_churn[i]` is row i's predicted probability of churning within
+/// `horizon` days of its snapshot; `times[i]` the days from that snapshot to
+/// its churn (`observed[i]`) or to the end of its observation (censored).
+/// Rows go into `bins` equal-count bins of the prediction, exactly as in
+/// [`calibration`]; in each bin the observed churn by the horizon is
+/// 1 − S(horizon) of the bin's Kaplan–Meier curve ([`KmCurve::fit`], so
+/// lifelines' conventions: a churn on the horizon day counts, a row censored
+/// on a churn day was still at risk). A row censored before the horizon
+/// counts for as long as it was seen, instead of as a non-churner (which
+/// would bias the observed rate down) or not at all (up).
+///
+/// Predictions are cleaned as probabilities (module doc); lengths follow the
+/// shortest slice; a row with a NaN time is left out. A NaN horizon gives no
+/// bins and `None` figures. Costs one sort per bin and one overall.
+pub fn horizon_calibration(
+    predicted_churn: &[f64],
+    times: &[f64],
+    observed: &[bool],
+    horizon: f64,
+    bins: usize,
+) -> HorizonCalibration {
+    let n_all = predicted_churn.len().min(times.len()).min(observed.len());
+    let rows: Vec<(f64, Lifetime)> = (0..n_all)
+        .filter(|&i| !times[i].is_nan())
+        .map(|i| {
+            (
+                as_probability(predicted_churn[i]),
+                Lifetime::from_start(times[i], observed[i]),
+            )
+        })
+        .collect();
+    let n = rows.len();
+    let churned_by = |lifetimes: &[Lifetime]| {
+        let km = KmCurve::fit(lifetimes);
+        (1.0 - km.survival_at(horizon), km.at_risk_at(horizon))
+    };
+    let mut report = HorizonCalibration {
+        horizon,
+        n,
+        mean_predicted: None,
+        observed: None,
+        bins: Vec::new(),
+        ece: None,
+    };
+    if n == 0 {
+        return report;
+    }
+    report.mean_predicted = Some(rows.iter().map(|r| r.0).sum::<f64>() / n as f64);
+    if horizon.is_nan() {
+        return report;
+    }
+    let all: Vec<Lifetime> = rows.iter().map(|r| r.1).collect();
+    report.observed = Some(churned_by(&all).0);
+    let Some(edges) = QuantileEdges::new(rows.iter().map(|r| r.0), bins) else {
+        return report;
+    };
+    // bin index -> (sum of predictions, lifetimes), rows in input order.
+    let mut acc: BTreeMap<usize, (f64, Vec<Lifetime>)> = BTreeMap::new();
+    for &(p, lifetime) in &rows {
+        let entry = acc.entry(edges.bin_of(p)).or_insert((0.0, Vec::new()));
+        entry.0 += p;
+        entry.1.push(lifetime);
+    }
+    report.bins = acc
+        .into_iter()
+        .map(|(b, (sum, lifetimes))| {
+            let (observed, at_risk) = churned_by(&lifetimes);
+            HorizonBin {
+                lower: edges.lower(b),
+                upper: edges.upper(b),
+                count: lifetimes.len(),
+                mean_predicted: sum / lifetimes.len() as f64,
+                observed,
+                at_risk,
+            }
+        })
+        .collect();
+    let gap: f64 = report
+        .bins
+        .iter()
+        .map(|b| b.count as f64 * (b.mean_predicted - b.observed).abs())
+        .sum();
+    report.ece = Some(gap / n as f64);
+    report
 }
 
 /// The first `min(len)` rows of both slices (see the module doc).
@@ -427,42 +691,101 @@ fn tie_groups_descending(scores: &[f64], labels: &[bool]) -> Vec<(u128, u128)> {
     groups
 }
 
-/// Index of the bin holding probability `p` in `[0, 1]`: the number of
-/// interior edges `j * step` (1 <= j < bins) strictly below `p`, which is what
-/// `numpy.searchsorted(edges[1:-1], p, side="left")` returns. The arithmetic
-/// guess is corrected against the same edges numpy computes, so rounding in
-/// `p * bins` cannot move a row across an edge.
-fn bin_index(p: f64, bins: usize, step: f64) -> usize {
-    let edge = |j: usize| j as f64 * step;
-    // `as usize` saturates, so a huge `bins` cannot wrap.
-    let mut b = ((p * bins as f64).ceil() as usize)
-        .saturating_sub(1)
-        .min(bins - 1);
-    while b > 0 && edge(b) >= p {
-        b -= 1;
+/// Equal-count bin edges over a set of values: `bins + 1` percentiles as
+/// `numpy.percentile(values, numpy.linspace(0, 1, bins + 1) * 100)` computes
+/// them (numpy 2.4.6, method "linear"), each edge computed when asked so a
+/// huge `bins` costs no memory. Values must not be NaN.
+struct QuantileEdges {
+    sorted: Vec<f64>,
+    bins: usize,
+}
+
+impl QuantileEdges {
+    /// `None` when there are no values or no bins.
+    fn new(values: impl Iterator<Item = f64>, bins: usize) -> Option<QuantileEdges> {
+        let mut sorted: Vec<f64> = values.collect();
+        if sorted.is_empty() || bins == 0 {
+            return None;
+        }
+        sorted.sort_by(f64::total_cmp);
+        Some(QuantileEdges { sorted, bins })
     }
-    while b + 1 < bins && edge(b + 1) < p {
-        b += 1;
+
+    /// Edge `k` (0 ..= bins), step by step as numpy takes it:
+    /// `linspace` gives `k * (1 / bins)` with the last exactly 1.0, percentile
+    /// multiplies by 100 and divides by 100 again, the virtual index is
+    /// `(n - 1) * q`, and `_lerp` interpolates between its neighbours from
+    /// the nearer side (`b - (b - a) * (1 - t)` when `t >= 0.5`).
+    fn edge(&self, k: usize) -> f64 {
+        let n = self.sorted.len();
+        let lin = if k >= self.bins {
+            1.0
+        } else {
+            k as f64 * (1.0 / self.bins as f64)
+        };
+        let q = (lin * 100.0) / 100.0;
+        let last = (n - 1) as f64;
+        let virtual_index = last * q;
+        if virtual_index >= last {
+            return self.sorted[n - 1];
+        }
+        let below = virtual_index.floor();
+        let t = virtual_index - below;
+        let (a, b) = (self.sorted[below as usize], self.sorted[below as usize + 1]);
+        let diff = b - a;
+        if t >= 0.5 {
+            b - diff * (1.0 - t)
+        } else {
+            a + diff * t
+        }
     }
-    b
+
+    fn lower(&self, bin: usize) -> f64 {
+        self.edge(bin)
+    }
+
+    fn upper(&self, bin: usize) -> f64 {
+        self.edge(bin + 1)
+    }
+
+    /// The bin holding `p`: the number of interior edges (1 ..= bins - 1)
+    /// strictly below it, which is `numpy.searchsorted(edges[1:-1], p,
+    /// side="left")`. A binary search over edges computed on the fly
+    /// (percentiles never decrease with `k`).
+    fn bin_of(&self, p: f64) -> usize {
+        // First interior edge >= p, searched in [1, bins); `bins` if none.
+        let (mut lo, mut hi) = (1, self.bins);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.edge(mid) < p {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo - 1
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    // Known answers below come from scikit-learn 1.9.1 (numpy 2.4.6), computed
-    // by a script that calls roc_auc_score, average_precision_score,
-    // brier_score_loss and calibration_curve(strategy="uniform", n_bins=10) on
-    // exactly these rows. Values are Python's repr of the float64 result.
-    // To reproduce (y a bool array, p a float array; seeded rows as in
-    // `seeded_case`, with `& (2**64 - 1)` after each wrapping step):
+    // Known answers below come from scikit-learn 1.9.1 (numpy 2.4.6) and
+    // lifelines 0.30.3, computed by a script that calls roc_auc_score,
+    // average_precision_score, brier_score_loss and
+    // calibration_curve(strategy="quantile", n_bins=10) on exactly these rows
+    // (concordance and KM calls are quoted beside their tests). Values are
+    // Python's repr of the float64 result. To reproduce (y a bool array, p a
+    // float array; seeded rows as in `seeded_case`, with `& (2**64 - 1)` after
+    // each wrapping step):
     //
     //   from sklearn.metrics import roc_auc_score, average_precision_score, brier_score_loss
     //   from sklearn.calibration import calibration_curve
     //   roc_auc_score(y, p); average_precision_score(y, p); brier_score_loss(y, p)
-    //   prob_true, prob_pred = calibration_curve(y, p, n_bins=10, strategy="uniform")
-    //   ids = np.searchsorted(np.linspace(0, 1, 11)[1:-1], p); counts = np.bincount(ids)
+    //   prob_true, prob_pred = calibration_curve(y, p, n_bins=10, strategy="quantile")
+    //   edges = np.percentile(p, np.linspace(0, 1, 11) * 100)
+    //   ids = np.searchsorted(edges[1:-1], p); counts = np.bincount(ids)
     const TOL: f64 = 1e-12;
 
     fn close(actual: f64, expected: f64) -> bool {
@@ -603,8 +926,12 @@ mod tests {
         assert_eq!(brier(&[], &[]), None);
     }
 
+    /// `edges` are every edge numpy printed (bins + 1 of them); `bin_ids` the
+    /// non-empty bins. Edges must match to the bit: they are the same
+    /// arithmetic, not an approximation of it.
     fn assert_bins(
         got: &[CalibrationBin],
+        edges: &[f64],
         bin_ids: &[usize],
         counts: &[usize],
         pred: &[f64],
@@ -613,36 +940,7 @@ mod tests {
         assert_eq!(got.len(), bin_ids.len(), "{got:?}");
         for (i, b) in got.iter().enumerate() {
             let id = bin_ids[i];
-            assert_eq!(
-                b.lower,
-                [
-                    0.0,
-                    0.1,
-                    0.2,
-                    0.30000000000000004,
-                    0.4,
-                    0.5,
-                    0.6000000000000001,
-                    0.7000000000000001,
-                    0.8,
-                    0.9
-                ][id]
-            );
-            assert_eq!(
-                b.upper,
-                [
-                    0.1,
-                    0.2,
-                    0.30000000000000004,
-                    0.4,
-                    0.5,
-                    0.6000000000000001,
-                    0.7000000000000001,
-                    0.8,
-                    0.9,
-                    1.0
-                ][id]
-            );
+            assert_eq!((b.lower, b.upper), (edges[id], edges[id + 1]), "bin {id}");
             assert_eq!(b.count, counts[i], "bin {id}");
             assert!(close(b.mean_predicted, pred[i]), "bin {id}: {b:?}");
             assert!(close(b.observed_rate, obs[i]), "bin {id}: {b:?}");
@@ -650,76 +948,132 @@ mod tests {
     }
 
     #[test]
-    fn calibration_bins_match_sklearn() {
-        // Edges are numpy.linspace(0, 1, 11) as printed by numpy 2.4.6; bin ids
-        // and counts from numpy.searchsorted(edges[1:-1], p) and bincount, the
-        // same steps calibration_curve takes; prob_pred/prob_true from
-        // calibration_curve itself.
+    fn calibration_bins_match_sklearn_quantile_strategy() {
+        // Edges are numpy.percentile(p, numpy.linspace(0, 1, 11) * 100) as
+        // printed by numpy 2.4.6; bin ids and counts from
+        // numpy.searchsorted(edges[1:-1], p) and bincount, the steps
+        // calibration_curve(strategy="quantile") takes; prob_pred/prob_true
+        // from calibration_curve(y, p, n_bins=10, strategy="quantile") itself.
         let (p, y) = ties_case();
         assert_bins(
             &calibration(&p, &y, 10),
-            &[0, 2, 3, 4, 5, 7, 8, 9],
-            &[3, 1, 4, 2, 2, 1, 1, 1],
-            &[0.06666666666666667, 0.3, 0.375, 0.5, 0.6, 0.8, 0.9, 1.0],
-            &[0.0, 1.0, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0],
+            &[
+                0.0,
+                0.1,
+                0.26000000000000006,
+                0.35,
+                0.38,
+                0.4,
+                0.5,
+                0.5799999999999998,
+                0.6400000000000002,
+                0.86,
+                1.0,
+            ],
+            &[0, 2, 4, 5, 7, 8, 9],
+            &[3, 3, 2, 2, 2, 1, 2],
+            &[
+                0.06666666666666667,
+                0.3333333333333333,
+                0.4,
+                0.5,
+                0.6,
+                0.8,
+                0.95,
+            ],
+            &[0.0, 0.6666666666666666, 0.5, 0.5, 0.5, 1.0, 1.0],
         );
+        // A constant score: every edge is 0.5 and every row sits in bin 0.
         let (p, y) = all_equal_case();
-        assert_bins(&calibration(&p, &y, 10), &[4], &[8], &[0.5], &[0.375]);
+        assert_bins(
+            &calibration(&p, &y, 10),
+            &[0.5; 11],
+            &[0],
+            &[8],
+            &[0.5],
+            &[0.375],
+        );
         let (p, y) = seeded_case();
         assert_bins(
             &calibration(&p, &y, 10),
-            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-            &[26, 18, 22, 11, 14, 24, 25, 18, 12, 30],
             &[
-                0.0326923076923077,
-                0.15666666666666665,
-                0.26227272727272727,
-                0.37000000000000005,
-                0.45428571428571424,
-                0.5504166666666667,
-                0.6479999999999998,
-                0.75,
-                0.8541666666666666,
-                0.9496666666666669,
+                0.0,
+                0.05800000000000004,
+                0.17,
+                0.28,
+                0.4360000000000001,
+                0.545,
+                0.62,
+                0.7029999999999997,
+                0.8220000000000002,
+                0.93,
+                1.0,
+            ],
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+            &[20, 21, 20, 19, 20, 21, 19, 20, 23, 17],
+            &[
+                0.019,
+                0.1285714285714286,
+                0.244,
+                0.35894736842105257,
+                0.48949999999999994,
+                0.5804761904761906,
+                0.6589473684210526,
+                0.7565,
+                0.8943478260869567,
+                0.9729411764705882,
             ],
             &[
-                0.07692307692307693,
-                0.16666666666666666,
-                0.2727272727272727,
-                0.5454545454545454,
-                0.42857142857142855,
-                0.5,
-                0.6,
-                0.7222222222222222,
-                0.9166666666666666,
-                0.9333333333333333,
+                0.05,
+                0.19047619047619047,
+                0.3,
+                0.3684210526315789,
+                0.55,
+                0.47619047619047616,
+                0.5789473684210527,
+                0.75,
+                0.8695652173913043,
+                1.0,
             ],
         );
     }
 
     #[test]
-    fn calibration_edge_values_fall_in_the_bin_below() {
-        // As in the ties case above, checked against sklearn: 0.0 and 0.1 share
-        // the first bin, 0.4 sits in (0.3, 0.4], 1.0 in the last bin.
-        let p = [0.0, 0.1, 0.4, 1.0];
-        let bins = calibration(&p, &[false; 4], 10);
-        let lowers: Vec<f64> = bins.iter().map(|b| b.lower).collect();
-        assert_eq!(lowers, [0.0, 0.30000000000000004, 0.9]);
-        assert_eq!(bins[0].count, 2);
-        // 0.3 is below numpy's edge 0.30000000000000004, so it stays in (0.2, 0.3].
-        assert_eq!(calibration(&[0.3], &[true], 10)[0].lower, 0.2);
-        // One bin holds everything.
-        assert_eq!(calibration(&p, &[true; 4], 1)[0].count, 4);
+    fn calibration_rows_on_an_edge_fall_in_the_bin_below() {
+        // Hand computation: three rows, two bins; the median edge is 0.2
+        // itself, and 0.2 goes below it: bins (0.1..0.2] with 2 rows and
+        // (0.2..0.3] with 1.
+        let bins = calibration(&[0.3, 0.1, 0.2], &[true, false, false], 2);
+        let got: Vec<(f64, f64, usize)> =
+            bins.iter().map(|b| (b.lower, b.upper, b.count)).collect();
+        assert_eq!(got, [(0.1, 0.2, 2), (0.2, 0.3, 1)]);
+        // One bin holds everything, from the lowest score to the highest.
+        let one = calibration(&[0.3, 0.1, 0.2], &[true; 3], 1);
+        assert_eq!((one[0].lower, one[0].upper, one[0].count), (0.1, 0.3, 3));
+    }
+
+    #[test]
+    fn calibration_bins_hold_about_equal_counts_at_a_low_base_rate() {
+        // The reason for equal-count bins: 1,000 rows scored below 0.1 (a 5%
+        // base rate) fill ten bins of 100, where uniform bins of width 0.1
+        // would have put them all in one.
+        let p: Vec<f64> = (0..1000).map(|i| 0.0001 * i as f64).collect();
+        let y: Vec<bool> = (0..1000).map(|i| i % 20 == 0).collect();
+        let bins = calibration(&p, &y, 10);
+        assert_eq!(bins.len(), 10);
+        assert!(bins.iter().all(|b| b.count == 100), "{bins:?}");
+        assert!(bins.windows(2).all(|w| w[0].upper == w[1].lower));
+        assert_eq!((bins[0].lower, bins[9].upper), (0.0, p[999]));
     }
 
     #[test]
     fn ece_matches_numpy_over_sklearn_bins() {
-        // numpy 2.4.6: sum(counts * |prob_pred - prob_true|) / n over the
-        // calibration_curve outputs above.
+        // numpy 2.4.6: sum(counts / n * |prob_pred - prob_true|) over the
+        // calibration_curve(strategy="quantile") outputs above.
         let (p, y) = ties_case();
         assert!(close(
             expected_calibration_error(&calibration(&p, &y, 10)),
-            0.12666666666666665
+            0.12666666666666668
         ));
         let (p, y) = all_equal_case();
         assert!(close(
@@ -729,7 +1083,7 @@ mod tests {
         let (p, y) = seeded_case();
         assert!(close(
             expected_calibration_error(&calibration(&p, &y, 10)),
-            0.04
+            0.04650000000000005
         ));
         assert_eq!(expected_calibration_error(&[]), 0.0);
     }
@@ -985,5 +1339,334 @@ mod tests {
             let back: BinaryReport = serde_json::from_str(&json).expect("deserialize");
             assert!(same_report(&back, &r), "{json}");
         }
+    }
+
+    /// 200 survival rows from SplitMix64 seeded 20261202 (three draws a row),
+    /// replicated in the Python script: times 1..=30 days (many ties), about
+    /// 70% churned, and a prediction on a coarse integer grid (many ties)
+    /// that tracks the time: `(time + c % 21) / 3`, rounded down.
+    fn survival_case() -> (Vec<f64>, Vec<f64>, Vec<bool>) {
+        let mut s = 20_261_202u64;
+        let (mut t, mut p, mut e) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..200 {
+            let a = splitmix64(&mut s);
+            let b = splitmix64(&mut s);
+            let c = splitmix64(&mut s);
+            let time = 1 + (a >> 33) % 30;
+            t.push(time as f64);
+            e.push((b >> 40) % 10 < 7);
+            p.push(((time + (c >> 33) % 21) / 3) as f64);
+        }
+        (t, p, e)
+    }
+
+    /// The definition, pair by pair, written independently of the fast
+    /// version: `i` churned and left first, or at the same time as a
+    /// censored `j`.
+    fn brute_force_concordance(t: &[f64], p: &[f64], e: &[bool]) -> Option<f64> {
+        let (mut pairs, mut score) = (0.0, 0.0);
+        for i in 0..t.len() {
+            for j in 0..t.len() {
+                let comparable = e[i] && (t[i] < t[j] || (t[i] == t[j] && !e[j]));
+                if comparable {
+                    pairs += 1.0;
+                    score += match score_cmp(p[j], p[i]) {
+                        Ordering::Greater => 1.0,
+                        Ordering::Equal => 0.5,
+                        Ordering::Less => 0.0,
+                    };
+                }
+            }
+        }
+        (pairs > 0.0).then(|| score / pairs)
+    }
+
+    #[test]
+    fn survival_case_replicates_the_python_generator() {
+        // Printed by the Python script: first five rows and the churn count.
+        let (t, p, e) = survival_case();
+        assert_eq!(t[..5], [17.0, 5.0, 1.0, 3.0, 20.0]);
+        assert_eq!(p[..5], [12.0, 4.0, 1.0, 2.0, 11.0]);
+        assert_eq!(e[..5], [true, true, false, true, true]);
+        assert_eq!(count_true(&e), 142);
+    }
+
+    #[test]
+    fn concordance_matches_lifelines_on_a_hand_case() {
+        // lifelines 0.30.3: concordance_index([1, 2, 2, 3, 3], [1, 2, 2, 1.5, 9],
+        // [1, 1, 0, 1, 1]) = 0.7857142857142857. By hand: churn at 1 is before
+        // all four others (predictions 2, 2, 1.5, 9 all above 1: 4 concordant);
+        // churn at 2 is before the censored row at 2 (tied prediction: 0.5)
+        // and both rows at 3 (1.5 below 2: discordant; 9: concordant); the two
+        // churns at 3 are not comparable. (4 + 1.5) / 7.
+        let got = concordance_index(
+            &[1.0, 2.0, 2.0, 3.0, 3.0],
+            &[1.0, 2.0, 2.0, 1.5, 9.0],
+            &[true, true, false, true, true],
+        );
+        assert_close(got, 0.7857142857142857);
+        assert_close(got, 5.5 / 7.0);
+        // Tied times of both kinds and tied predictions. lifelines 0.30.3:
+        // concordance_index([2, 2, 2, 3, 3, 5, 5, 1, 4, 4],
+        //   [3, 3, 1, 2, 2, 5, 4, 0.5, 2, 3], [1, 0, 1, 1, 0, 1, 1, 0, 1, 0])
+        let got = concordance_index(
+            &[2.0, 2.0, 2.0, 3.0, 3.0, 5.0, 5.0, 1.0, 4.0, 4.0],
+            &[3.0, 3.0, 1.0, 2.0, 2.0, 5.0, 4.0, 0.5, 2.0, 3.0],
+            &[
+                true, false, true, true, false, true, true, false, true, false,
+            ],
+        );
+        assert_close(got, 0.7727272727272727);
+    }
+
+    #[test]
+    fn concordance_counts_a_row_censored_at_a_churn_time_as_longer_lived() {
+        // lifelines 0.30.3: concordance_index([1, 1], [1, 2], [1, 0]) = 1.0 and
+        // concordance_index([1, 1], [2, 1], [1, 0]) = 0.0.
+        assert_eq!(
+            concordance_index(&[1.0, 1.0], &[1.0, 2.0], &[true, false]),
+            Some(1.0)
+        );
+        assert_eq!(
+            concordance_index(&[1.0, 1.0], &[2.0, 1.0], &[true, false]),
+            Some(0.0)
+        );
+        // Predictions tied: one half.
+        assert_eq!(
+            concordance_index(&[1.0, 1.0], &[3.0, 3.0], &[true, false]),
+            Some(0.5)
+        );
+        // -0.0 and 0.0 are the same time (and the same prediction).
+        assert_eq!(
+            concordance_index(&[-0.0, 0.0], &[0.0, -0.0], &[true, false]),
+            Some(0.5)
+        );
+    }
+
+    #[test]
+    fn concordance_none_when_no_pair_is_comparable() {
+        // lifelines 0.30.3 raises ZeroDivisionError("No admissable pairs in
+        // the dataset.") for each of these.
+        // Two churns at the same time.
+        assert_eq!(
+            concordance_index(&[1.0, 1.0], &[1.0, 2.0], &[true, true]),
+            None
+        );
+        // Everyone censored.
+        assert_eq!(
+            concordance_index(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], &[false; 3]),
+            None
+        );
+        // The only churn is the last to leave.
+        assert_eq!(
+            concordance_index(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], &[false, false, true]),
+            None
+        );
+        assert_eq!(concordance_index(&[], &[], &[]), None);
+    }
+
+    #[test]
+    fn concordance_matches_lifelines_on_seeded_rows() {
+        // lifelines 0.30.3: concordance_index(t, p, e) on `survival_case`.
+        let (t, p, e) = survival_case();
+        assert_close(concordance_index(&t, &p, &e), 0.793756434769819);
+        assert_eq!(
+            concordance_index(&t, &p, &e),
+            brute_force_concordance(&t, &p, &e)
+        );
+    }
+
+    #[test]
+    fn concordance_equals_brute_force_with_many_ties() {
+        // Times and predictions from a handful of values each, so almost
+        // every kind of tie occurs; sizes from 0 to 120.
+        let mut s = 7u64;
+        for round in 0..60 {
+            let n = (round * 2) as usize;
+            let (mut t, mut p, mut e) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..n {
+                t.push((splitmix64(&mut s) % 6) as f64);
+                p.push((splitmix64(&mut s) % 4) as f64 / 2.0);
+                e.push(splitmix64(&mut s) % 3 != 0);
+            }
+            let fast = concordance_index(&t, &p, &e);
+            let slow = brute_force_concordance(&t, &p, &e);
+            match (fast, slow) {
+                (Some(a), Some(b)) => assert!((a - b).abs() <= 1e-12, "n = {n}: {a} vs {b}"),
+                (a, b) => assert_eq!(a, b, "n = {n}"),
+            }
+        }
+    }
+
+    #[test]
+    fn concordance_leaves_out_nan_times_and_ranks_nan_predictions_lowest() {
+        // A NaN time drops its row: the same as without it.
+        assert_eq!(
+            concordance_index(
+                &[1.0, f64::NAN, 2.0],
+                &[1.0, 0.0, 2.0],
+                &[true, true, false]
+            ),
+            concordance_index(&[1.0, 2.0], &[1.0, 2.0], &[true, false])
+        );
+        // A NaN prediction is the shortest predicted life.
+        assert_eq!(
+            concordance_index(&[1.0, 2.0], &[f64::NAN, -1e300], &[true, true]),
+            Some(1.0)
+        );
+        assert_eq!(
+            concordance_index(&[1.0, 2.0], &[f64::NAN, f64::NAN], &[true, true]),
+            Some(0.5)
+        );
+        // Mismatched lengths use the shortest slice.
+        assert_eq!(
+            concordance_index(&[1.0, 2.0, 3.0], &[1.0, 2.0], &[true, true, true]),
+            Some(1.0)
+        );
+    }
+
+    /// Rows of the hand case below: predictions, times, churned.
+    fn horizon_case() -> (Vec<f64>, Vec<f64>, Vec<bool>) {
+        let p = vec![0.1, 0.1, 0.2, 0.2, 0.5, 0.6, 0.7, 0.8];
+        let t = vec![20.0, 25.0, 40.0, 50.0, 5.0, 12.0, 30.0, 31.0];
+        let e = [0, 1, 0, 1, 1, 0, 1, 1].iter().map(|&v| v == 1).collect();
+        (p, t, e)
+    }
+
+    #[test]
+    fn horizon_calibration_uses_kaplan_meier_when_censored_before_the_horizon() {
+        // Two bins split at the median prediction (numpy.percentile: 0.35).
+        // Low bin: censored on day 20, churn on day 25 among the 3 still at
+        // risk: S(30) = 2/3, churn 1/3 (the plain fraction 1/4 would count the
+        // row censored on day 20 as a stayer). High bin: churn on day 5 (4 at
+        // risk), censored on day 12, churn on day 30 — the horizon day counts —
+        // among 2: S(30) = 3/4 · 1/2, churn 0.625. All rows: 1 − 7/8 · 4/5 · 3/4
+        // = 0.475. lifelines 0.30.3, per bin and overall:
+        //   1 - KaplanMeierFitter().fit(t[m], e[m]).survival_function_at_times(30)
+        // gives 0.33333333333333337, 0.625 and 0.47499999999999987.
+        let (p, t, e) = horizon_case();
+        let h = horizon_calibration(&p, &t, &e, 30.0, 2);
+        assert_eq!((h.horizon, h.n), (30.0, 8));
+        assert_close(h.mean_predicted, 0.4);
+        assert_close(h.observed, 0.47499999999999987);
+        assert_eq!(h.bins.len(), 2);
+        let [low, high] = [&h.bins[0], &h.bins[1]];
+        assert_eq!((low.lower, low.upper, low.count), (0.1, 0.35, 4));
+        assert_eq!((high.lower, high.upper, high.count), (0.35, 0.8, 4));
+        assert!(close(low.mean_predicted, 0.15000000000000002), "{low:?}");
+        assert!(close(low.observed, 0.33333333333333337), "{low:?}");
+        assert!(close(high.mean_predicted, 0.65), "{high:?}");
+        assert!(close(high.observed, 0.625), "{high:?}");
+        // Still followed on day 30: low bin days 40 and 50, high bin days 30
+        // and 31.
+        assert_eq!((low.at_risk, high.at_risk), (2, 2));
+        // (4 · |0.15 − 1/3| + 4 · |0.65 − 0.625|) / 8, as numpy gave it.
+        assert_close(h.ece, 0.10416666666666669);
+    }
+
+    #[test]
+    fn horizon_calibration_without_censoring_is_the_plain_fraction() {
+        // Everyone churns, some after the horizon: churn by day 30 is the
+        // share with time <= 30 (day 30 included). Three bins at the edges
+        // numpy.percentile gives (0.18333333333333332, 0.46666666666666645):
+        // times (3, 40, 12), (90, 31, 30), (5, 7, 100), so 2/3, 1/3, 2/3.
+        // lifelines 0.30.3 (1 - KaplanMeierFitter().fit(...)
+        // .survival_function_at_times(30) per bin) agrees to 1e-16.
+        let p = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.9, 0.9];
+        let t = [3.0, 40.0, 12.0, 90.0, 31.0, 30.0, 5.0, 7.0, 100.0];
+        let h = horizon_calibration(&p, &t, &[true; 9], 30.0, 3);
+        let observed: Vec<f64> = h.bins.iter().map(|b| b.observed).collect();
+        for (got, want) in observed.iter().zip([2.0 / 3.0, 1.0 / 3.0, 2.0 / 3.0]) {
+            assert!(close(*got, want), "{observed:?}");
+        }
+        let edges: Vec<(f64, f64)> = h.bins.iter().map(|b| (b.lower, b.upper)).collect();
+        assert_eq!(
+            edges,
+            [
+                (0.05, 0.18333333333333332),
+                (0.18333333333333332, 0.46666666666666645),
+                (0.46666666666666645, 0.9)
+            ]
+        );
+        assert_close(h.observed, 5.0 / 9.0);
+        assert_close(h.ece, 0.24444444444444444);
+        // The bins are exactly those of `calibration` on "churned by day 30".
+        let by_horizon: Vec<bool> = t.iter().map(|&d| d <= 30.0).collect();
+        let plain = calibration(&p, &by_horizon, 3);
+        for (a, b) in h.bins.iter().zip(&plain) {
+            assert_eq!((a.lower, a.upper, a.count), (b.lower, b.upper, b.count));
+            assert_eq!(a.mean_predicted, b.mean_predicted);
+            assert!(close(a.observed, b.observed_rate));
+        }
+        assert!(close(h.ece.unwrap(), expected_calibration_error(&plain)));
+    }
+
+    #[test]
+    fn horizon_calibration_matches_lifelines_on_seeded_rows() {
+        // `survival_case` with predicted churn (20 - p) / 20, horizon 15 days,
+        // 5 bins: edges from numpy.percentile(pc, np.linspace(0, 1, 6) * 100),
+        // per bin 1 - KaplanMeierFitter().fit(t[m], e[m])
+        // .survival_function_at_times(15) (lifelines 0.30.3).
+        let (t, p, e) = survival_case();
+        let pc: Vec<f64> = p.iter().map(|&x| (20.0 - x) / 20.0).collect();
+        let h = horizon_calibration(&pc, &t, &e, 15.0, 5);
+        let want = [
+            (0.2, 0.45, 49, 0.3704081632653062, 0.08163265306122447),
+            (0.45, 0.55, 38, 0.5223684210526316, 0.15959252971137505),
+            (0.55, 0.65, 45, 0.6266666666666667, 0.3721388648924877),
+            (0.65, 0.75, 30, 0.7166666666666666, 0.7841884444444445),
+            (0.75, 1.0, 38, 0.8763157894736843, 1.0),
+        ];
+        assert_eq!(h.bins.len(), want.len());
+        for (b, &(lower, upper, count, pred, obs)) in h.bins.iter().zip(&want) {
+            assert_eq!((b.lower, b.upper, b.count), (lower, upper, count), "{b:?}");
+            assert!(close(b.mean_predicted, pred), "{b:?}");
+            assert!((b.observed - obs).abs() <= 1e-9, "{b:?}");
+        }
+        assert_close(h.mean_predicted, 0.605);
+        assert!((h.observed.unwrap() - 0.38202926513426183).abs() <= 1e-9);
+        assert!((h.ece.unwrap() - 0.23057444142069572).abs() <= 1e-9);
+    }
+
+    #[test]
+    fn horizon_calibration_degenerate_inputs() {
+        let empty = horizon_calibration(&[], &[], &[], 30.0, 10);
+        assert_eq!(
+            (empty.n, empty.mean_predicted, empty.observed),
+            (0, None, None)
+        );
+        assert!(empty.bins.is_empty() && empty.ece.is_none());
+        let (p, t, e) = horizon_case();
+        // No bins: the overall figures only.
+        let none = horizon_calibration(&p, &t, &e, 30.0, 0);
+        assert!(none.bins.is_empty() && none.ece.is_none() && none.observed.is_some());
+        // A NaN horizon measures nothing.
+        let nan = horizon_calibration(&p, &t, &e, f64::NAN, 2);
+        assert!(nan.bins.is_empty() && nan.observed.is_none() && nan.ece.is_none());
+        // A NaN time drops its row; NaN predictions are 0.0.
+        let h = horizon_calibration(&[f64::NAN, 0.5], &[10.0, f64::NAN], &[true, true], 30.0, 10);
+        assert_eq!(h.n, 1);
+        assert_eq!(h.bins[0].mean_predicted, 0.0);
+        assert_eq!(h.bins[0].observed, 1.0);
+    }
+
+    #[test]
+    fn horizon_calibration_round_trips_through_json() {
+        let (p, t, e) = horizon_case();
+        let h = horizon_calibration(&p, &t, &e, 30.0, 2);
+        let back: HorizonCalibration =
+            serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
+        assert_eq!(back.bins.len(), h.bins.len());
+        assert_eq!(back.n, h.n);
+        for (a, b) in back.bins.iter().zip(&h.bins) {
+            assert!(close(a.observed, b.observed) && a.count == b.count && a.at_risk == b.at_risk);
+        }
+        // The empty report has no NaN to lose: `None` reads back as `None`.
+        let empty = horizon_calibration(&[], &[], &[], 30.0, 10);
+        let json = serde_json::to_string(&empty).unwrap();
+        assert_eq!(
+            serde_json::from_str::<HorizonCalibration>(&json).unwrap(),
+            empty
+        );
     }
 }

@@ -297,7 +297,7 @@ function figuresTable(rows) {
     { label: "PR AUC", cls: "num", title: "average precision", get: (r) => fmt.fixed(r.pr_auc) },
     { label: "Brier", cls: "num", title: "mean squared error of the probability; lower is better", get: (r) => fmt.fixed(r.brier, 4) },
     { label: "top-decile lift", cls: "num", title: "positive rate in the top 10% by score over the base rate", get: (r) => (r.top_decile_lift === null ? "–" : r.top_decile_lift.toFixed(2) + "×") },
-    { label: "ECE", cls: "num", title: "expected calibration error; lower is better", get: (r) => fmt.fixed(r.ece, 4) },
+    { label: "ECE", cls: "num", title: "expected calibration error over equal-count bins (score deciles); lower is better", get: (r) => fmt.fixed(r.ece, 4) },
   ], rows, { class: "plain figures" });
 }
 

@@ -55,8 +55,8 @@
   app.appendChild(section("calibration", "Calibration and lift (held-out months)",
     el("div", { class: "grid2" }, D.targets.map((t) => el("div", { class: "panel" },
       el("h3", {}, `Calibration: ${t.target}`), calibrationChart(t),
-      legend([{ label: "model, one dot per score decile (area ∝ rows)", color: "#4e79a7" }, { label: "perfect calibration", color: "#777", dash: true }]),
-      el("p", { class: "chart-note" }, `Expected calibration error ${fmt.fixed(t.figures[0].ece, 4)}: on average the predicted probability is ${fmt.pct(t.figures[0].ece)} away from what happened.`)))),
+      legend([{ label: "model, one dot per score decile (equal-count bin; area ∝ rows)", color: "#4e79a7" }, { label: "perfect calibration", color: "#777", dash: true }]),
+      el("p", { class: "chart-note" }, `Expected calibration error ${fmt.fixed(t.figures[0].ece, 4)} over ${t.curves.calibration.length} equal-count bins of held-out rows (score deciles): on average the predicted probability is ${fmt.pct(t.figures[0].ece)} away from what happened.`)))),
     el("div", { class: "grid2", style: "margin-top:16px" }, D.targets.map((t) => el("div", { class: "panel" },
       el("h3", {}, `Lift: ${t.target}`), liftChart(t),
       legend([{ label: "model", color: "#4e79a7" }].concat(t.curves.baseline_lift.map(([n], i) => ({ label: "baseline: " + n, color: ["#f28e2b", "#59a14f"][i % 2], dash: true })))
@@ -69,6 +69,9 @@
     const max = Math.min(1, Math.ceil(top * 10) / 10);
     const maxCount = Math.max(1, ...bins.map((b) => b.count));
     const pts = bins.map((b) => [b.mean_predicted, b.observed_rate]);
+    // Equal-count bins have uneven edges, often a fraction of a percent apart
+    // at a low base rate; a bin of tied scores has lower == upper.
+    const range = (b) => (b.lower === b.upper ? `scores of ${fmt.pct(b.lower, 2)}` : `scores ${fmt.pct(b.lower, 2)}–${fmt.pct(b.upper, 2)}`);
     return xyChart({
       id: "calibration-" + t.target, cls: "calibration", title: `Calibration of the ${t.target} model on held-out months`,
       x: { min: 0, max: max, label: "predicted probability (mean in bin, %)", format: (v) => Math.round(v * 100) + "%" },
@@ -77,7 +80,7 @@
         { points: [[0, 0], [max, max]], color: "#777", dash: "5 4", width: 1.2 },
         { points: pts, color: "#4e79a7", cls: "calibration",
           dots: bins.map((b) => ({ x: b.mean_predicted, y: b.observed_rate, r: 3 + 9 * Math.sqrt(b.count / maxCount),
-            title: `${fmt.pct(b.lower, 0)}–${fmt.pct(b.upper, 0)}: ${fmt.int(b.count)} rows, predicted ${fmt.pct(b.mean_predicted)}, observed ${fmt.pct(b.observed_rate)}` })) },
+            title: `${range(b)}: ${fmt.int(b.count)} rows, predicted ${fmt.pct(b.mean_predicted)}, observed ${fmt.pct(b.observed_rate)}` })) },
       ],
     });
   }
