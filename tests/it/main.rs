@@ -6,3 +6,4 @@ mod workdir;
 mod report;
 mod score;
 mod train;
+mod truth;

@@ -1,0 +1,251 @@
+//! Every sentence the risk queue prints about an account is true of that
+//! account. An independent checker: it reads the raw input tables itself
+//! (`raw`), recomputes each fact the sentence catalog can state, and judges
+//! each driver sentence against them (`catalog`, `check`). It calls no
+//! `ebbflow::` function, so it cannot share a blind spot with the writer.
+
+mod catalog;
+mod check;
+mod raw;
+
+use std::path::Path;
+
+use crate::workdir::{demo_data, demo_model, s, Workdir};
+use catalog::{judge, Verdict};
+use check::{check_queue, Report};
+use raw::{utc_day, Raw};
+
+/// The demo data's last day: `ebbflow-score`'s default as-of.
+const DEMO_AS_OF: &str = "2025-12-31";
+
+fn score_csv(wd: &Workdir, data: &Path) {
+    let model = demo_model();
+    wd.ok(
+        "ebbflow-score",
+        &[
+            "--model",
+            s(&model),
+            "--data",
+            s(data),
+            "--out",
+            "out",
+            "--format",
+            "csv",
+            "--no-report",
+            "--quiet",
+        ],
+    );
+}
+
+fn require_clean(report: &Report) {
+    eprintln!("{}", report.render());
+    assert!(
+        report.is_clean(),
+        "the queue says things the raw tables do not:\n{}",
+        report.render()
+    );
+}
+
+#[test]
+fn demo_queue_says_only_true_things() {
+    let wd = Workdir::new();
+    score_csv(&wd, &demo_data());
+    let report = check_queue(&demo_data(), &wd.path("out/queue.csv"), DEMO_AS_OF);
+    assert!(
+        report.rows > 1000 && report.sentences > 5000,
+        "{}",
+        report.render()
+    );
+    require_clean(&report);
+}
+
+#[test]
+fn generated_queue_says_only_true_things() {
+    // 50,000 accounts over 12 months (about 5 s to write and 2 s to score
+    // in release); the data ends on synth's default --end, 2025-12-31.
+    let wd = Workdir::new();
+    wd.ok(
+        "ebbflow-synth",
+        &[
+            "--out",
+            "data",
+            "--accounts",
+            "50000",
+            "--months",
+            "12",
+            "--seed",
+            "7",
+        ],
+    );
+    score_csv(&wd, &wd.path("data"));
+    let report = check_queue(&wd.path("data"), &wd.path("out/queue.csv"), "2025-12-31");
+    assert!(report.rows > 20_000, "{}", report.render());
+    require_clean(&report);
+}
+
+// ---- the checker itself, on tables small enough to check by hand --------
+
+/// S = 2025-12-31: 30 days = 12-02..12-31, prev 30 = 11-02..12-01,
+/// 90 days = 10-03..12-31.
+///
+/// A-1: MRR 250 + 50 = 300 at S, 100 at S-90 (10-02); 10 seats (the add-on
+/// line states none); plan Growth (the biggest line with a plan). Events
+/// in 30 days: 1 (count empty) + 3 + 2 = 6 on 12-30 and 12-10, users u1 u2
+/// u3, types login and export; the row at 23:30-02:00 on 12-31 is 01-01
+/// UTC, after S. Prev 30: 4 + 4 = 8. Tickets in 90 days: 2, both
+/// high/urgent, csat 2, sentiment (-0.5 + 0.2) / 2 = -0.15; last 12-20.
+/// NPS: two answers on 12-01, the later row (3) counts.
+/// A-2: Enterprise, created 12-01, 1,000 MRR since then, no seats stated,
+/// no events, tickets or surveys.
+fn inline_tables(wd: &Workdir) -> std::path::PathBuf {
+    let dir = wd.path("data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = [
+        (
+            "accounts.csv",
+            "account_id,created_at,name,segment,owner\n\
+             A-1,2025-01-01,Acme,SMB,Ann\n\
+             A-2,2025-12-01,Beta,Enterprise,\n\
+             A-3,2024-06-01,Gone,SMB,Ann\n",
+        ),
+        (
+            "subscriptions.csv",
+            "account_id,start_date,end_date,mrr,plan,seats\n\
+             A-1,2025-01-01,2025-11-01,100,Starter,5\n\
+             A-1,2025-11-01,,250,Growth,10\n\
+             A-1,2025-12-01,,50,,\n\
+             A-2,2025-12-01,,1000,Pro,\n\
+             A-3,2024-06-01,2025-06-01,80,Starter,2\n",
+        ),
+        (
+            "events.csv",
+            "account_id,timestamp,event,user_id,count\n\
+             A-1,2025-11-20,login,u1,4\n\
+             A-1,2025-11-25,export,,4\n\
+             A-1,2025-12-10,login,u3,2\n\
+             A-1,2025-12-30T10:00:00Z,login,u1,\n\
+             A-1,2025-12-30 23:30:00+02:00,export,u2,3\n\
+             A-1,2025-12-31T23:30:00-02:00,login,u1,5\n",
+        ),
+        (
+            "tickets.csv",
+            "account_id,created_at,priority,csat,sentiment,topic\n\
+             A-1,2025-09-01,low,5,,bug\n\
+             A-1,2025-10-15,high,,0.2,bug\n\
+             A-1,2025-12-20,urgent,2,-0.5,billing\n",
+        ),
+        (
+            "surveys.csv",
+            "account_id,responded_at,score\n\
+             A-1,2025-12-01,9\n\
+             A-1,2025-12-01,3\n\
+             A-1,2026-01-05,10\n",
+        ),
+    ];
+    for (name, body) in files {
+        std::fs::write(dir.join(name), body).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn checker_flags_a_false_sentence() {
+    let wd = Workdir::new();
+    let data = inline_tables(&wd);
+    let queue = wd.path("queue.csv");
+    std::fs::write(
+        &queue,
+        "rank,account_id,name,owner,as_of,mrr,churn_drivers,upgrade_drivers\n\
+         1,A-1,Acme,Ann,2025-12-31,300.0,\"events down 25% vs prior 30 days (6 vs 8); no activity for 1 day; 2 high/urgent tickets in 90 days\",\"30% of 10 seats in use; plan is Growth; MRR up 200 over 90 days\"\n\
+         2,A-2,Beta,,2025-12-31,1000.0,segment is SMB; no events in 60 days; segment outside the common ones,never opened a ticket\n",
+    )
+    .unwrap();
+    let report = check_queue(&data, &queue, "2025-12-31");
+    eprintln!("{}", report.render());
+    assert!(!report.is_clean());
+    assert_eq!(report.sentences, 10);
+    assert_eq!(report.tally("segment is SMB").false_, 1);
+    assert_eq!(
+        report
+            .tally("old phrasing: <attr> outside the common ones")
+            .unknown,
+        1
+    );
+    let (t, f, u) = report.by_pattern.values().fold((0, 0, 0), |(t, f, u), x| {
+        (t + x.true_, f + x.false_, u + x.unknown)
+    });
+    assert_eq!((t, f, u), (8, 1, 1), "{}", report.render());
+    assert!(report.row_problems.is_empty(), "{}", report.render());
+
+    // The same queue with every sentence true and A-2 gone: A-2 is active
+    // at S, so leaving it out is a row problem of its own.
+    std::fs::write(
+        &queue,
+        "rank,account_id,name,owner,as_of,mrr,churn_drivers,upgrade_drivers\n\
+         1,A-1,Acme,Ann,2025-12-31,300.0,no activity for 1 day,plan is Growth\n",
+    )
+    .unwrap();
+    let report = check_queue(&data, &queue, "2025-12-31");
+    assert_eq!(
+        report.row_problems.get("active at S but not queued"),
+        Some(&1)
+    );
+}
+
+#[test]
+fn truth_catalog_judges_each_pattern_by_hand() {
+    let wd = Workdir::new();
+    let raw = Raw::load(&inline_tables(&wd), utc_day("2025-12-31").unwrap());
+    let (a1, a2) = (raw.facts(raw.index["A-1"]), raw.facts(raw.index["A-2"]));
+    let cases = [
+        // (facts, sentence, true?)
+        (&a1, "events down 25% vs prior 30 days (6 vs 8)", true),
+        (&a1, "events up 25% vs prior 30 days (6 vs 8)", false),
+        (&a1, "events flat vs prior 30 days (6 vs 6)", false),
+        (&a2, "no events in 60 days", true),
+        (&a1, "no events in 60 days", false),
+        (&a1, "6 events in 30 days, none in the 30 before", false),
+        (&a1, "no activity for 1 day", true),
+        (&a1, "active today", false),
+        (&a2, "no activity for 30 days", true),
+        (&a1, "active on 2 of the last 30 days", true),
+        (&a1, "active on 4 of the last 90 days", true),
+        (&a1, "3 active users in 30 days", true),
+        (&a1, "30% of 10 seats in use", true),
+        (&a1, "10 seats", true),
+        (&a2, "seat count unknown", true),
+        (&a1, "seat count unknown", false),
+        (&a1, "2 event types used in 30 days", true),
+        (&a1, "2 tickets in 90 days", true),
+        (&a1, "2 high/urgent tickets in 90 days", true),
+        (&a1, "mean CSAT 2.0 over 90 days", true),
+        (&a1, "ticket sentiment -0.15 over 90 days", true),
+        (&a1, "ticket sentiment +0.15 over 90 days", false),
+        (&a1, "no ticket sentiment in 90 days", false),
+        (&a1, "last ticket 11 days ago", true),
+        (&a1, "last NPS 3", true),
+        (&a1, "last NPS 9", false),
+        (&a2, "no NPS answer yet", true),
+        (&a1, "MRR 300", true),
+        (&a1, "MRR up 200 over 90 days", true),
+        (&a2, "MRR up 1,000 over 90 days", true),
+        (&a2, "MRR up 1000 over 90 days", false),
+        (&a1, "customer for 364 days", true),
+        (&a1, "3 login events in 30 days", true),
+        (&a1, "3 export events in 30 days", true),
+        (&a2, "never opened a ticket", true),
+        (&a1, "plan is Growth", true),
+        (&a2, "segment is Enterprise", true),
+        (&a1, "segment is Enterprise", false),
+        (&a1, "industry is Software", false),
+    ];
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter_map(|&(f, sentence, expected)| {
+            let got = judge(sentence, f).1;
+            ((got == Verdict::True) != expected)
+                .then(|| format!("{sentence:?}: expected {expected}, got {got:?}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
