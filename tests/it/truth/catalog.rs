@@ -30,10 +30,21 @@ pub fn judge(sentence: &str, f: &Facts) -> (Key, Verdict) {
     }
     let mut hits: Vec<(Key, Verdict)> = PATTERNS.iter().filter_map(|p| p(sentence, f)).collect();
     match hits.len() {
-        0 => (
-            (0, "not in the catalog".to_string()),
-            Verdict::Unknown("follows no catalog pattern".to_string()),
-        ),
+        0 => match regrouped(sentence) {
+            // A catalog sentence but for its number format: unknown still,
+            // saying whether it would be true once formatted.
+            Some(fixed) if PATTERNS.iter().any(|p| p(&fixed, f).is_some()) => {
+                let (_, v) = judge(&fixed, f);
+                (
+                    (0, "number without thousands separators".to_string()),
+                    Verdict::Unknown(format!("the catalog prints {fixed:?}, which is {v:?}")),
+                )
+            }
+            _ => (
+                (0, "not in the catalog".to_string()),
+                Verdict::Unknown("follows no catalog pattern".to_string()),
+            ),
+        },
         1 => hits.pop().unwrap(),
         _ => {
             let names: Vec<String> = hits.iter().map(|((_, k), _)| k.clone()).collect();
@@ -47,6 +58,41 @@ pub fn judge(sentence: &str, f: &Facts) -> (Key, Verdict) {
             )
         }
     }
+}
+
+/// The sentence with every whole number of 4 or more digits grouped by
+/// thousands (`1024 seats` -> `1,024 seats`); `None` when there is none.
+fn regrouped(t: &str) -> Option<String> {
+    let mut out = String::with_capacity(t.len() + 4);
+    let mut changed = false;
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            out.push(t[i..].chars().next().unwrap());
+            i += t[i..].chars().next().unwrap().len_utf8();
+            continue;
+        }
+        let digits = &t[start..i];
+        let part_of_other = (start > 0 && matches!(b[start - 1], b'.' | b','))
+            || (i < b.len() && matches!(b[i], b'.' | b','));
+        if digits.len() >= 4 && !part_of_other {
+            changed = true;
+            for (k, c) in digits.chars().enumerate() {
+                if k > 0 && (digits.len() - k) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+        } else {
+            out.push_str(digits);
+        }
+    }
+    changed.then_some(out)
 }
 
 /// Today's writer's phrasings that the catalog replaces.
@@ -597,6 +643,12 @@ mod tests {
         assert_eq!(counted("1 day", "day", "days", ""), Some((1, None)));
         assert_eq!(counted("0 days", "day", "days", ""), Some((0, None)));
         assert!(counted("2 day", "day", "days", "").unwrap().1.is_some());
+        assert_eq!(
+            regrouped("94% of 1024 seats in use").as_deref(),
+            Some("94% of 1,024 seats in use")
+        );
+        assert_eq!(regrouped("MRR 1,204"), None);
+        assert_eq!(regrouped("mean CSAT 4.5 over 90 days"), None);
         assert!(near(64.5, 64.0, 0.5) && near(64.5, 65.0, 0.5) && !near(64.51, 64.0, 0.5));
     }
 }
