@@ -272,181 +272,25 @@ struct TicketRows {
 const NOT_ATTRIBUTES: [&str; 4] = ["account_id", "created_at", "name", "owner"];
 
 impl Raw {
+    /// Reads every table in `dir` once; rows of accounts not in the
+    /// accounts table are skipped, as the contract says.
     pub fn load(dir: &Path, s: Day) -> Raw {
-        let (path, df) = read_table(dir, "accounts").expect("accounts table");
-        let ids = text(&df, "account_id").expect("account_id");
-        let created = days(&df, "created_at", &path);
-        let name = text(&df, "name");
-        let owner = text(&df, "owner");
-        let attr_names: Vec<String> = df
-            .get_column_names()
+        let (attr_names, accounts) = load_accounts(dir);
+        let index: HashMap<String, usize> = accounts
             .iter()
-            .map(|c| c.to_string())
-            .filter(|c| !NOT_ATTRIBUTES.contains(&c.as_str()))
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i))
             .collect();
-        let attr_cols: Vec<StringChunked> =
-            attr_names.iter().map(|c| text(&df, c).unwrap()).collect();
-        let own = |c: &Option<StringChunked>, i: usize| {
-            c.as_ref().and_then(|c| cell(c.get(i)).map(str::to_string))
-        };
-        let mut accounts = Vec::with_capacity(df.height());
-        let mut index = HashMap::with_capacity(df.height());
-        for i in 0..df.height() {
-            let id = ids.get(i).expect("account_id").to_string();
-            index.insert(id.clone(), i);
-            accounts.push(Account {
-                id,
-                created: created[i].expect("created_at"),
-                name: own(&name, i),
-                owner: own(&owner, i),
-                attrs: attr_cols
-                    .iter()
-                    .map(|c| cell(c.get(i)).map(str::to_string))
-                    .collect(),
-            });
-        }
-        let n = accounts.len();
-
-        let (path, df) = read_table(dir, "subscriptions").expect("subscriptions table");
-        let sub_ids = text(&df, "account_id").unwrap();
-        let start = days(&df, "start_date", &path);
-        let end = days(&df, "end_date", &path);
-        let mrr = nums(&df, "mrr", &path).expect("mrr");
-        let plan = text(&df, "plan");
-        let seats = nums(&df, "seats", &path);
-        let mut subs: Vec<Vec<Line>> = (0..n).map(|_| Vec::new()).collect();
-        for (i, id) in sub_ids.iter().enumerate() {
-            let Some(&a) = id.and_then(|id| index.get(id)) else {
-                continue;
-            };
-            subs[a].push(Line {
-                start: start[i].expect("start_date"),
-                end: end[i],
-                mrr: mrr[i].expect("mrr"),
-                plan: plan
-                    .as_ref()
-                    .and_then(|p| cell(p.get(i)).map(str::to_string)),
-                seats: seats.as_ref().and_then(|c| c[i]),
-            });
-        }
-
-        let first = s - 89;
-        let events = read_table(dir, "events").map(|(path, df)| {
-            let ev_ids = text(&df, "account_id").unwrap();
-            let day = days(&df, "timestamp", &path);
-            let kind = text(&df, "event").expect("event");
-            let user = text(&df, "user_id");
-            let count = nums(&df, "count", &path);
-            let mut kinds: Vec<String> = Vec::new();
-            let mut kind_ids: HashMap<&str, u32> = HashMap::new();
-            let mut user_ids: HashMap<&str, u32> = HashMap::new();
-            let mut window: Vec<Vec<Event>> = (0..n).map(|_| Vec::new()).collect();
-            let mut last: Vec<Option<Day>> = vec![None; n];
-            for (i, id) in ev_ids.iter().enumerate() {
-                let Some(&a) = id.and_then(|id| index.get(id)) else {
-                    continue;
-                };
-                let d = day[i].expect("timestamp");
-                if d > s {
-                    continue;
-                }
-                last[a] = Some(last[a].map_or(d, |l: Day| l.max(d)));
-                if d < first {
-                    continue;
-                }
-                let k = kind.get(i).unwrap_or("");
-                let next = kind_ids.len() as u32;
-                let k = *kind_ids.entry(k).or_insert_with(|| {
-                    kinds.push(k.to_string());
-                    next
-                });
-                let u = user.as_ref().and_then(|u| cell(u.get(i))).map(|u| {
-                    let next = user_ids.len() as u32;
-                    *user_ids.entry(u).or_insert(next)
-                });
-                window[a].push(Event {
-                    day: d,
-                    kind: k,
-                    user: u,
-                    count: count.as_ref().and_then(|c| c[i]).unwrap_or(1.0),
-                });
-            }
-            EventRows {
-                kinds,
-                window,
-                last,
-            }
-        });
-        let events = events.unwrap_or_else(|| EventRows {
-            kinds: Vec::new(),
-            window: (0..n).map(|_| Vec::new()).collect(),
-            last: vec![None; n],
-        });
-
-        let tickets = read_table(dir, "tickets").map(|(path, df)| {
-            let t_ids = text(&df, "account_id").unwrap();
-            let day = days(&df, "created_at", &path);
-            let priority = text(&df, "priority");
-            let csat = nums(&df, "csat", &path);
-            let sentiment = nums(&df, "sentiment", &path);
-            let mut window: Vec<Vec<Ticket>> = (0..n).map(|_| Vec::new()).collect();
-            let mut last: Vec<Option<Day>> = vec![None; n];
-            for (i, id) in t_ids.iter().enumerate() {
-                let Some(&a) = id.and_then(|id| index.get(id)) else {
-                    continue;
-                };
-                let d = day[i].expect("created_at");
-                if d > s {
-                    continue;
-                }
-                last[a] = Some(last[a].map_or(d, |l: Day| l.max(d)));
-                if d < first {
-                    continue;
-                }
-                let p = priority.as_ref().and_then(|p| cell(p.get(i))).unwrap_or("");
-                window[a].push(Ticket {
-                    high: ["high", "urgent"].contains(&p.trim()),
-                    csat: csat.as_ref().and_then(|c| c[i]),
-                    sentiment: sentiment.as_ref().and_then(|c| c[i]),
-                });
-            }
-            TicketRows { window, last }
-        });
-        let tickets = tickets.unwrap_or_else(|| TicketRows {
-            window: (0..n).map(|_| Vec::new()).collect(),
-            last: vec![None; n],
-        });
-
-        let surveys = read_table(dir, "surveys").map(|(path, df)| {
-            let s_ids = text(&df, "account_id").unwrap();
-            let day = days(&df, "responded_at", &path);
-            let score = nums(&df, "score", &path).expect("score");
-            let mut last: Vec<Option<(Day, f64)>> = vec![None; n];
-            for (i, id) in s_ids.iter().enumerate() {
-                let Some(&a) = id.and_then(|id| index.get(id)) else {
-                    continue;
-                };
-                let (Some(d), Some(v)) = (day[i], score[i]) else {
-                    continue;
-                };
-                // Same day: the later row in file order wins.
-                if d <= s && last[a].is_none_or(|(l, _)| d >= l) {
-                    last[a] = Some((d, v));
-                }
-            }
-            last
-        });
-        let surveys = surveys.unwrap_or_else(|| vec![None; n]);
-
+        let grouped = Grouping { index: &index, s };
         Raw {
             s,
+            subs: grouped.subscriptions(dir),
+            events: grouped.events(dir),
+            tickets: grouped.tickets(dir),
+            surveys: grouped.surveys(dir),
             attr_names,
             accounts,
             index,
-            subs,
-            events,
-            tickets,
-            surveys,
         }
     }
 
@@ -542,6 +386,184 @@ impl Raw {
             tickets,
             nps: self.surveys[a],
         }
+    }
+}
+
+/// The accounts table: attribute names and one `Account` per row.
+fn load_accounts(dir: &Path) -> (Vec<String>, Vec<Account>) {
+    let (path, df) = read_table(dir, "accounts").expect("accounts table");
+    let ids = text(&df, "account_id").expect("account_id");
+    let created = days(&df, "created_at", &path);
+    let (name, owner) = (text(&df, "name"), text(&df, "owner"));
+    let attr_names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .filter(|c| !NOT_ATTRIBUTES.contains(&c.as_str()))
+        .collect();
+    let attr_cols: Vec<StringChunked> = attr_names.iter().map(|c| text(&df, c).unwrap()).collect();
+    let own =
+        |c: Option<&StringChunked>, i: usize| c.and_then(|c| cell(c.get(i)).map(str::to_string));
+    let accounts = (0..df.height())
+        .map(|i| Account {
+            id: ids.get(i).expect("account_id").to_string(),
+            created: created[i].expect("created_at"),
+            name: own(name.as_ref(), i),
+            owner: own(owner.as_ref(), i),
+            attrs: attr_cols.iter().map(|c| own(Some(c), i)).collect(),
+        })
+        .collect();
+    (attr_names, accounts)
+}
+
+/// Groups a table's rows by account in one pass, keeping what facts as of
+/// `s` need.
+struct Grouping<'a> {
+    index: &'a HashMap<String, usize>,
+    s: Day,
+}
+
+impl Grouping<'_> {
+    fn account(&self, id: Option<&str>) -> Option<usize> {
+        id.and_then(|id| self.index.get(id)).copied()
+    }
+
+    fn per_account<T>(&self) -> Vec<Vec<T>> {
+        (0..self.index.len()).map(|_| Vec::new()).collect()
+    }
+
+    /// First day of the 90-day window.
+    fn first(&self) -> Day {
+        self.s - 89
+    }
+
+    /// Every line, in file order (plan ties go to the earliest).
+    fn subscriptions(&self, dir: &Path) -> Vec<Vec<Line>> {
+        let (path, df) = read_table(dir, "subscriptions").expect("subscriptions table");
+        let ids = text(&df, "account_id").unwrap();
+        let start = days(&df, "start_date", &path);
+        let end = days(&df, "end_date", &path);
+        let mrr = nums(&df, "mrr", &path).expect("mrr");
+        let plan = text(&df, "plan");
+        let seats = nums(&df, "seats", &path);
+        let mut subs = self.per_account();
+        for (i, id) in ids.iter().enumerate() {
+            let Some(a) = self.account(id) else { continue };
+            subs[a].push(Line {
+                start: start[i].expect("start_date"),
+                end: end[i],
+                mrr: mrr[i].expect("mrr"),
+                plan: plan
+                    .as_ref()
+                    .and_then(|p| cell(p.get(i)).map(str::to_string)),
+                seats: seats.as_ref().and_then(|c| c[i]),
+            });
+        }
+        subs
+    }
+
+    /// Rows of the 90-day window and the last day on or before S; an
+    /// absent table has no rows.
+    fn events(&self, dir: &Path) -> EventRows {
+        let mut rows = EventRows {
+            kinds: Vec::new(),
+            window: self.per_account(),
+            last: vec![None; self.index.len()],
+        };
+        let Some((path, df)) = read_table(dir, "events") else {
+            return rows;
+        };
+        let ids = text(&df, "account_id").unwrap();
+        let day = days(&df, "timestamp", &path);
+        let kind = text(&df, "event").expect("event");
+        let user = text(&df, "user_id");
+        let count = nums(&df, "count", &path);
+        let mut kind_ids: HashMap<&str, u32> = HashMap::new();
+        let mut user_ids: HashMap<&str, u32> = HashMap::new();
+        for (i, id) in ids.iter().enumerate() {
+            let Some(a) = self.account(id) else { continue };
+            let d = day[i].expect("timestamp");
+            if d > self.s {
+                continue;
+            }
+            rows.last[a] = Some(rows.last[a].map_or(d, |l| l.max(d)));
+            if d < self.first() {
+                continue;
+            }
+            let k = kind.get(i).unwrap_or("");
+            let next = kind_ids.len() as u32;
+            let k = *kind_ids.entry(k).or_insert_with(|| {
+                rows.kinds.push(k.to_string());
+                next
+            });
+            let u = user.as_ref().and_then(|u| cell(u.get(i))).map(|u| {
+                let next = user_ids.len() as u32;
+                *user_ids.entry(u).or_insert(next)
+            });
+            rows.window[a].push(Event {
+                day: d,
+                kind: k,
+                user: u,
+                count: count.as_ref().and_then(|c| c[i]).unwrap_or(1.0),
+            });
+        }
+        rows
+    }
+
+    /// As for events.
+    fn tickets(&self, dir: &Path) -> TicketRows {
+        let mut rows = TicketRows {
+            window: self.per_account(),
+            last: vec![None; self.index.len()],
+        };
+        let Some((path, df)) = read_table(dir, "tickets") else {
+            return rows;
+        };
+        let ids = text(&df, "account_id").unwrap();
+        let day = days(&df, "created_at", &path);
+        let priority = text(&df, "priority");
+        let csat = nums(&df, "csat", &path);
+        let sentiment = nums(&df, "sentiment", &path);
+        for (i, id) in ids.iter().enumerate() {
+            let Some(a) = self.account(id) else { continue };
+            let d = day[i].expect("created_at");
+            if d > self.s {
+                continue;
+            }
+            rows.last[a] = Some(rows.last[a].map_or(d, |l| l.max(d)));
+            if d < self.first() {
+                continue;
+            }
+            let p = priority.as_ref().and_then(|p| cell(p.get(i))).unwrap_or("");
+            rows.window[a].push(Ticket {
+                high: ["high", "urgent"].contains(&p.trim()),
+                csat: csat.as_ref().and_then(|c| c[i]),
+                sentiment: sentiment.as_ref().and_then(|c| c[i]),
+            });
+        }
+        rows
+    }
+
+    /// The last answer on or before S: (day, score); on one day the later
+    /// row in file order wins.
+    fn surveys(&self, dir: &Path) -> Vec<Option<(Day, f64)>> {
+        let mut last: Vec<Option<(Day, f64)>> = vec![None; self.index.len()];
+        let Some((path, df)) = read_table(dir, "surveys") else {
+            return last;
+        };
+        let ids = text(&df, "account_id").unwrap();
+        let day = days(&df, "responded_at", &path);
+        let score = nums(&df, "score", &path).expect("score");
+        for (i, id) in ids.iter().enumerate() {
+            let Some(a) = self.account(id) else { continue };
+            let (Some(d), Some(v)) = (day[i], score[i]) else {
+                continue;
+            };
+            if d <= self.s && last[a].is_none_or(|(l, _)| d >= l) {
+                last[a] = Some((d, v));
+            }
+        }
+        last
     }
 }
 
