@@ -149,7 +149,7 @@ const PATTERNS: &[Pattern] = &[
 
 /// A whole number as the catalog prints it: digits grouped by thousands
 /// with ',' (`1,204`), no leading zeros, optional leading '-'.
-fn int(s: &str) -> Option<i64> {
+pub(super) fn int(s: &str) -> Option<i64> {
     let (neg, digits) = match s.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, s),
@@ -218,7 +218,7 @@ fn near(x: f64, printed: f64, half_unit: f64) -> bool {
 }
 
 /// Money or counts for evidence: whole units with thousands separators.
-fn whole(x: f64) -> String {
+pub(super) fn whole(x: f64) -> String {
     let r = x.round();
     let digits = (r.abs() as u64).to_string();
     let mut out = String::new();
