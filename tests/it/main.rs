@@ -7,3 +7,4 @@ mod histories;
 mod report;
 mod score;
 mod train;
+mod truth;
