@@ -294,7 +294,9 @@ pub fn describe(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<St
         "last_nps" => format!("last NPS {}", v as i64),
         "mrr" => format!("MRR {}", money(v)),
         "mrr_change_90d" => {
-            if v == 0.0 {
+            // MRR sums billing lines; two sets of lines with the same total
+            // can differ in the last bits, which is no change at all.
+            if v.abs() < 1e-6 {
                 "MRR flat over 90 days".to_string()
             } else {
                 format!(

@@ -238,9 +238,14 @@ pub fn plan_stretches<'t>(
     days.sort_unstable();
     days.dedup();
     let mut out: Vec<(Option<&str>, Lifetime)> = Vec::new();
-    let mut cur = (plan_on(tables, account, from), from);
+    // Observation may start inside a merged gap: the plan then is the one
+    // the period began on.
+    let first = plan_on(tables, account, from).or_else(|| plan_on(tables, account, start));
+    let mut cur = (first, from);
     for d in days {
-        let plan = plan_on(tables, account, d);
+        // In a merged gap (a late renewal) no line is active: the account
+        // is between renewals of the plan it had, not on another one.
+        let plan = plan_on(tables, account, d).or(cur.0);
         if plan != cur.0 {
             out.push((
                 cur.0,

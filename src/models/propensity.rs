@@ -553,8 +553,7 @@ impl PropensityValidParams {
             .collect();
         let tune: Vec<usize> = (0..labels.len()).filter(|&i| fold[i] >= cut).collect();
         let train_what = format!(
-            "alpha-search training rows (folds <= {} = first tuning fold {cut} - embargo {embargo})",
-            (cut as u64).saturating_sub(embargo)
+            "alpha-search training rows (folds < {cut} with fold + {embargo} <= {cut})"
         );
         check_two_classes(
             target,
@@ -1394,7 +1393,7 @@ mod tests {
         }
         let err = data.fit(PropensityParams::default()).unwrap_err();
         assert!(
-            matches!(err, Error::Model(ref m) if m.contains("alpha-search training rows (folds < 3)")),
+            matches!(err, Error::Model(ref m) if m.contains("alpha-search training rows (folds < 3 with fold + 0 <= 3)")),
             "{err}"
         );
     }

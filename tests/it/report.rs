@@ -406,7 +406,7 @@ fn compare_refuses_a_bundle_of_another_schema_version_before_training() {
     let text = std::fs::read_to_string(demo_model().join("bundle.json")).unwrap();
     std::fs::write(
         old.join("bundle.json"),
-        text.replacen("\"schema_version\": 1", "\"schema_version\": 2", 1),
+        text.replacen("\"schema_version\": 2", "\"schema_version\": 1", 1),
     )
     .unwrap();
     let out = wd.run(
@@ -429,7 +429,7 @@ fn compare_refuses_a_bundle_of_another_schema_version_before_training() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("has schema version 2") && err.contains("--compare"),
+        err.contains("has schema version 1") && err.contains("--compare"),
         "{err}"
     );
     assert!(!wd.path("new").exists(), "nothing written");

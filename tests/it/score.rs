@@ -287,7 +287,7 @@ fn bad_bundles_exit_with_code_4_and_say_why() {
         ),
         (
             "version",
-            good.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1),
+            good.replacen("\"schema_version\": 2", "\"schema_version\": 99", 1),
             "has schema version 99",
         ),
         (
