@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::io::load::Tables;
 use crate::models::lifetime::stratum_level;
 use crate::queue::{say, suggested_play, QueueRow, Reasons, Subject};
-use crate::snapshot::{features_as_of, timelines, FeatureFrame};
+use crate::snapshot::{features_as_of, timelines, FeatureFrame, FeatureIndex};
 use crate::timeline::Timeline;
 use crate::train::rfm_of;
 
@@ -131,7 +131,7 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
 /// the names for every account (drivers and RFM look features up by name a
 /// dozen times per row), and each model's reason groups.
 struct Lookup<'a> {
-    index: crate::io::load::FastMap<&'a str, usize>,
+    index: FeatureIndex<'a>,
     /// Each model's outputs grouped into what they say about an account.
     churn_reasons: Option<Reasons>,
     upgrade_reasons: Option<Reasons>,
@@ -139,12 +139,7 @@ struct Lookup<'a> {
 
 impl<'a> Lookup<'a> {
     fn new(b: &'a Bundle, frame: &'a FeatureFrame) -> Lookup<'a> {
-        let index: crate::io::load::FastMap<&str, usize> = frame
-            .names
-            .iter()
-            .enumerate()
-            .map(|(j, n)| (n.as_str(), j))
-            .collect();
+        let index = frame.index();
         let reasons = |t: &crate::bundle::Target| -> Reasons {
             let silent: Vec<bool> = t
                 .model
@@ -174,7 +169,7 @@ fn score_row(
 ) -> QueueRow {
     let a = frame.account[i] as usize;
     let row = frame.row(i);
-    let value = |name: &str| lookup.index.get(name).map(|&j| row[j]);
+    let value = |name: &str| lookup.index.value(&row, name);
     let view = AccountView::new(tables, tl, a, as_of);
     let attribute = |name: &str| view.attribute(name).map(str::to_string);
     let say = |s: &Subject| say(s, &value, &attribute);

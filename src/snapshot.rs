@@ -407,6 +407,20 @@ impl FeatureFrame {
         self.columns.iter().map(Vec::as_slice).collect()
     }
 
+    /// Column positions by name, built once: training (RFM inputs) and
+    /// scoring (reasons, RFM, plan) read features by name through it
+    /// instead of scanning the ~80 names per lookup.
+    pub fn index(&self) -> FeatureIndex<'_> {
+        FeatureIndex {
+            positions: self
+                .names
+                .iter()
+                .enumerate()
+                .map(|(j, n)| (n.as_str(), j))
+                .collect(),
+        }
+    }
+
     /// The values of row `i`, in column order.
     pub fn row(&self, i: usize) -> Vec<f64> {
         self.columns.iter().map(|c| c[i]).collect()
@@ -439,6 +453,23 @@ impl FeatureFrame {
                 .collect(),
             columns: self.columns.iter().map(|c| pick(c)).collect(),
         }
+    }
+}
+
+/// Feature positions by name (see [`FeatureFrame::index`]).
+pub struct FeatureIndex<'a> {
+    positions: crate::io::load::FastMap<&'a str, usize>,
+}
+
+impl FeatureIndex<'_> {
+    /// The column of feature `name`, if the frame has it.
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.positions.get(name).copied()
+    }
+
+    /// Feature `name` of a row laid out in column order.
+    pub fn value(&self, row: &[f64], name: &str) -> Option<f64> {
+        self.get(name).map(|j| row[j])
     }
 }
 

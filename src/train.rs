@@ -431,20 +431,10 @@ pub fn rfm_of(value: &dyn Fn(&str) -> Option<f64>) -> [f64; 3] {
 
 /// [`rfm_of`] for every row of a frame, as three columns.
 pub fn rfm_inputs(frame: &FeatureFrame) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let cols: Vec<Option<&[f64]>> = ["recency_days", "tenure_days", "active_days_90d", "mrr"]
-        .iter()
-        .map(|n| frame.column(n))
-        .collect();
-    let names = ["recency_days", "tenure_days", "active_days_90d", "mrr"];
+    let index = frame.index();
     let (mut r, mut f, mut m) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..frame.n_rows() {
-        let value = |n: &str| {
-            names
-                .iter()
-                .position(|x| *x == n)
-                .and_then(|j| cols[j])
-                .map(|c| c[i])
-        };
+        let value = |n: &str| index.get(n).map(|j| frame.columns[j][i]);
         let [a, b, c] = rfm_of(&value);
         r.push(a);
         f.push(b);
