@@ -838,7 +838,11 @@ mod tests {
     fn a_return_after_churn_starts_a_new_lifetime() {
         // Paid 0..100, back 200..260 (a 100-day gap: churn and return),
         // then paid from 300 on. Data to 400, grace 30.
-        let tls = [lines_timeline(&[(0, Some(100)), (200, Some(260)), (300, None)])];
+        let tls = [lines_timeline(&[
+            (0, Some(100)),
+            (200, Some(260)),
+            (300, None),
+        ])];
         let got = lifetimes(&tls, 0, 400, 30);
         let rows: Vec<(f64, f64, bool, Day)> = got
             .rows
@@ -847,7 +851,11 @@ mod tests {
             .collect();
         assert_eq!(
             rows,
-            [(0.0, 100.0, true, 0), (0.0, 60.0, true, 200), (0.0, 100.0, false, 300)]
+            [
+                (0.0, 100.0, true, 0),
+                (0.0, 60.0, true, 200),
+                (0.0, 100.0, false, 300)
+            ]
         );
     }
 
@@ -857,7 +865,14 @@ mod tests {
         // still resume by 410, so it is censored at 380, not a churn.
         let tls = [lines_timeline(&[(100, Some(380))])];
         let got = lifetimes(&tls, 0, 400, 30);
-        assert_eq!(got.rows[0].1, Lifetime { entry: 0.0, duration: 280.0, observed: false });
+        assert_eq!(
+            got.rows[0].1,
+            Lifetime {
+                entry: 0.0,
+                duration: 280.0,
+                observed: false
+            }
+        );
         let got = lifetimes(&tls, 0, 410, 30);
         assert!(got.rows[0].1.observed);
     }
@@ -869,10 +884,16 @@ mod tests {
         assert_eq!(plain.hazard_ratio, 1.0);
         for risk in [0.01, 0.05, 0.2, 0.6, 0.95] {
             let got = m.predict(Some("Pro"), 100.0, Some((risk, 90.0)));
-            assert!((1.0 - got.survival_90d - risk).abs() < 1e-12, "{risk}: {got:?}");
+            assert!(
+                (1.0 - got.survival_90d - risk).abs() < 1e-12,
+                "{risk}: {got:?}"
+            );
         }
         // More risk, fewer days left; the plan curve sits in between.
-        let days = |r: f64| m.predict(Some("Pro"), 100.0, Some((r, 90.0))).expected_days_remaining;
+        let days = |r: f64| {
+            m.predict(Some("Pro"), 100.0, Some((r, 90.0)))
+                .expected_days_remaining
+        };
         assert!(days(0.01) > days(0.05) && days(0.05) > days(0.2) && days(0.2) > days(0.6));
         let base = 1.0 - plain.survival_90d;
         assert!(days(base * 0.5) > plain.expected_days_remaining);
@@ -886,7 +907,9 @@ mod tests {
     #[test]
     fn a_baseline_without_churn_ahead_uses_the_constant_hazard() {
         // Nobody churns: S₀ = 1 everywhere, θ is undefined.
-        let flat: Vec<Lifetime> = (0..200).map(|i| Lifetime::from_start(500.0 + i as f64, false)).collect();
+        let flat: Vec<Lifetime> = (0..200)
+            .map(|i| Lifetime::from_start(500.0 + i as f64, false))
+            .collect();
         let m = model(&flat, &[]);
         let got = m.predict(None, 10.0, Some((0.1, 90.0)));
         assert!(got.hazard_ratio.is_nan());
@@ -910,7 +933,10 @@ mod tests {
         assert_eq!(c.survival_at(15.0), 0.75);
         let want = 10.0 + 10.0 * 0.75f64.powi(2) + 10.0 * (0.75f64 * 2.0 / 3.0).powi(2);
         assert!((c.expected_remaining_ph(0.0, 30.0, 2.0) - want).abs() < 1e-12);
-        assert_eq!(c.expected_remaining_ph(0.0, 30.0, 1.0), c.expected_remaining(0.0, 30.0));
+        assert_eq!(
+            c.expected_remaining_ph(0.0, 30.0, 1.0),
+            c.expected_remaining(0.0, 30.0)
+        );
     }
 
     #[test]

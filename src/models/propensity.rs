@@ -552,9 +552,8 @@ impl PropensityValidParams {
             .filter(|&i| fold[i] < cut && fold[i] as u64 + embargo <= cut as u64)
             .collect();
         let tune: Vec<usize> = (0..labels.len()).filter(|&i| fold[i] >= cut).collect();
-        let train_what = format!(
-            "alpha-search training rows (folds < {cut} with fold + {embargo} <= {cut})"
-        );
+        let train_what =
+            format!("alpha-search training rows (folds < {cut} with fold + {embargo} <= {cut})");
         check_two_classes(
             target,
             &gather_labels(labels, &train),

@@ -122,6 +122,17 @@ fn queue(dir: &Path) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
+/// Scores `data` with the bundle in `m` into `q` (CSV) and reads the queue.
+fn score_queue(wd: &Workdir, data: &str) -> Vec<BTreeMap<String, String>> {
+    wd.ok(
+        "ebbflow-score",
+        &[
+            "--model", "m", "--data", data, "--out", "q", "--format", "csv", "--quiet",
+        ],
+    );
+    queue(&wd.path("q"))
+}
+
 #[test]
 fn a_history_without_upgrades_trains_and_scores_churn_alone() {
     let wd = Workdir::new();
@@ -142,19 +153,7 @@ fn a_history_without_upgrades_trains_and_scores_churn_alone() {
     let auc = m["churn"]["holdout"]["roc_auc"].as_f64().unwrap();
     assert!(auc > 0.8, "churn AUC {auc}");
 
-    let out = wd.run(
-        "ebbflow-score",
-        &[
-            "--model", "m", "--data", &data, "--out", "q", "--format", "csv", "--quiet",
-        ],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let q = queue(&wd.path("q"));
+    let q = score_queue(&wd, &data);
     assert!(!q.is_empty());
     for r in &q {
         assert_eq!(r["upgrade_propensity"], "", "upgrade columns stay empty");
@@ -181,19 +180,7 @@ fn a_history_without_churn_trains_and_scores_upgrade_alone() {
     let m = metrics(&wd.path("m"));
     assert!(m["churn"].is_null());
     assert_eq!(m["skipped"][0]["target"], "churn");
-    let out = wd.run(
-        "ebbflow-score",
-        &[
-            "--model", "m", "--data", &data, "--out", "q", "--format", "csv", "--quiet",
-        ],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let q = queue(&wd.path("q"));
+    let q = score_queue(&wd, &data);
     for r in &q {
         assert_eq!(r["churn_risk"], "");
         assert_eq!(r["arr_at_risk"], "");

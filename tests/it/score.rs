@@ -392,7 +392,12 @@ fn survival_agrees_with_churn_risk_on_every_row() {
     let bundle = Bundle::load(&demo_model()).unwrap();
     assert_eq!(bundle.settings.horizon_days, 90);
     let tables = load_dir(&demo_data(), &Config::default()).unwrap();
-    let scored = score(&tables, &bundle, ScoreParams::new(tables.last_day, 4096).unwrap()).unwrap();
+    let scored = score(
+        &tables,
+        &bundle,
+        ScoreParams::new(tables.last_day, 4096).unwrap(),
+    )
+    .unwrap();
     let mut by_risk: Vec<(f64, f64)> = Vec::new();
     for r in &scored.rows {
         assert!(
@@ -411,5 +416,8 @@ fn survival_agrees_with_churn_risk_on_every_row() {
     let n = by_risk.len() / 10;
     let mean = |s: &[(f64, f64)]| s.iter().map(|x| x.1).sum::<f64>() / s.len() as f64;
     let (low, high) = (mean(&by_risk[..n]), mean(&by_risk[by_risk.len() - n..]));
-    assert!(low > high + 100.0, "days left: lowest-risk decile {low}, highest {high}");
+    assert!(
+        low > high + 100.0,
+        "days left: lowest-risk decile {low}, highest {high}"
+    );
 }
