@@ -3,6 +3,8 @@
 
 mod workdir;
 
+mod exit_codes;
+mod fuzz;
 mod report;
 mod score;
 mod train;

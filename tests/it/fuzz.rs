@@ -1,0 +1,1 @@
+//! Seeded fuzzing of the input side (placeholder, filled below).
