@@ -257,11 +257,16 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert_eq!(cfg.file_name(TableKind::Accounts), Some(Path::new("crm.csv")));
+        assert_eq!(
+            cfg.file_name(TableKind::Accounts),
+            Some(Path::new("crm.csv"))
+        );
         assert_eq!(cfg.encoding(TableKind::Accounts), Encoding::Windows1252);
         assert_eq!(cfg.file_name(TableKind::Tickets), None);
         assert_eq!(cfg.encoding(TableKind::Tickets), Encoding::Windows1252);
-        assert!(toml::from_str::<Config>("[files]\naccounts = { encoding = \"latin-9\" }").is_err());
+        assert!(
+            toml::from_str::<Config>("[files]\naccounts = { encoding = \"latin-9\" }").is_err()
+        );
     }
 
     #[test]

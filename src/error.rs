@@ -268,7 +268,10 @@ mod tests {
             polars::error::PolarsError::ComputeError("disk full".into()),
         );
         assert_eq!(err.exit_code(), ExitCode::Io);
-        assert_eq!(Error::BadInput(Problems::default()).exit_code(), ExitCode::BadInput);
+        assert_eq!(
+            Error::BadInput(Problems::default()).exit_code(),
+            ExitCode::BadInput
+        );
     }
 
     #[test]

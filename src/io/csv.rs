@@ -228,8 +228,8 @@ fn parse(path: &Path, bytes: &[u8], account_column: Option<&str>) -> Result<CsvT
                     },
                     kind: ProblemKind::Unreadable,
                     message: format!(
-                        "the value {}; re-export the file as UTF-8, or set its encoding in the \
-                         config's [files] (e.g. {{ name = \"...\", encoding = \"windows-1252\" }})",
+                        "the value {}: re-export the file as UTF-8, or set \
+                         encoding = \"windows-1252\" for it in the config's [files]",
                         not_utf8(c, &e)
                     ),
                 }),
@@ -474,7 +474,10 @@ mod tests {
                 Some("x".into())
             ]
         );
-        assert_eq!((t.lines.line(0), t.lines.line(1), t.lines.line(2)), (2, 3, 5));
+        assert_eq!(
+            (t.lines.line(0), t.lines.line(1), t.lines.line(2)),
+            (2, 3, 5)
+        );
     }
 
     #[test]
@@ -504,7 +507,7 @@ mod tests {
     fn invalid_utf8_names_line_column_and_the_way_out() {
         let err = read_str(b"id,name\nA1,ok\nA2,Caf\xE9 Bleu\n").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("t.csv: line 3 (account A2), column name: the value is not valid UTF-8 (byte 0xE9 after \"Caf\"); re-export the file as UTF-8"), "{msg}");
+        assert!(msg.contains("t.csv: line 3 (account A2), column name: the value is not valid UTF-8 (byte 0xE9 after \"Caf\"): re-export the file as UTF-8"), "{msg}");
         assert!(msg.contains("windows-1252"), "{msg}");
         assert_eq!(
             err.problems().unwrap().shown[0].kind,
@@ -524,7 +527,12 @@ mod tests {
     fn unclosed_quote_names_where_it_opens() {
         let err = read_str(b"id,name\nA1,ok\nA2,\"never\nA3,closed\n").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("t.csv: line 3, column name: a quoted value opens here and is never closed"), "{msg}");
+        assert!(
+            msg.contains(
+                "t.csv: line 3, column name: a quoted value opens here and is never closed"
+            ),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -533,7 +541,9 @@ mod tests {
         assert!(msg.contains("t.csv: the file is empty"), "{msg}");
         let msg = read_str(b"id,a,a\n1,2,3\n").unwrap_err().to_string();
         assert!(
-            msg.contains("t.csv: line 1, column a: the header names column \"a\" twice (fields 2 and 3)"),
+            msg.contains(
+                "t.csv: line 1, column a: the header names column \"a\" twice (fields 2 and 3)"
+            ),
             "{msg}"
         );
     }

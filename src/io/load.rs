@@ -329,8 +329,7 @@ fn undecodable_rows(path: &Path, (offset, len): (usize, usize)) -> Error {
         },
         ProblemKind::Unreadable,
         format!(
-            "damaged: rows {} to {} cannot be decoded (corrupt or cut-short Parquet data)",
-            crate::error::thousands(offset + 1),
+            "cannot be decoded from here through row {} (damaged Parquet data: corrupt or cut short)",
             crate::error::thousands(offset + len.max(1))
         ),
     )
@@ -350,6 +349,16 @@ fn as_text(s: &Series) -> Option<StringChunked> {
     match s.dtype() {
         DataType::List(_) | DataType::Struct(_) | DataType::Binary | DataType::BinaryOffset => None,
         _ => s.cast(&DataType::String).ok()?.str().ok().cloned(),
+    }
+}
+
+/// A number as a message shows it: as written at everyday sizes, in
+/// exponent form when huge or tiny (`1e300`, not 301 digits).
+fn shown(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-6..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }
 
@@ -758,7 +767,7 @@ impl<'a> TableReader<'a> {
                                 i,
                                 ours,
                                 ProblemKind::BadNumber,
-                                format!("expected a number, found {x}"),
+                                format!("expected a number, found {}", shown(x)),
                             );
                             out.push(None);
                         }
@@ -825,7 +834,7 @@ impl<'a> TableReader<'a> {
                         i,
                         ours,
                         ProblemKind::OutOfRange,
-                        format!("expected {what}, found {x}"),
+                        format!("expected {what}, found {}", shown(*x)),
                     );
                 }
             }
@@ -1107,8 +1116,8 @@ fn load_accounts(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
         return r.finish();
     }
     let ids = r.texts("account_id")?.unwrap_or_default();
-    let created = r.days("created_at")?.unwrap_or_default();
     r.row_accounts = r.text_column("account_id")?;
+    let created = r.days("created_at")?.unwrap_or_default();
     r.require("created_at", &created, "a date");
     let mut index: FastMap<String, u32> = FastMap::default();
     index.reserve(ids.len());
@@ -1235,7 +1244,7 @@ fn load_subscriptions(
                         i,
                         "mrr",
                         ProblemKind::OutOfRange,
-                        format!("expected a number >= 0, found {x}"),
+                        format!("expected a number >= 0, found {}", shown(*x)),
                     );
                 }
             }
@@ -1266,7 +1275,7 @@ fn load_subscriptions(
                             i,
                             "seats",
                             ProblemKind::OutOfRange,
-                            format!("expected a whole number >= 0, found {x}"),
+                            format!("expected a whole number >= 0, found {}", shown(*x)),
                         );
                     }
                 }
@@ -1294,7 +1303,14 @@ fn load_subscriptions(
     tables.lines = Grouped::build(tables.accounts.len(), tagged);
     tables.plans = plans.into_names();
     tables.has_seats = has_seats;
-    record_source(tables, TableKind::Subscriptions, path, rows, skipped, r.blank_lines)
+    record_source(
+        tables,
+        TableKind::Subscriptions,
+        path,
+        rows,
+        skipped,
+        r.blank_lines,
+    )
 }
 
 fn load_events(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
@@ -1339,7 +1355,14 @@ fn load_events(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables
         types: types.into_names(),
         has_users,
     });
-    record_source(tables, TableKind::Events, path, rows, skipped, r.blank_lines)
+    record_source(
+        tables,
+        TableKind::Events,
+        path,
+        rows,
+        skipped,
+        r.blank_lines,
+    )
 }
 
 fn load_tickets(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
@@ -1400,7 +1423,14 @@ fn load_tickets(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Table
     }
     let rows = r.total;
     tables.tickets = Some(Grouped::build(tables.accounts.len(), tagged));
-    record_source(tables, TableKind::Tickets, path, rows, skipped, r.blank_lines)
+    record_source(
+        tables,
+        TableKind::Tickets,
+        path,
+        rows,
+        skipped,
+        r.blank_lines,
+    )
 }
 
 fn load_surveys(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
@@ -1432,7 +1462,14 @@ fn load_surveys(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Table
     }
     let rows = r.total;
     tables.surveys = Some(Grouped::build(tables.accounts.len(), tagged));
-    record_source(tables, TableKind::Surveys, path, rows, skipped, r.blank_lines)
+    record_source(
+        tables,
+        TableKind::Surveys,
+        path,
+        rows,
+        skipped,
+        r.blank_lines,
+    )
 }
 
 /// The earliest and latest day in any table, and the first day every
@@ -1735,10 +1772,14 @@ mod tests {
         )
         .unwrap();
         let err = load_dir(dir.path(), &Config::default()).expect_err("not UTF-8");
-        assert_eq!(err.problems().unwrap().shown[0].kind, ProblemKind::Unreadable);
+        assert_eq!(
+            err.problems().unwrap().shown[0].kind,
+            ProblemKind::Unreadable
+        );
         assert!(
-            err.to_string()
-                .contains("accounts.csv: line 2 (account A1), column name: the value is not valid UTF-8"),
+            err.to_string().contains(
+                "accounts.csv: line 2 (account A1), column name: the value is not valid UTF-8"
+            ),
             "{err}"
         );
         let cfg: Config =

@@ -34,7 +34,11 @@ fn exit_0_when_the_queue_is_written() {
 fn exit_1_on_a_panic_asks_for_a_bug_report_with_the_version() {
     let wd = Workdir::new();
     for bin in ["ebbflow-score", "ebbflow-train"] {
-        let out = wd.run_env(bin, &["--data", s(&demo_data())], &[("EBBFLOW_TEST_PANIC", "1")]);
+        let out = wd.run_env(
+            bin,
+            &["--data", s(&demo_data())],
+            &[("EBBFLOW_TEST_PANIC", "1")],
+        );
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{bin}: {err}");
         assert!(
@@ -73,7 +77,8 @@ fn exit_3_on_bad_data_with_the_line_named() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(
-        err.contains("tickets.csv: line 42 (account ") && err.contains("5 fields, but the header has 6"),
+        err.contains("tickets.csv: line 42 (account ")
+            && err.contains("5 fields, but the header has 6"),
         "{err}"
     );
     assert!(!wd.path("o").exists(), "nothing written on bad input");
@@ -85,7 +90,15 @@ fn exit_4_on_a_missing_or_damaged_bundle() {
     std::fs::create_dir_all(wd.path("empty")).unwrap();
     let out = wd.run(
         "ebbflow-score",
-        &["--model", "empty", "--data", s(&demo_data()), "--out", "o", "--quiet"],
+        &[
+            "--model",
+            "empty",
+            "--data",
+            s(&demo_data()),
+            "--out",
+            "o",
+            "--quiet",
+        ],
     );
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
 }
@@ -97,7 +110,10 @@ fn exit_5_when_the_drift_gate_fires() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(err.contains("drift gate"), "{err}");
-    assert!(!wd.path("o/queue.parquet").exists(), "no queue past the gate");
+    assert!(
+        !wd.path("o/queue.parquet").exists(),
+        "no queue past the gate"
+    );
 }
 
 #[test]
