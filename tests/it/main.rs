@@ -3,6 +3,7 @@
 
 mod workdir;
 
+mod drift_gate;
 mod exit_codes;
 mod fuzz;
 mod report;
