@@ -172,6 +172,10 @@ fn parse(path: &Path, bytes: &[u8], account_column: Option<&str>) -> Result<CsvT
     let mut cols: Vec<ColumnBuf> = (0..width).map(|_| ColumnBuf::default()).collect();
     let mut lines = LineMap::default();
     let mut rows = 0usize;
+    // Ragged lines, and the first one's line and field count: when no line
+    // matches the header, the header is what is wrong.
+    let mut ragged = 0usize;
+    let mut first_ragged: Option<(usize, usize)> = None;
     loop {
         let r = match p.record(&mut scratch, &mut ends) {
             None => break,
@@ -196,6 +200,8 @@ fn parse(path: &Path, bytes: &[u8], account_column: Option<&str>) -> Result<CsvT
                 .map(str::to_string)
         };
         if ends.len() != width {
+            ragged += 1;
+            first_ragged.get_or_insert((r.line, ends.len()));
             problems.push(Problem {
                 location: Location {
                     file: path.to_path_buf(),
@@ -242,6 +248,26 @@ fn parse(path: &Path, bytes: &[u8], account_column: Option<&str>) -> Result<CsvT
         }
         lines.push(rows, r.line);
         rows += 1;
+    }
+    if let (0, Some((line, n))) = (rows, first_ragged) {
+        if ragged > 1 {
+            let mut only = Problems::default();
+            only.push(Problem {
+                location: Location {
+                    file: path.to_path_buf(),
+                    line: Some(header_line),
+                    ..Default::default()
+                },
+                kind: ProblemKind::BadValue,
+                message: format!(
+                    "the header has {width} field{}, but no line below has as many (line {line} has {n}, \
+                     and {} more lines differ): is the header line cut short or damaged?",
+                    if width == 1 { "" } else { "s" },
+                    crate::error::thousands(ragged - 1)
+                ),
+            });
+            problems = only;
+        }
     }
     problems.into_result()?;
 
@@ -511,6 +537,17 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("t.csv: line 4 (account A3): 4 fields, but the header has 3 (an unquoted comma in a value?)"), "{msg}");
+    }
+
+    #[test]
+    fn a_cut_header_is_named_once_not_on_every_line() {
+        let err = read_str(b"id,a,b,c\nA1,1,2,3,4\nA2,1,2,3,4\nA3,1,2,3,4\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("1 problem in the input data:"), "{msg}");
+        assert!(
+            msg.contains("t.csv: line 1: the header has 4 fields, but no line below has as many (line 2 has 5, and 2 more lines differ): is the header line cut short or damaged?"),
+            "{msg}"
+        );
     }
 
     #[test]
