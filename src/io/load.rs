@@ -297,12 +297,24 @@ pub const SLICE_ROWS: usize = 1 << 20;
 /// A Parquet file whose footer (the schema and row-group index) cannot be
 /// read, in our words: polars' and parquet's own are about their internals.
 fn unreadable_parquet(path: &Path) -> Error {
-    let (head, tail) = std::fs::read(path)
-        .map(|b| {
-            let n = b.len();
-            (b.starts_with(b"PAR1"), n >= 12 && b.ends_with(b"PAR1"))
-        })
-        .unwrap_or_default();
+    // The first and last four bytes; the file may be gigabytes.
+    let ends = || -> std::io::Result<(bool, bool)> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = std::fs::File::open(path)?;
+        let n = f.metadata()?.len();
+        let mut head = [0u8; 4];
+        let mut tail = [0u8; 4];
+        if n < 12 {
+            let mut all = Vec::new();
+            f.read_to_end(&mut all)?;
+            return Ok((all.starts_with(b"PAR1"), false));
+        }
+        f.read_exact(&mut head)?;
+        f.seek(SeekFrom::End(-4))?;
+        f.read_exact(&mut tail)?;
+        Ok((&head == b"PAR1", &tail == b"PAR1"))
+    };
+    let (head, tail) = ends().unwrap_or_default();
     let why = match (head, tail) {
         (false, _) => "not a Parquet file: it does not start with the Parquet marker PAR1",
         (true, false) => "cut short: the Parquet file does not end with its footer (was the copy or export interrupted?)",
@@ -335,12 +347,37 @@ fn undecodable_rows(path: &Path, (offset, len): (usize, usize)) -> Error {
     )
 }
 
-/// Runs a polars read, turning a panic inside it (which damaged input can
-/// cause) into `None`, like an error: the caller words the problem.
-fn guarded<T>(read: impl FnOnce() -> PolarsResult<T>) -> Option<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
-        .ok()
-        .and_then(|r| r.ok())
+/// Why a polars read failed, for the caller to word.
+enum ReadFailure {
+    /// Damage (or a panic inside the reader, which damaged input can cause).
+    Damaged,
+    /// A column type this build cannot read (decimal, time, …).
+    UnsupportedType,
+}
+
+/// Runs a polars read, turning a panic inside it into a failure like an
+/// error. polars' text is looked at, never shown.
+fn guarded<T>(read: impl FnOnce() -> PolarsResult<T>) -> Result<T, ReadFailure> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            let text = e.to_string().to_ascii_lowercase();
+            let unsupported = [
+                "not supported",
+                "not yet implemented",
+                "unsupported",
+                "not implemented",
+            ]
+            .iter()
+            .any(|w| text.contains(w));
+            Err(if unsupported {
+                ReadFailure::UnsupportedType
+            } else {
+                ReadFailure::Damaged
+            })
+        }
+        Err(_) => Err(ReadFailure::Damaged),
+    }
 }
 
 /// A column as text (numbers and dates rendered as text); None for types
@@ -399,7 +436,7 @@ fn file_kind(path: &Path) -> Result<FileKind> {
 fn parquet_slices(path: &Path, max_rows: usize) -> Result<(Vec<(usize, usize)>, usize)> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = ParquetReader::new(f);
-    let md = guarded(|| reader.get_metadata().cloned()).ok_or_else(|| unreadable_parquet(path))?;
+    let md = guarded(|| reader.get_metadata().cloned()).map_err(|_| unreadable_parquet(path))?;
     let mut slices = Vec::new();
     let (mut start, mut len) = (0, 0);
     for g in &md.row_groups {
@@ -418,13 +455,24 @@ fn parquet_slices(path: &Path, max_rows: usize) -> Result<(Vec<(usize, usize)>, 
 
 fn read_parquet(path: &Path, (offset, len): (usize, usize)) -> Result<DataFrame> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    guarded(|| {
+    match guarded(|| {
         ParquetReader::new(f)
             .with_slice(Some((offset, len)))
             .finish()
-    })
-    .filter(|df| df.height() == len)
-    .ok_or_else(|| undecodable_rows(path, (offset, len)))
+    }) {
+        Ok(df) if df.height() == len => Ok(df),
+        Ok(_) | Err(ReadFailure::Damaged) => Err(undecodable_rows(path, (offset, len))),
+        Err(ReadFailure::UnsupportedType) => Err(problem(
+            Location {
+                file: path.to_path_buf(),
+                ..Default::default()
+            },
+            ProblemKind::Unreadable,
+            "a column has a type ebbflow cannot read (decimal, time or another type that is not \
+             text, a number, a boolean, a date or a datetime): export it as one of those"
+                .into(),
+        )),
+    }
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
