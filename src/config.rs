@@ -98,11 +98,37 @@ impl Config {
 /// A table's entry in `[files]`: a file name (`events = "usage.parquet"`),
 /// or a name and an encoding (`accounts = { name = "crm.csv", encoding =
 /// "windows-1252" }`; the name may be left out to keep `accounts.csv`).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum FileEntry {
     Name(PathBuf),
     Spec(FileSpec),
+}
+
+/// By hand rather than `untagged`, so a typo inside the table is named
+/// ("unknown field `nmae`, expected `name` or `encoding`") instead of
+/// "data did not match any variant".
+impl<'de> Deserialize<'de> for FileEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = FileEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a file name, or { name = \"...\", encoding = \"...\" }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<FileEntry, E> {
+                Ok(FileEntry::Name(PathBuf::from(v)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<FileEntry, A::Error> {
+                FileSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(FileEntry::Spec)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -264,9 +290,14 @@ mod tests {
         assert_eq!(cfg.encoding(TableKind::Accounts), Encoding::Windows1252);
         assert_eq!(cfg.file_name(TableKind::Tickets), None);
         assert_eq!(cfg.encoding(TableKind::Tickets), Encoding::Windows1252);
-        assert!(
-            toml::from_str::<Config>("[files]\naccounts = { encoding = \"latin-9\" }").is_err()
-        );
+        let err = toml::from_str::<Config>("[files]\naccounts = { encoding = \"latin-9\" }")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown variant `latin-9`"), "{err}");
+        let err = toml::from_str::<Config>("[files]\naccounts = { nmae = \"x.csv\" }")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `nmae`"), "{err}");
     }
 
     #[test]
