@@ -399,6 +399,21 @@ fn shown(x: f64) -> String {
     }
 }
 
+/// When a CSV header reads as one column holding `;` or tabs, the file
+/// was most likely exported with another separator (Excel does so in many
+/// locales): say so rather than leave a puzzle.
+fn delimiter_hint(header: &[String]) -> String {
+    match header {
+        [only] if only.contains(';') => {
+            " (the values seem to be separated by ';': export the file with commas)".into()
+        }
+        [only] if only.contains('\t') => {
+            " (the values seem to be separated by tabs: export the file with commas)".into()
+        }
+        _ => String::new(),
+    }
+}
+
 /// How a polars type reads in a message.
 fn dtype_words(dt: &DataType) -> String {
     match dt {
@@ -594,8 +609,9 @@ impl<'a> TableReader<'a> {
                     },
                     kind: ProblemKind::MissingColumn,
                     message: format!(
-                        "required column {src}{mapped} is missing; the file has: {}",
-                        have.join(", ")
+                        "required column {src}{mapped} is missing; the file has: {}{}",
+                        have.join(", "),
+                        delimiter_hint(&have)
                     ),
                 });
             }
@@ -1638,6 +1654,19 @@ mod tests {
         )]);
         assert_eq!(kinds, [ProblemKind::MissingColumn]);
         assert!(msg.contains("subscriptions.csv: column mrr: required column mrr is missing; the file has: account_id, start_date, end_date, plan"), "{msg}");
+    }
+
+    #[test]
+    fn a_semicolon_separated_file_is_named_as_such() {
+        let (msg, kinds) = fail(&[(
+            "surveys.csv",
+            "account_id;responded_at;score\nA1;2024-02-01;9\n",
+        )]);
+        assert_eq!(kinds, [ProblemKind::MissingColumn; 3]);
+        assert!(
+            msg.contains("the file has: account_id;responded_at;score (the values seem to be separated by ';': export the file with commas)"),
+            "{msg}"
+        );
     }
 
     #[test]
