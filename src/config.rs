@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::io::csv::Encoding;
 use crate::io::schema::TableKind;
 
 /// The config file as written by a user. Every section is optional.
@@ -20,6 +21,7 @@ use crate::io::schema::TableKind;
 ///
 /// [files]
 /// events = "usage_export.parquet"
+/// accounts = { name = "crm.csv", encoding = "windows-1252" }
 ///
 /// [columns.accounts]
 /// account_id = "Id"          # our name = their name
@@ -30,9 +32,9 @@ use crate::io::schema::TableKind;
 pub struct Config {
     #[serde(default)]
     pub snapshot: RawSnapshotParams,
-    /// File name per table, relative to the data directory.
+    /// File name (and optionally encoding) per table, relative to the data directory.
     #[serde(default)]
-    pub files: BTreeMap<TableKind, PathBuf>,
+    pub files: BTreeMap<TableKind, FileEntry>,
     /// Per table: our column name -> the name in the user's file.
     #[serde(default)]
     pub columns: BTreeMap<TableKind, BTreeMap<String, String>>,
@@ -91,6 +93,22 @@ impl Config {
         path.map_or_else(|| Ok(Config::default()), Config::from_file)
     }
 
+    /// The file the config names for `table`, if any.
+    pub fn file_name(&self, table: TableKind) -> Option<&Path> {
+        match self.files.get(&table)? {
+            FileEntry::Name(p) => Some(p),
+            FileEntry::Spec(s) => s.name.as_deref(),
+        }
+    }
+
+    /// The text encoding of `table`'s CSV file (UTF-8 unless the config says otherwise).
+    pub fn encoding(&self, table: TableKind) -> Encoding {
+        match self.files.get(&table) {
+            Some(FileEntry::Spec(s)) => s.encoding,
+            _ => Encoding::Utf8,
+        }
+    }
+
     /// The user's name for our column `ours` in `table`.
     pub fn source_column<'a>(&'a self, table: TableKind, ours: &'a str) -> &'a str {
         self.columns
@@ -98,6 +116,52 @@ impl Config {
             .and_then(|m| m.get(ours))
             .map_or(ours, String::as_str)
     }
+}
+
+/// A table's entry in `[files]`: a file name (`events = "usage.parquet"`),
+/// or a name and an encoding (`accounts = { name = "crm.csv", encoding =
+/// "windows-1252" }`; the name may be left out to keep `accounts.csv`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum FileEntry {
+    Name(PathBuf),
+    Spec(FileSpec),
+}
+
+/// By hand rather than `untagged`, so a typo inside the table is named
+/// ("unknown field `nmae`, expected `name` or `encoding`") instead of
+/// "data did not match any variant".
+impl<'de> Deserialize<'de> for FileEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = FileEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a file name, or { name = \"...\", encoding = \"...\" }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<FileEntry, E> {
+                Ok(FileEntry::Name(PathBuf::from(v)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<FileEntry, A::Error> {
+                FileSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(FileEntry::Spec)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    #[serde(default)]
+    pub name: Option<PathBuf>,
+    /// `"utf-8"` (default) or `"windows-1252"`; applies to CSV files.
+    #[serde(default)]
+    pub encoding: Encoding,
 }
 
 /// Snapshot parameters as written in the config; see [`SnapshotParams`].
@@ -225,6 +289,38 @@ mod tests {
         );
         assert_eq!(cfg.snapshot.check().unwrap().horizon_days, 60);
         assert_eq!(cfg.snapshot.grace_days, 30);
+        assert_eq!(
+            cfg.file_name(TableKind::Events),
+            Some(Path::new("usage.parquet"))
+        );
+        assert_eq!(cfg.encoding(TableKind::Events), Encoding::Utf8);
+    }
+
+    #[test]
+    fn files_take_an_encoding_with_or_without_a_name() {
+        let cfg: Config = toml::from_str(
+            r#"
+            [files]
+            accounts = { name = "crm.csv", encoding = "windows-1252" }
+            tickets = { encoding = "windows-1252" }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.file_name(TableKind::Accounts),
+            Some(Path::new("crm.csv"))
+        );
+        assert_eq!(cfg.encoding(TableKind::Accounts), Encoding::Windows1252);
+        assert_eq!(cfg.file_name(TableKind::Tickets), None);
+        assert_eq!(cfg.encoding(TableKind::Tickets), Encoding::Windows1252);
+        let err = toml::from_str::<Config>("[files]\naccounts = { encoding = \"latin-9\" }")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown variant `latin-9`"), "{err}");
+        let err = toml::from_str::<Config>("[files]\naccounts = { nmae = \"x.csv\" }")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `nmae`"), "{err}");
     }
 
     #[test]

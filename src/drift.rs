@@ -17,6 +17,18 @@ pub struct Distribution {
     pub missing: f64,
 }
 
+/// Features that drift by construction as time passes, so their PSI says
+/// nothing about the data: `tenure_days` grows by one every day for every
+/// account, and a scoring batch months after training is older than the
+/// training snapshot even when nothing changed. Their PSI is reported but
+/// neither warned about nor gated on.
+pub const DRIFTS_WITH_TIME: &[&str] = &["tenure_days"];
+
+/// Whether `feature` is one of [`DRIFTS_WITH_TIME`].
+pub fn drifts_with_time(feature: &str) -> bool {
+    DRIFTS_WITH_TIME.contains(&feature)
+}
+
 /// Shares below this are floored so an empty bin does not make PSI infinite.
 const FLOOR: f64 = 1e-4;
 
@@ -50,10 +62,11 @@ impl Distribution {
 
     /// PSI = sum over bins (and the missing bucket) of (a - e) ln(a / e),
     /// with shares of all rows. Rules of thumb: < 0.1 stable, 0.1-0.2
-    /// moderate, > 0.2 a shift worth a look.
+    /// moderate, > 0.2 a shift worth a look. NaN for an empty batch: no
+    /// rows is not "no drift", it is nothing measured.
     pub fn psi(&self, values: &[f64]) -> f64 {
         if values.is_empty() {
-            return 0.0;
+            return f64::NAN;
         }
         let actual_missing =
             values.iter().filter(|x| x.is_nan()).count() as f64 / values.len() as f64;
@@ -97,6 +110,13 @@ mod tests {
         let d = Distribution::fit("x", &v);
         assert!(d.psi(&v).abs() < 1e-12);
         assert!((d.shares.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn empty_batch_is_not_measured_as_no_drift() {
+        let d = Distribution::fit("x", &[0.0, 1.0, 2.0]);
+        assert!(d.psi(&[]).is_nan());
+        assert!(drifts_with_time("tenure_days") && !drifts_with_time("mrr"));
     }
 
     #[test]

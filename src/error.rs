@@ -182,7 +182,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: {source}")]
+    /// Polars failed on an output (writing a queue, a bundle's side file).
+    /// Inputs never produce it: `io::load` words read failures as problems.
+    #[error("{path}: cannot be written: {source}")]
     Polars {
         path: PathBuf,
         #[source]
@@ -230,11 +232,11 @@ impl Error {
     }
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::BadInput(_) | Error::Polars { .. } | Error::NoSignal(_) => ExitCode::BadInput,
+            Error::BadInput(_) | Error::NoSignal(_) => ExitCode::BadInput,
             Error::InvalidParam(_) | Error::Config { .. } => ExitCode::Usage,
             Error::Bundle { .. } => ExitCode::IncompatibleBundle,
             Error::Drift(_) => ExitCode::DriftGate,
-            Error::Io { .. } | Error::Json(_) => ExitCode::Io,
+            Error::Io { .. } | Error::Polars { .. } | Error::Json(_) => ExitCode::Io,
             Error::Model(_) => ExitCode::Internal,
         }
     }
@@ -256,6 +258,19 @@ mod tests {
         assert_eq!(
             loc.to_string(),
             "datasets/demo/subscriptions.csv: line 1042 (account A-0193), column mrr"
+        );
+    }
+
+    #[test]
+    fn polars_errors_are_output_failures_not_bad_input() {
+        let err = Error::polars(
+            "out/queue.parquet",
+            polars::error::PolarsError::ComputeError("disk full".into()),
+        );
+        assert_eq!(err.exit_code(), ExitCode::Io);
+        assert_eq!(
+            Error::BadInput(Problems::default()).exit_code(),
+            ExitCode::BadInput
         );
     }
 

@@ -52,26 +52,21 @@ fn parse_end(s: &str) -> Result<Day, String> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let params = SynthParams {
-        accounts: args.accounts,
-        months: args.months,
-        end: args.end.unwrap_or(SynthParams::default().end),
-        seed: args.seed,
-        events_per_account_day: args.events_per_account_day,
-        chunk_accounts: args.chunk_accounts,
-    };
-    match params
-        .check()
-        .and_then(|p| generate_to_dir(&p, &args.out, args.format))
-    {
-        Ok(summary) => {
-            eprintln!("{summary}");
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::from(err.exit_code() as u8)
-        }
-    }
+    ebbflow::cli::exit::run("ebbflow-synth", || {
+        let args = Args::parse();
+        let params = SynthParams {
+            accounts: args.accounts,
+            months: args.months,
+            end: args.end.unwrap_or(SynthParams::default().end),
+            seed: args.seed,
+            events_per_account_day: args.events_per_account_day,
+            chunk_accounts: args.chunk_accounts,
+        };
+        let summary = params
+            .check()
+            .and_then(|p| generate_to_dir(&p, &args.out, args.format))?;
+        // The summary is a diagnostic: stderr, as before.
+        eprintln!("{summary}");
+        Ok(String::new())
+    })
 }

@@ -12,6 +12,7 @@ use crate::bundle::Bundle;
 use crate::cli::log::{Log, LogFormat};
 use crate::config::Config;
 use crate::dates::{format_day, now_rfc3339, parse_day};
+use crate::drift::{drifts_with_time, DRIFTS_WITH_TIME};
 use crate::error::{Error, Result};
 use crate::io::load::{load_dir, SourceFile};
 use crate::io::write::{write_bytes, write_frame, Format};
@@ -34,7 +35,7 @@ Exit codes (a contract for schedulers):
   2  usage or config error
   3  bad input data (the message names file, line, account and column)
   4  incompatible or damaged model bundle
-  5  drift gate: some feature's PSI exceeded --fail-on-drift (queue not replaced)
+  5  drift gate: some feature's PSI exceeded --fail-on-drift, or no account to measure (queue not replaced)
   6  I/O failure (cannot read or write files)";
 
 /// Score accounts with a model bundle and write the ranked risk queue.
@@ -76,7 +77,9 @@ pub struct ScoreArgs {
     /// Skip report.html (a previous one is left as it is).
     #[arg(long, overrides_with = "report")]
     pub no_report: bool,
-    /// Exit with code 5, leaving the previous queue in place, if any feature's PSI exceeds this.
+    /// Exit with code 5, leaving the previous queue in place, if any feature's PSI exceeds this,
+    /// or if no account is active at the as-of date (nothing to measure). tenure_days is not
+    /// gated: it drifts with the calendar by construction.
     #[arg(long, value_name = "PSI")]
     pub fail_on_drift: Option<f64>,
     /// Log format on stderr.
@@ -104,8 +107,14 @@ struct Output {
 
 #[derive(Debug, Serialize)]
 struct DriftReport {
+    /// False when no account was active at the as-of date: an empty batch
+    /// has no distribution to compare, which is not the same as no drift.
+    measured: bool,
     warn_above: f64,
     fail_above: Option<f64>,
+    /// Features whose PSI is listed but neither warned about nor gated on,
+    /// because they drift with the calendar by construction.
+    not_gated: &'static [&'static str],
     warnings: Vec<FeatureDrift>,
     features: Vec<FeatureDrift>,
 }
@@ -196,7 +205,16 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     ));
     let scored = score(&tables, &bundle, params)?;
 
-    let mut features: Vec<FeatureDrift> = scored.drift.clone();
+    let measured = !scored.rows.is_empty();
+    let mut features: Vec<FeatureDrift> = if measured {
+        scored.drift.clone()
+    } else {
+        log.warn(&format!(
+            "no account is active as of {}: the queue is empty and drift cannot be measured",
+            format_day(as_of)
+        ));
+        Vec::new()
+    };
     features.sort_by(|a, b| {
         b.psi
             .total_cmp(&a.psi)
@@ -204,7 +222,7 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     });
     let warnings: Vec<FeatureDrift> = features
         .iter()
-        .filter(|d| d.psi > DRIFT_WARN_PSI)
+        .filter(|d| d.psi > DRIFT_WARN_PSI && !drifts_with_time(&d.feature))
         .cloned()
         .collect();
     for d in &warnings {
@@ -213,9 +231,20 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
             d.feature, d.psi
         ));
     }
-    let gate = args
-        .fail_on_drift
-        .and_then(|t| features.iter().find(|d| d.psi > t).map(|d| (t, d.clone())));
+    // The gate fails on the first gated feature above the threshold, or on
+    // an empty batch: with nothing measured it cannot say the data is fine.
+    let gate = args.fail_on_drift.and_then(|t| {
+        if !measured {
+            return Some(format!(
+                "no account is active as of {}, so drift cannot be measured (an empty batch is not \"no drift\")",
+                format_day(as_of)
+            ));
+        }
+        features
+            .iter()
+            .find(|d| d.psi > t && !drifts_with_time(&d.feature))
+            .map(|d| format!("feature {} has PSI {:.3} > {t}", d.feature, d.psi))
+    });
 
     let t_write = Instant::now();
     let generated_at = now_rfc3339();
@@ -274,8 +303,10 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         },
         outputs,
         drift: DriftReport {
+            measured,
             warn_above: DRIFT_WARN_PSI,
             fail_above: args.fail_on_drift,
+            not_gated: DRIFTS_WITH_TIME,
             warnings,
             features,
         },
@@ -286,11 +317,9 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         serde_json::to_string_pretty(&manifest)?.as_bytes(),
     )?;
     log.done();
-    if let Some((t, d)) = gate {
+    if let Some(why) = gate {
         return Err(Error::Drift(format!(
-            "feature {} has PSI {:.3} > {t}; the previous queue in {} was left in place (see manifest.json)",
-            d.feature,
-            d.psi,
+            "{why}; the previous queue in {} was left in place (see manifest.json)",
             args.out.display()
         )));
     }

@@ -1,4 +1,5 @@
-//! Loading: reads each table with polars (CSV or Parquet, by extension),
+//! Loading: reads each table (CSV through our own reader in `io::csv`,
+//! Parquet through polars; by extension),
 //! checks it against the contract in `io::schema`, and turns it into typed,
 //! per-account columns ([`Tables`]). Every bad value becomes a [`Problem`]
 //! naming file, line, account and column; up to 20 per table are reported
@@ -227,7 +228,7 @@ impl Tables {
 /// Finds the file for `table` in `dir`: the config's name, else
 /// `<table>.csv` or `<table>.parquet`. `Ok(None)` when absent.
 fn find_file(dir: &Path, table: TableKind, cfg: &Config) -> Result<Option<PathBuf>> {
-    if let Some(name) = cfg.files.get(&table) {
+    if let Some(name) = cfg.file_name(table) {
         let p = dir.join(name);
         return if p.is_file() {
             Ok(Some(p))
@@ -293,15 +294,135 @@ enum FileKind {
 /// the difference between ~16 GB and ~5 GB).
 pub const SLICE_ROWS: usize = 1 << 20;
 
-fn unreadable(path: &Path, e: PolarsError) -> Error {
+/// A Parquet file whose footer (the schema and row-group index) cannot be
+/// read, in our words: polars' and parquet's own are about their internals.
+fn unreadable_parquet(path: &Path) -> Error {
+    // The first and last four bytes; the file may be gigabytes.
+    let ends = || -> std::io::Result<(bool, bool)> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = std::fs::File::open(path)?;
+        let n = f.metadata()?.len();
+        let mut head = [0u8; 4];
+        let mut tail = [0u8; 4];
+        if n < 12 {
+            let mut all = Vec::new();
+            f.read_to_end(&mut all)?;
+            return Ok((all.starts_with(b"PAR1"), false));
+        }
+        f.read_exact(&mut head)?;
+        f.seek(SeekFrom::End(-4))?;
+        f.read_exact(&mut tail)?;
+        Ok((&head == b"PAR1", &tail == b"PAR1"))
+    };
+    let (head, tail) = ends().unwrap_or_default();
+    let why = match (head, tail) {
+        (false, _) => "not a Parquet file: it does not start with the Parquet marker PAR1",
+        (true, false) => "cut short: the Parquet file does not end with its footer (was the copy or export interrupted?)",
+        (true, true) => "damaged: the Parquet footer (schema and row-group index) cannot be decoded",
+    };
     problem(
         Location {
             file: path.to_path_buf(),
             ..Default::default()
         },
         ProblemKind::Unreadable,
-        format!("cannot be read: {e}"),
+        why.to_string(),
     )
+}
+
+/// Rows `offset..offset + len` of a Parquet file could not be decoded.
+fn undecodable_rows(path: &Path, (offset, len): (usize, usize)) -> Error {
+    problem(
+        Location {
+            file: path.to_path_buf(),
+            line: Some(offset + 1),
+            is_row: true,
+            ..Default::default()
+        },
+        ProblemKind::Unreadable,
+        format!(
+            "cannot be decoded from here through row {} (damaged Parquet data: corrupt or cut short)",
+            crate::error::thousands(offset + len.max(1))
+        ),
+    )
+}
+
+/// Why a polars read failed, for the caller to word.
+enum ReadFailure {
+    /// Damage (or a panic inside the reader, which damaged input can cause).
+    Damaged,
+    /// A column type this build cannot read (decimal, time, …).
+    UnsupportedType,
+}
+
+/// Runs a polars read, turning a panic inside it into a failure like an
+/// error. polars' text is looked at, never shown.
+fn guarded<T>(read: impl FnOnce() -> PolarsResult<T>) -> Result<T, ReadFailure> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            let text = e.to_string().to_ascii_lowercase();
+            let unsupported = [
+                "not supported",
+                "not yet implemented",
+                "unsupported",
+                "not implemented",
+            ]
+            .iter()
+            .any(|w| text.contains(w));
+            Err(if unsupported {
+                ReadFailure::UnsupportedType
+            } else {
+                ReadFailure::Damaged
+            })
+        }
+        Err(_) => Err(ReadFailure::Damaged),
+    }
+}
+
+/// A column as text (numbers and dates rendered as text); None for types
+/// that have no sensible text form here (lists, structs, binary).
+fn as_text(s: &Series) -> Option<StringChunked> {
+    match s.dtype() {
+        DataType::List(_) | DataType::Struct(_) | DataType::Binary | DataType::BinaryOffset => None,
+        _ => s.cast(&DataType::String).ok()?.str().ok().cloned(),
+    }
+}
+
+/// A number as a message shows it: as written at everyday sizes, in
+/// exponent form when huge or tiny (`1e300`, not 301 digits).
+fn shown(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-6..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// When a CSV header reads as one column holding `;` or tabs, the file
+/// was most likely exported with another separator (Excel does so in many
+/// locales): say so rather than leave a puzzle.
+fn delimiter_hint(header: &[String]) -> String {
+    match header {
+        [only] if only.contains(';') => {
+            " (the values seem to be separated by ';': export the file with commas)".into()
+        }
+        [only] if only.contains('\t') => {
+            " (the values seem to be separated by tabs: export the file with commas)".into()
+        }
+        _ => String::new(),
+    }
+}
+
+/// How a polars type reads in a message.
+fn dtype_words(dt: &DataType) -> String {
+    match dt {
+        DataType::List(_) => "list".into(),
+        DataType::Struct(_) => "struct".into(),
+        DataType::Binary | DataType::BinaryOffset => "binary".into(),
+        DataType::Null => "null".into(),
+        other => other.to_string(),
+    }
 }
 
 fn file_kind(path: &Path) -> Result<FileKind> {
@@ -323,17 +444,6 @@ fn file_kind(path: &Path) -> Result<FileKind> {
     }
 }
 
-/// Reads a whole CSV file. Every column is read as text so that our own
-/// parsers can say which line holds a bad value.
-fn read_csv(path: &Path) -> Result<DataFrame> {
-    CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))
-        .and_then(|r| r.finish())
-        .map_err(|e| unreadable(path, e))
-}
-
 /// Row ranges `(offset, len)` covering a Parquet file in runs of whole row
 /// groups of at least `max_rows` rows (one range for the whole file when
 /// `max_rows` is `usize::MAX`), and the file's row count. Never empty: an
@@ -341,7 +451,7 @@ fn read_csv(path: &Path) -> Result<DataFrame> {
 fn parquet_slices(path: &Path, max_rows: usize) -> Result<(Vec<(usize, usize)>, usize)> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = ParquetReader::new(f);
-    let md = reader.get_metadata().map_err(|e| unreadable(path, e))?;
+    let md = guarded(|| reader.get_metadata().cloned()).map_err(|_| unreadable_parquet(path))?;
     let mut slices = Vec::new();
     let (mut start, mut len) = (0, 0);
     for g in &md.row_groups {
@@ -360,10 +470,24 @@ fn parquet_slices(path: &Path, max_rows: usize) -> Result<(Vec<(usize, usize)>, 
 
 fn read_parquet(path: &Path, (offset, len): (usize, usize)) -> Result<DataFrame> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    ParquetReader::new(f)
-        .with_slice(Some((offset, len)))
-        .finish()
-        .map_err(|e| unreadable(path, e))
+    match guarded(|| {
+        ParquetReader::new(f)
+            .with_slice(Some((offset, len)))
+            .finish()
+    }) {
+        Ok(df) if df.height() == len => Ok(df),
+        Ok(_) | Err(ReadFailure::Damaged) => Err(undecodable_rows(path, (offset, len))),
+        Err(ReadFailure::UnsupportedType) => Err(problem(
+            Location {
+                file: path.to_path_buf(),
+                ..Default::default()
+            },
+            ProblemKind::Unreadable,
+            "a column has a type ebbflow cannot read (decimal, time or another type that is not \
+             text, a number, a boolean, a date or a datetime): export it as one of those"
+                .into(),
+        )),
+    }
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
@@ -379,6 +503,9 @@ enum Cells {
     Date(Int32Chunked),
     Datetime(Int64Chunked, i64),
     Num(Float64Chunked),
+    /// A type we cannot read as any of those (list, struct, binary); the
+    /// column was reported.
+    Unsupported,
 }
 
 /// One table being read, a slice at a time: its file, the current slice's
@@ -394,7 +521,14 @@ struct TableReader<'a> {
     /// The next slice, being decoded on another thread while this one is
     /// converted: decoding (polars) and converting (ours) take about as
     /// long, so overlapping them hides most of the decoding.
-    prefetch: Option<std::thread::JoinHandle<Result<DataFrame>>>,
+    prefetch: Option<(std::thread::JoinHandle<Result<DataFrame>>, (usize, usize))>,
+    /// The line of each row (CSV only).
+    lines: crate::io::csv::LineMap,
+    /// Blank lines skipped (CSV only).
+    blank_lines: usize,
+    /// Columns reported as a whole (wrong type), so their cells are not
+    /// also reported one by one.
+    bad_columns: std::collections::HashSet<&'static str>,
     /// File row of the current slice's first row.
     offset: usize,
     /// Rows in the whole file.
@@ -419,11 +553,16 @@ impl<'a> TableReader<'a> {
         slice_rows: usize,
     ) -> Result<TableReader<'a>> {
         let kind = file_kind(&path)?;
+        let mut lines = Default::default();
+        let mut blank_lines = 0;
         let (df, rest, total) = match kind {
             FileKind::Csv => {
-                let df = read_csv(&path)?;
-                let n = df.height();
-                (df, Default::default(), n)
+                let account = cfg.source_column(table, "account_id");
+                let t = crate::io::csv::read(&path, cfg.encoding(table), Some(account))?;
+                lines = t.lines;
+                blank_lines = t.blank_lines;
+                let n = t.df.height();
+                (t.df, Default::default(), n)
             }
             FileKind::Parquet => {
                 let (slices, total) = parquet_slices(&path, slice_rows)?;
@@ -439,6 +578,9 @@ impl<'a> TableReader<'a> {
             kind,
             rest,
             prefetch: None,
+            lines,
+            blank_lines,
+            bad_columns: Default::default(),
             offset: 0,
             total,
             cfg,
@@ -467,8 +609,9 @@ impl<'a> TableReader<'a> {
                     },
                     kind: ProblemKind::MissingColumn,
                     message: format!(
-                        "required column {src}{mapped} is missing; the file has: {}",
-                        have.join(", ")
+                        "required column {src}{mapped} is missing; the file has: {}{}",
+                        have.join(", "),
+                        delimiter_hint(&have)
                     ),
                 });
             }
@@ -495,7 +638,7 @@ impl<'a> TableReader<'a> {
     /// Moves to the next slice; false when the file is done. Row indices
     /// restart at 0 in the new slice.
     fn next_slice(&mut self) -> Result<bool> {
-        let Some(next) = self.prefetch.take() else {
+        let Some((next, slice)) = self.prefetch.take() else {
             return Ok(false);
         };
         self.offset += self.df.height();
@@ -503,7 +646,9 @@ impl<'a> TableReader<'a> {
         self.df = DataFrame::empty();
         self.row_accounts = None;
         self.reported.clear();
-        self.df = next.join().expect("Parquet reader thread panicked")?;
+        self.df = next
+            .join()
+            .unwrap_or_else(|_| Err(undecodable_rows(&self.path, slice)))?;
         self.start_prefetch();
         Ok(true)
     }
@@ -512,7 +657,10 @@ impl<'a> TableReader<'a> {
     fn start_prefetch(&mut self) {
         if let Some(slice) = self.rest.pop_front() {
             let path = self.path.clone();
-            self.prefetch = Some(std::thread::spawn(move || read_parquet(&path, slice)));
+            self.prefetch = Some((
+                std::thread::spawn(move || read_parquet(&path, slice)),
+                slice,
+            ));
         }
     }
 
@@ -526,7 +674,7 @@ impl<'a> TableReader<'a> {
         let at = row;
         let row = self.offset + row;
         let line = match self.kind {
-            FileKind::Csv => row + 2,
+            FileKind::Csv => self.lines.line(row),
             FileKind::Parquet => row + 1,
         };
         Location {
@@ -545,6 +693,9 @@ impl<'a> TableReader<'a> {
     }
 
     fn report(&mut self, row: usize, ours: &'static str, kind: ProblemKind, message: String) {
+        if self.bad_columns.contains(ours) {
+            return;
+        }
         self.reported.insert((row, ours));
         if self.problems.shown.len() < crate::error::MAX_PROBLEMS {
             let location = self.location(row, ours);
@@ -558,46 +709,63 @@ impl<'a> TableReader<'a> {
         }
     }
 
-    fn cells(&self, ours: &str) -> Result<Option<Cells>> {
+    /// The column `ours` as polars holds it, or None when the file has no such column.
+    fn series(&self, ours: &str) -> Option<Series> {
         let src = self.cfg.source_column(self.table, ours);
-        let Ok(col) = self.df.column(src) else {
-            return Ok(None);
-        };
-        let s = col.as_materialized_series();
-        let pe = |e| Error::polars(&self.path, e);
+        let col = self.df.column(src).ok()?;
+        Some(col.as_materialized_series().clone())
+    }
+
+    /// Reports a whole column that cannot hold what we expect (a Parquet
+    /// column of the wrong type): once, not once per slice or per row.
+    fn bad_column(&mut self, ours: &'static str, found: &str, expected: &str) {
+        if self.bad_columns.insert(ours) {
+            self.problems.push(Problem {
+                location: Location {
+                    file: self.path.clone(),
+                    column: Some(self.cfg.source_column(self.table, ours).to_string()),
+                    ..Default::default()
+                },
+                kind: ProblemKind::BadValue,
+                message: format!(
+                    "expected {expected}, found a column of type {found} (every row; fix the column's type in the export)"
+                ),
+            });
+        }
+    }
+
+    fn cells(&mut self, ours: &'static str, expected: &str) -> Option<Cells> {
+        let s = self.series(ours)?;
         let cells = match s.dtype() {
-            DataType::String => Cells::Text(s.str().map_err(pe)?.clone()),
-            DataType::Date => Cells::Date(s.date().map_err(pe)?.physical().clone()),
+            DataType::String => s.str().ok().map(|c| Cells::Text(c.clone())),
+            DataType::Date => s.date().ok().map(|c| Cells::Date(c.physical().clone())),
             DataType::Datetime(tu, _) => {
                 let per_day: i64 = match tu {
                     TimeUnit::Nanoseconds => 86_400_000_000_000,
                     TimeUnit::Microseconds => 86_400_000_000,
                     TimeUnit::Milliseconds => 86_400_000,
                 };
-                Cells::Datetime(s.datetime().map_err(pe)?.physical().clone(), per_day)
+                s.datetime()
+                    .ok()
+                    .map(|c| Cells::Datetime(c.physical().clone(), per_day))
             }
-            dt if dt.is_primitive_numeric() || dt == &DataType::Boolean => Cells::Num(
-                s.cast(&DataType::Float64)
-                    .map_err(pe)?
-                    .f64()
-                    .map_err(pe)?
-                    .clone(),
-            ),
-            _ => Cells::Text(
-                s.cast(&DataType::String)
-                    .map_err(pe)?
-                    .str()
-                    .map_err(pe)?
-                    .clone(),
-            ),
+            dt if dt.is_primitive_numeric() || dt == &DataType::Boolean => s
+                .cast(&DataType::Float64)
+                .ok()
+                .and_then(|c| c.f64().ok().cloned())
+                .map(Cells::Num),
+            _ => as_text(&s).map(Cells::Text),
         };
-        Ok(Some(cells))
+        Some(cells.unwrap_or_else(|| {
+            self.bad_column(ours, &dtype_words(s.dtype()), expected);
+            Cells::Unsupported
+        }))
     }
 
     /// Text values (numbers and dates rendered as text); empty strings are
     /// None. One String per row: for small tables (accounts, plans,
     /// priorities); large columns go through [`Self::interned`].
-    fn texts(&self, ours: &str) -> Result<Option<Vec<Option<String>>>> {
+    fn texts(&mut self, ours: &'static str) -> Result<Option<Vec<Option<String>>>> {
         Ok(self.text_column(ours)?.map(|ca| {
             ca.iter()
                 .map(|v| {
@@ -611,7 +779,7 @@ impl<'a> TableReader<'a> {
 
     /// Days; empty cells are None (callers decide whether that is allowed).
     fn days(&mut self, ours: &'static str) -> Result<Option<Vec<Option<Day>>>> {
-        let Some(cells) = self.cells(ours)? else {
+        let Some(cells) = self.cells(ours, "dates") else {
             return Ok(None);
         };
         let n = self.height();
@@ -638,30 +806,39 @@ impl<'a> TableReader<'a> {
                 out.extend(ca.iter().map(|v| v.map(|t| t.div_euclid(per_day) as Day)))
             }
             Cells::Num(_) => {
-                self.problems.push(Problem {
-                    location: Location {
-                        file: self.path.clone(),
-                        column: Some(self.cfg.source_column(self.table, ours).to_string()),
-                        ..Default::default()
-                    },
-                    kind: ProblemKind::BadDate,
-                    message: "expected dates, found a numeric column".into(),
-                });
+                let found = self.series(ours).map(|s| dtype_words(s.dtype()));
+                self.bad_column(ours, &found.unwrap_or_default(), "dates");
                 out.resize(n, None);
             }
+            Cells::Unsupported => out.resize(n, None),
         }
         Ok(Some(out))
     }
 
     /// Numbers; empty cells are None.
     fn numbers(&mut self, ours: &'static str) -> Result<Option<Vec<Option<f64>>>> {
-        let Some(cells) = self.cells(ours)? else {
+        let Some(cells) = self.cells(ours, "numbers") else {
             return Ok(None);
         };
         let n = self.height();
         let mut out = Vec::with_capacity(n);
         match cells {
-            Cells::Num(ca) => out.extend(ca.iter()),
+            Cells::Num(ca) => {
+                for (i, v) in ca.iter().enumerate() {
+                    match v {
+                        Some(x) if !x.is_finite() => {
+                            self.report(
+                                i,
+                                ours,
+                                ProblemKind::BadNumber,
+                                format!("expected a number, found {}", shown(x)),
+                            );
+                            out.push(None);
+                        }
+                        v => out.push(v),
+                    }
+                }
+            }
             Cells::Text(ca) => {
                 for (i, v) in ca.iter().enumerate() {
                     match v.map(str::trim).filter(|v| !v.is_empty()) {
@@ -682,17 +859,11 @@ impl<'a> TableReader<'a> {
                 }
             }
             Cells::Date(_) | Cells::Datetime(..) => {
-                self.problems.push(Problem {
-                    location: Location {
-                        file: self.path.clone(),
-                        column: Some(self.cfg.source_column(self.table, ours).to_string()),
-                        ..Default::default()
-                    },
-                    kind: ProblemKind::BadNumber,
-                    message: "expected numbers, found a date column".into(),
-                });
+                let found = self.series(ours).map(|s| dtype_words(s.dtype()));
+                self.bad_column(ours, &found.unwrap_or_default(), "numbers");
                 out.resize(n, None);
             }
+            Cells::Unsupported => out.resize(n, None),
         }
         Ok(Some(out))
     }
@@ -727,7 +898,7 @@ impl<'a> TableReader<'a> {
                         i,
                         ours,
                         ProblemKind::OutOfRange,
-                        format!("expected {what}, found {x}"),
+                        format!("expected {what}, found {}", shown(*x)),
                     );
                 }
             }
@@ -735,18 +906,14 @@ impl<'a> TableReader<'a> {
     }
 
     /// The column `ours` as text (numbers and dates rendered as text).
-    fn text_column(&self, ours: &str) -> Result<Option<StringChunked>> {
-        let src = self.cfg.source_column(self.table, ours);
-        let Ok(col) = self.df.column(src) else {
+    fn text_column(&mut self, ours: &'static str) -> Result<Option<StringChunked>> {
+        let Some(s) = self.series(ours) else {
             return Ok(None);
         };
-        let s = col
-            .as_materialized_series()
-            .cast(&DataType::String)
-            .map_err(|e| Error::polars(&self.path, e))?;
-        Ok(Some(
-            s.str().map_err(|e| Error::polars(&self.path, e))?.clone(),
-        ))
+        Ok(Some(as_text(&s).unwrap_or_else(|| {
+            self.bad_column(ours, &dtype_words(s.dtype()), "text");
+            StringChunked::full_null(s.name().clone(), s.len())
+        })))
     }
 
     /// Maps account_id to account indices without copying the ids: unknown
@@ -993,7 +1160,16 @@ fn record_source(
     path: &Path,
     rows: usize,
     skipped: usize,
+    blank_lines: usize,
 ) -> Result<()> {
+    if blank_lines > 0 {
+        tables.warnings.push(format!(
+            "{}: skipped {} blank line{}",
+            path.display(),
+            crate::error::thousands(blank_lines),
+            if blank_lines == 1 { "" } else { "s" }
+        ));
+    }
     let file = path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
@@ -1024,8 +1200,8 @@ fn load_accounts(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
         return r.finish();
     }
     let ids = r.texts("account_id")?.unwrap_or_default();
-    let created = r.days("created_at")?.unwrap_or_default();
     r.row_accounts = r.text_column("account_id")?;
+    let created = r.days("created_at")?.unwrap_or_default();
     r.require("created_at", &created, "a date");
     let mut index: FastMap<String, u32> = FastMap::default();
     index.reserve(ids.len());
@@ -1073,22 +1249,20 @@ fn load_accounts(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
             .filter(|c| !mapped.contains(&c.as_str()))
             .collect();
     for name in others {
-        let col = r.df.column(&name).map_err(|e| Error::polars(path, e))?;
-        let is_text = matches!(col.dtype(), DataType::String | DataType::Categorical(..));
-        if !is_text {
+        let text = r.df.column(&name).ok().and_then(|col| {
+            let is_text = matches!(col.dtype(), DataType::String | DataType::Categorical(..));
+            is_text
+                .then(|| as_text(col.as_materialized_series()))
+                .flatten()
+        });
+        let Some(text) = text else {
             tables.warnings.push(format!(
                 "{}: column {name} is not text; ignored as an attribute",
                 path.display()
             ));
             continue;
-        }
-        let s = col
-            .as_materialized_series()
-            .cast(&DataType::String)
-            .map_err(|e| Error::polars(path, e))?;
-        let vals: Vec<Option<String>> = s
-            .str()
-            .map_err(|e| Error::polars(path, e))?
+        };
+        let vals: Vec<Option<String>> = text
             .iter()
             .map(|v| {
                 v.map(str::trim)
@@ -1118,7 +1292,7 @@ fn load_accounts(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
         attributes,
         index,
     };
-    record_source(tables, TableKind::Accounts, path, n, 0)
+    record_source(tables, TableKind::Accounts, path, n, 0, r.blank_lines)
 }
 
 fn load_subscriptions(
@@ -1154,7 +1328,7 @@ fn load_subscriptions(
                         i,
                         "mrr",
                         ProblemKind::OutOfRange,
-                        format!("expected a number >= 0, found {x}"),
+                        format!("expected a number >= 0, found {}", shown(*x)),
                     );
                 }
             }
@@ -1185,7 +1359,7 @@ fn load_subscriptions(
                             i,
                             "seats",
                             ProblemKind::OutOfRange,
-                            format!("expected a whole number >= 0, found {x}"),
+                            format!("expected a whole number >= 0, found {}", shown(*x)),
                         );
                     }
                 }
@@ -1213,7 +1387,14 @@ fn load_subscriptions(
     tables.lines = Grouped::build(tables.accounts.len(), tagged);
     tables.plans = plans.into_names();
     tables.has_seats = has_seats;
-    record_source(tables, TableKind::Subscriptions, path, rows, skipped)
+    record_source(
+        tables,
+        TableKind::Subscriptions,
+        path,
+        rows,
+        skipped,
+        r.blank_lines,
+    )
 }
 
 fn load_events(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
@@ -1258,7 +1439,14 @@ fn load_events(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables
         types: types.into_names(),
         has_users,
     });
-    record_source(tables, TableKind::Events, path, rows, skipped)
+    record_source(
+        tables,
+        TableKind::Events,
+        path,
+        rows,
+        skipped,
+        r.blank_lines,
+    )
 }
 
 fn load_tickets(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
@@ -1319,7 +1507,14 @@ fn load_tickets(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Table
     }
     let rows = r.total;
     tables.tickets = Some(Grouped::build(tables.accounts.len(), tagged));
-    record_source(tables, TableKind::Tickets, path, rows, skipped)
+    record_source(
+        tables,
+        TableKind::Tickets,
+        path,
+        rows,
+        skipped,
+        r.blank_lines,
+    )
 }
 
 fn load_surveys(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
@@ -1351,7 +1546,14 @@ fn load_surveys(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Table
     }
     let rows = r.total;
     tables.surveys = Some(Grouped::build(tables.accounts.len(), tagged));
-    record_source(tables, TableKind::Surveys, path, rows, skipped)
+    record_source(
+        tables,
+        TableKind::Surveys,
+        path,
+        rows,
+        skipped,
+        r.blank_lines,
+    )
 }
 
 /// The earliest and latest day in any table, and the first day every
@@ -1475,6 +1677,19 @@ mod tests {
     }
 
     #[test]
+    fn a_semicolon_separated_file_is_named_as_such() {
+        let (msg, kinds) = fail(&[(
+            "surveys.csv",
+            "account_id;responded_at;score\nA1;2024-02-01;9\n",
+        )]);
+        assert_eq!(kinds, [ProblemKind::MissingColumn; 3]);
+        assert!(
+            msg.contains("the file has: account_id;responded_at;score (the values seem to be separated by ';': export the file with commas)"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn rejects_unparseable_date_with_line_account_and_value() {
         let bad = SUBSCRIPTIONS.replace("A2,2024-03-31,,500", "A2,31/03/2024,,500");
         let (msg, kinds) = fail(&[("subscriptions.csv", &bad)]);
@@ -1572,7 +1787,10 @@ mod tests {
             ("surveys.parquet", "not parquet at all"),
         ]);
         assert_eq!(kinds, [ProblemKind::Unreadable]);
-        assert!(msg.contains("surveys.parquet: cannot be read"), "{msg}");
+        assert!(
+            msg.contains("surveys.parquet: not a Parquet file: it does not start with the Parquet marker PAR1"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -1634,6 +1852,60 @@ mod tests {
         assert!(
             t.warnings[0]
                 .ends_with("events.csv: skipped 2 rows whose account_id is not in accounts"),
+            "{:?}",
+            t.warnings
+        );
+    }
+
+    #[test]
+    fn windows_1252_names_load_when_the_config_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut accounts = b"account_id,created_at,name,segment\n".to_vec();
+        accounts.extend_from_slice(b"A1,2024-01-01,Caf\xE9 du Nord,SMB\n");
+        std::fs::write(dir.path().join("accounts.csv"), &accounts).unwrap();
+        std::fs::write(
+            dir.path().join("subscriptions.csv"),
+            "account_id,start_date,end_date,mrr\nA1,2024-01-01,,10\n",
+        )
+        .unwrap();
+        let err = load_dir(dir.path(), &Config::default()).expect_err("not UTF-8");
+        assert_eq!(
+            err.problems().unwrap().shown[0].kind,
+            ProblemKind::Unreadable
+        );
+        assert!(
+            err.to_string().contains(
+                "accounts.csv: line 2 (account A1), column name: the value is not valid UTF-8"
+            ),
+            "{err}"
+        );
+        let cfg: Config =
+            toml::from_str("[files]\naccounts = { encoding = \"windows-1252\" }\n").unwrap();
+        let t = load_dir(dir.path(), &cfg).unwrap();
+        assert_eq!(t.accounts.names[0].as_deref(), Some("Café du Nord"));
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_warned_and_later_lines_keep_their_numbers() {
+        let tickets = TICKETS.replace("A1,2024-01-01,high", "\nA1,2024-01-01,high");
+        let tickets = tickets.replace("low,,0.5", "p3,,0.5") + "\n\n";
+        let (msg, kinds) = fail(&[("tickets.csv", &tickets)]);
+        assert_eq!(kinds, [ProblemKind::OutOfRange]);
+        // The bad row is the file's line 5: the blank line 3 counts.
+        assert!(
+            msg.contains("tickets.csv: line 5 (account A1), column priority"),
+            "{msg}"
+        );
+        let tickets = TICKETS.replace("A1,2024-01-01,high", "\nA1,2024-01-01,high") + "\n";
+        let dir = data_dir(&[
+            ("accounts.csv", ACCOUNTS),
+            ("subscriptions.csv", SUBSCRIPTIONS),
+            ("tickets.csv", &tickets),
+        ]);
+        let t = load(dir.path());
+        assert_eq!(t.tickets.as_ref().unwrap().len(), 4);
+        assert!(
+            t.warnings[0].ends_with("tickets.csv: skipped 2 blank lines"),
             "{:?}",
             t.warnings
         );

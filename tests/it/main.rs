@@ -3,6 +3,9 @@
 
 mod workdir;
 
+mod drift_gate;
+mod exit_codes;
+mod fuzz;
 mod histories;
 mod report;
 mod score;

@@ -33,14 +33,14 @@ impl Workdir {
 
     /// Runs a binary with `args` in this directory.
     pub fn run(&self, bin: &str, args: &[&str]) -> Output {
-        let exe = match bin {
-            "ebbflow-train" => env!("CARGO_BIN_EXE_ebbflow-train"),
-            "ebbflow-score" => env!("CARGO_BIN_EXE_ebbflow-score"),
-            "ebbflow-synth" => env!("CARGO_BIN_EXE_ebbflow-synth"),
-            other => panic!("unknown binary {other}"),
-        };
-        Command::new(exe)
+        self.run_env(bin, args, &[])
+    }
+
+    /// Runs a binary with `args` and extra environment variables.
+    pub fn run_env(&self, bin: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+        Command::new(exe(bin))
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.dir.path())
             .output()
             .expect("binary runs")
@@ -69,6 +69,16 @@ impl Workdir {
             }
         }
         to
+    }
+}
+
+/// The path of a built binary.
+pub fn exe(bin: &str) -> &'static str {
+    match bin {
+        "ebbflow-train" => env!("CARGO_BIN_EXE_ebbflow-train"),
+        "ebbflow-score" => env!("CARGO_BIN_EXE_ebbflow-score"),
+        "ebbflow-synth" => env!("CARGO_BIN_EXE_ebbflow-synth"),
+        other => panic!("unknown binary {other}"),
     }
 }
 
