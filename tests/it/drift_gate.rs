@@ -86,7 +86,10 @@ fn tenure_days_is_reported_but_neither_warned_about_nor_gated() {
         *l = c.join(",");
     }
     std::fs::write(&p, lines.join("\n") + "\n").unwrap();
-    let out = score(&wd, &dir, &["--fail-on-drift", "0.3"]);
+    // The demo's recency_days already drifts by 0.43 between the last
+    // training snapshot and the last day (year-end quiet); tenure alone
+    // would be far above that once every account is 1,500 days older.
+    let out = score(&wd, &dir, &["--fail-on-drift", "0.5"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(!err.contains("tenure_days"), "{err}");
