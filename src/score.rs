@@ -132,6 +132,8 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
 /// dozen times per row), and each model's reason groups.
 struct Lookup<'a> {
     index: FeatureIndex<'a>,
+    /// The survival curves, prepared once for reading every account.
+    survival: crate::models::lifetime::SurvivalReader<'a>,
     /// Each model's outputs grouped into what they say about an account.
     churn_reasons: Option<Reasons>,
     upgrade_reasons: Option<Reasons>,
@@ -151,6 +153,7 @@ impl<'a> Lookup<'a> {
         };
         Lookup {
             index,
+            survival: b.survival.reader(),
             churn_reasons: b.churn.as_ref().map(reasons),
             upgrade_reasons: b.upgrade.as_ref().map(reasons),
         }
@@ -184,7 +187,7 @@ fn score_row(
     let level = stratifier.map(|q| stratum_level(&b.spec, q, view.attribute(q)));
     let tenure = view.tenure_days();
     let horizon = b.settings.horizon_days as f64;
-    let survival = b
+    let survival = lookup
         .survival
         .predict(level, tenure, churn.map(|(_, p)| (p, horizon)));
     let owner = tables

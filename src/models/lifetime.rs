@@ -46,6 +46,7 @@ use crate::account::plan_on;
 use crate::dates::{format_day, Day};
 use crate::io::load::Tables;
 use crate::metrics::{concordance_index, horizon_calibration, HorizonCalibration};
+use crate::models::curve_reader::CurveReader;
 use crate::models::survival::{log_rank, KmCurve, Lifetime, LogRank};
 use crate::snapshot::{FeatureFrame, FeatureSpec, PLAN};
 use crate::timeline::Timeline;
@@ -383,13 +384,50 @@ impl SurvivalModel {
     /// The curve for an account in `level` of the queue stratifier, falling
     /// back to the overall curve.
     pub fn curve_for(&self, level: Option<&str>) -> &KmCurve {
-        match (&self.queue_stratifier, level) {
-            (Some(s), Some(l)) => self
+        match self.stratum_index(level) {
+            Some(i) => &self.strata[i].curve,
+            None => &self.overall,
+        }
+    }
+
+    /// Index in `strata` of `level` of the queue stratifier, if it has a curve.
+    fn stratum_index(&self, level: Option<&str>) -> Option<usize> {
+        let s = self.queue_stratifier.as_deref()?;
+        let l = level?;
+        self.strata
+            .iter()
+            .position(|x| x.stratifier == s && x.level == l)
+    }
+
+    /// The model prepared for reading many accounts (see
+    /// [`SurvivalReader`]); build it once per run.
+    pub fn reader(&self) -> SurvivalReader<'_> {
+        SurvivalReader {
+            model: self,
+            overall: CurveReader::new(&self.overall),
+            strata: self
                 .strata
                 .iter()
-                .find(|x| &x.stratifier == s && x.level == l)
-                .map_or(&self.overall, |x| &x.curve),
-            _ => &self.overall,
+                .map(|s| CurveReader::new(&s.curve))
+                .collect(),
+        }
+    }
+}
+
+/// A [`SurvivalModel`] prepared for scoring: every curve behind a
+/// [`CurveReader`], so an account costs a few lookups and one pass over the
+/// curve rows ahead of it.
+pub struct SurvivalReader<'a> {
+    model: &'a SurvivalModel,
+    overall: CurveReader<'a>,
+    strata: Vec<CurveReader<'a>>,
+}
+
+impl<'a> SurvivalReader<'a> {
+    fn curve_for(&self, level: Option<&str>) -> &CurveReader<'a> {
+        match self.model.stratum_index(level) {
+            Some(i) => &self.strata[i],
+            None => &self.overall,
         }
     }
 
@@ -413,7 +451,7 @@ impl SurvivalModel {
         level: Option<&str>,
         tenure: f64,
         horizon: f64,
-    ) -> (&KmCurve, f64) {
+    ) -> (&CurveReader<'a>, f64) {
         let min = MIN_AT_RISK;
         let end = tenure + horizon;
         let stratum = self.curve_for(level);
@@ -433,14 +471,14 @@ impl SurvivalModel {
     /// The baseline's hazard multiplier θ for an account at `tenure` in
     /// `level` whose churn risk over `horizon` days is `risk` (see the
     /// module docs): `ln(1 − risk) / ln(S₀(horizon | tenure))`, read on
-    /// [`SurvivalModel::supported_curve`]. NaN where the baseline has no
-    /// churn over the horizon; 1 for no risk given (the plan curve as it is).
+    /// [`Self::supported_curve`]. NaN where the baseline has no churn over
+    /// the horizon; 1 for no risk given (the plan curve as it is).
     pub fn hazard_ratio(&self, level: Option<&str>, tenure: f64, risk: Option<(f64, f64)>) -> f64 {
         let Some((risk, horizon)) = risk else {
             return 1.0;
         };
         let (c, t) = self.supported_curve(level, tenure, horizon);
-        let base = c.conditional_survival(t, horizon);
+        let base = c.conditional_survival_ph(t, horizon, 1.0);
         let risk = risk.clamp(0.0, 1.0);
         if !(base < 1.0) || risk.is_nan() {
             return f64::NAN;
@@ -470,15 +508,15 @@ impl SurvivalModel {
             return (1.0 - r.clamp(0.0, 1.0)).powf(u / h);
         }
         let (c, t) = self.supported_curve(level, tenure, u);
-        pow(c.conditional_survival(t, u), theta).clamp(0.0, 1.0)
+        c.conditional_survival_ph(t, u, theta).clamp(0.0, 1.0)
     }
 
     /// `survival_90d` and `expected_days_remaining` for an account at
     /// `tenure` days in `level` of the queue stratifier, whose churn risk
     /// over `horizon` days is `risk` (`None`: no churn model, the plan
     /// curve as it is). Each figure is read from
-    /// [`SurvivalModel::supported_curve`] for its own stretch, with the
-    /// same θ (module docs).
+    /// [`Self::supported_curve`] for its own stretch, with the same θ
+    /// (module docs).
     ///
     /// `survival_90d` is S₀(90 | t)^θ, so `1 − churn_risk` when the horizon
     /// is 90 days; `expected_days_remaining` is ∫₀^730 S₀(u | t)^θ du,
@@ -514,15 +552,6 @@ impl SurvivalModel {
             expected_days_remaining: expected.clamp(0.0, REMAINING_WINDOW_DAYS),
             hazard_ratio: theta,
         }
-    }
-}
-
-/// `x^theta`, exact for θ = 1 (the plan curve as it is).
-fn pow(x: f64, theta: f64) -> f64 {
-    if theta == 1.0 {
-        x
-    } else {
-        x.powf(theta)
     }
 }
 
@@ -606,14 +635,15 @@ pub fn validate(
 ) -> SurvivalValidation {
     let grace = spec.params.grace_days as Day;
     let known = timelines_as_of(tables, spec.params.grace_days, now);
-    let model = SurvivalModel::fit(tables, &known, spec, now);
+    let fitted = SurvivalModel::fit(tables, &known, spec, now);
+    let model = fitted.reader();
     let n = ho.n_rows();
     let (mut times, mut observed) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let mut preds: [Vec<[f64; 3]>; 2] = [Vec::with_capacity(n), Vec::with_capacity(n)];
     for i in 0..n {
         let (a, s) = (ho.account[i] as usize, ho.as_of[i]);
         let view = crate::account::AccountView::new(tables, timelines, a, s);
-        let level = model
+        let level = fitted
             .queue_stratifier
             .as_deref()
             .map(|q| stratum_level(spec, q, view.attribute(q)));
@@ -748,6 +778,15 @@ mod tests {
         }
     }
 
+    /// The reader sums logs where the curve multiplies factors: equal to
+    /// rounding.
+    fn close(got: f64, want: f64) {
+        assert!(
+            (got - want).abs() < 1e-12 * (1.0 + want.abs()),
+            "{got} vs {want}"
+        );
+    }
+
     #[test]
     fn predict_uses_the_stratum_only_where_enough_are_at_risk() {
         let all = sample(400);
@@ -755,25 +794,25 @@ mod tests {
         let big = model(&all, &all[..200]);
         let pro = &big.strata[0].curve;
         assert!(pro.min_at_risk(100.0, 190.0) >= MIN_AT_RISK);
-        let got = big.predict(Some("Pro"), 100.0, None);
-        assert_eq!(got.survival_90d, pro.conditional_survival(100.0, 90.0));
+        let got = big.reader().predict(Some("Pro"), 100.0, None);
+        close(got.survival_90d, pro.conditional_survival(100.0, 90.0));
         // A stratum of 20: the overall curve instead, for both figures.
         let small = model(&all, &all[..20]);
-        let got = small.predict(Some("Pro"), 100.0, None);
-        assert_eq!(
+        let got = small.reader().predict(Some("Pro"), 100.0, None);
+        close(
             got.survival_90d,
-            small.overall.conditional_survival(100.0, 90.0)
+            small.overall.conditional_survival(100.0, 90.0),
         );
         // 730 days ahead runs past every curve here (the longest lifetime is
         // 599 days): the overall curve read at max(0, last − 730) = 0.
-        assert_eq!(
+        close(
             got.expected_days_remaining,
-            small.overall.expected_remaining(0.0, 730.0)
+            small.overall.expected_remaining(0.0, 730.0),
         );
         // An unknown level or no level: the overall curve.
         assert_eq!(
-            small.predict(None, 100.0, None),
-            small.predict(Some("Gold"), 100.0, None)
+            small.reader().predict(None, 100.0, None),
+            small.reader().predict(Some("Gold"), 100.0, None)
         );
     }
 
@@ -784,18 +823,19 @@ mod tests {
         assert!(last < 599.0);
         // Older than the curve supports for 90 days ahead: read at last − 90.
         for tenure in [last - 50.0, 599.0, 5000.0] {
-            let got = m.predict(Some("Pro"), tenure, None);
-            assert_eq!(
+            let got = m.reader().predict(Some("Pro"), tenure, None);
+            close(
                 got.survival_90d,
                 m.overall.conditional_survival(last - 90.0, 90.0),
-                "tenure {tenure}"
             );
             assert!(got.survival_90d < 1.0, "not the empty tail's 1");
         }
         // 730 days ahead is past the curve for everyone: read at tenure 0.
-        assert_eq!(
-            m.predict(None, 300.0, None).expected_days_remaining,
-            m.overall.expected_remaining(0.0, 730.0)
+        close(
+            m.reader()
+                .predict(None, 300.0, None)
+                .expected_days_remaining,
+            m.overall.expected_remaining(0.0, 730.0),
         );
     }
 
@@ -804,7 +844,7 @@ mod tests {
         let m = model(&sample(400), &sample(60));
         for tenure in (0..3000).step_by(7).map(f64::from).chain([-5.0, f64::NAN]) {
             for level in [Some("Pro"), None] {
-                let got = m.predict(level, tenure, None);
+                let got = m.reader().predict(level, tenure, None);
                 assert!((0.0..=1.0).contains(&got.survival_90d), "{tenure}: {got:?}");
                 assert!(
                     (0.0..=REMAINING_WINDOW_DAYS).contains(&got.expected_days_remaining),
@@ -815,7 +855,7 @@ mod tests {
         // A model whose curve never has 50 at risk is used as it is.
         let tiny = model(&sample(30), &[]);
         assert_eq!(
-            tiny.predict(None, 10.0, None).survival_90d,
+            tiny.reader().predict(None, 10.0, None).survival_90d,
             tiny.overall.conditional_survival(10.0, 90.0)
         );
     }
@@ -880,10 +920,10 @@ mod tests {
     #[test]
     fn own_curve_agrees_with_the_churn_risk() {
         let m = model(&sample(400), &sample(400));
-        let plain = m.predict(Some("Pro"), 100.0, None);
+        let plain = m.reader().predict(Some("Pro"), 100.0, None);
         assert_eq!(plain.hazard_ratio, 1.0);
         for risk in [0.01, 0.05, 0.2, 0.6, 0.95] {
-            let got = m.predict(Some("Pro"), 100.0, Some((risk, 90.0)));
+            let got = m.reader().predict(Some("Pro"), 100.0, Some((risk, 90.0)));
             assert!(
                 (1.0 - got.survival_90d - risk).abs() < 1e-12,
                 "{risk}: {got:?}"
@@ -891,7 +931,8 @@ mod tests {
         }
         // More risk, fewer days left; the plan curve sits in between.
         let days = |r: f64| {
-            m.predict(Some("Pro"), 100.0, Some((r, 90.0)))
+            m.reader()
+                .predict(Some("Pro"), 100.0, Some((r, 90.0)))
                 .expected_days_remaining
         };
         assert!(days(0.01) > days(0.05) && days(0.05) > days(0.2) && days(0.2) > days(0.6));
@@ -899,7 +940,7 @@ mod tests {
         assert!(days(base * 0.5) > plain.expected_days_remaining);
         assert!(days((base * 2.0).min(0.99)) < plain.expected_days_remaining);
         // The risk of the plan curve itself gives the plan curve back.
-        let same = m.predict(Some("Pro"), 100.0, Some((base, 90.0)));
+        let same = m.reader().predict(Some("Pro"), 100.0, Some((base, 90.0)));
         assert!((same.hazard_ratio - 1.0).abs() < 1e-9);
         assert!((same.expected_days_remaining - plain.expected_days_remaining).abs() < 1e-6);
     }
@@ -911,7 +952,7 @@ mod tests {
             .map(|i| Lifetime::from_start(500.0 + i as f64, false))
             .collect();
         let m = model(&flat, &[]);
-        let got = m.predict(None, 10.0, Some((0.1, 90.0)));
+        let got = m.reader().predict(None, 10.0, Some((0.1, 90.0)));
         assert!(got.hazard_ratio.is_nan());
         assert!((got.survival_90d - 0.9).abs() < 1e-12);
         // ∫₀^730 0.9^(u/90) du.

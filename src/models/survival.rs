@@ -244,7 +244,7 @@ impl KmCurve {
     }
 
     /// The risk set strictly between row `k` and the next one.
-    fn at_risk_after(&self, k: usize) -> u64 {
+    pub(crate) fn at_risk_after(&self, k: usize) -> u64 {
         let n = self.at_risk.get(k).copied().unwrap_or(0);
         let left =
             self.observed.get(k).copied().unwrap_or(0) + self.censored.get(k).copied().unwrap_or(0);
@@ -343,7 +343,7 @@ impl KmCurve {
     }
 
     /// The product-limit factor 1 − d/n of row `k` (1 with nobody at risk).
-    fn factor(&self, k: usize) -> f64 {
+    pub(crate) fn factor(&self, k: usize) -> f64 {
         let d = self.observed.get(k).copied().unwrap_or(0);
         let n = self.at_risk.get(k).copied().unwrap_or(0);
         if d == 0 || n == 0 {
