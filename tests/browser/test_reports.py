@@ -231,6 +231,32 @@ def test_queue_page_filters_sorts_searches_and_shows_an_account(score_out, open_
         assert after and min(abs(y - want) for y in after) < 1.5, (after, want)
     legend_items = panel.locator(".chart-legend span:not(.sw)").all_inner_texts()
     assert any("this account" in t for t in legend_items), legend_items
+    # Drawn over the 730 days expected_days_remaining covers, not to the chart's edge.
+    own_end = max(x for x, _ in path_points(own.get_attribute("d")))
+    assert own_end <= marker_x + 730 * px_per_day + 0.6, (own_end, marker_x)
+
+    # An account whose plan curve has no churn in its next 90 days (hazard
+    # ratio null in the page data) gets the constant-hazard curve, from the
+    # same point.
+    data = json.loads(page.locator("#report-data").text_content())
+    theta, ident = data["fields"].index("hazard_ratio"), data["fields"].index("account_id")
+    constant = [r[ident] for r in data["rows"] if r[theta] is None]
+    if constant:
+        page.keyboard.press("Escape")
+        page.fill("#search", constant[0])
+        wait_matching(page, 1)
+        page.click("#queue-table tbody tr")
+        own = chart.locator("path.account-curve-line")
+        first = path_points(own.get_attribute("d"))[0]
+        marker_x = float(chart.locator("line.tenure-marker").get_attribute("x1"))
+        dot_y = float(chart.locator("circle.tenure-marker-dot").get_attribute("cy"))
+        assert abs(first[0] - marker_x) < 0.6 and abs(first[1] - dot_y) < 0.6, (first, marker_x, dot_y)
+        assert "constant hazard" in panel.locator(".chart-note").inner_text()
+        assert page.evaluate(OVERLAPS_JS) == []
+        page.keyboard.press("Escape")
+        page.fill("#search", "")
+        wait_matching(page, len(queue))
+        page.click(f"#queue-table tbody tr[data-account='{row['account_id']}']")
     no_sideways_scroll(page)
     assert page.evaluate(OVERLAPS_JS) == []
     assert page.evaluate(UNLABELED_JS) == []
@@ -373,6 +399,7 @@ def test_a_bundle_without_a_churn_model_says_so_on_both_pages(no_churn_out, open
     assert page.locator("#total-arr-at-risk").inner_text() == "–"
     arr_col = page.locator("#queue-table thead th").evaluate_all("ths => ths.findIndex(t => t.dataset.key === 'arr')") + 1
     assert set(page.locator(f"#queue-table tbody tr td:nth-child({arr_col})").all_inner_texts()) == {"–"}
+    assert set(page.locator("#segment-summary tbody tr td:nth-child(4)").all_inner_texts()) == {"–"}
     no_sideways_scroll(page)
     assert page.evaluate(OVERLAPS_JS) == []
     page.screenshot(path=str(shots / "no-churn-overview.png"))

@@ -86,7 +86,7 @@ let chartSeq = 0;
 /**
  * An x/y chart as an SVG element. Every chart has labeled axes with units.
  * opts: {width, height, margin, x: {min, max, label, format, ticks},
- *        y: {...}, series: [{points: [[x, y]], step, color, width, dash,
+ *        y: {...}, series: [{points: [[x, y]], step, extend, color, width, dash,
  *        band: [[x, lo, hi]], dots: [{x, y, r, title}], cls}],
  *        vlines: [{x, label, color, cls, dot, dotColor}], hlines: [{y, color, dash}], id, title}
  */
@@ -144,7 +144,8 @@ function xyChart(opts) {
     }
     if (s.points && s.points.length) {
       g.appendChild(sv("path", {
-        class: (s.cls || "series") + "-line", d: linePath(s.points, s.step, sx, sy, X.max),
+        // A step line runs on to the right edge unless the series ends where its points do.
+        class: (s.cls || "series") + "-line", d: linePath(s.points, s.step, sx, sy, s.extend === false ? -Infinity : X.max),
         fill: "none", stroke: s.color, "stroke-width": s.width || 2, "stroke-dasharray": s.dash || null,
         "stroke-linejoin": "round",
       }));

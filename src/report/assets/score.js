@@ -259,7 +259,7 @@
         { label: "segment", get: (p) => p.name },
         { label: "accounts now", cls: "num", get: (p) => fmt.int(p.live.n) },
         { label: "MRR now", cls: "num", get: (p) => fmt.money(p.live.mrr) },
-        { label: "ARR at risk", cls: "num", get: (p) => fmt.money(p.live.arr) },
+        { label: "ARR at risk", cls: "num", get: (p) => (SKIPPED.has("churn") ? "–" : fmt.money(p.live.arr)) },
         { label: `mean churn risk (${H} d)`, cls: "num", get: (p) => fmt.pct(mean(p.live, "churn")) },
         { label: `mean upgrade propensity (${H} d)`, cls: "num", get: (p) => fmt.pct(mean(p.live, "up")) },
         { label: "accounts at training", cls: "num", get: (p) => fmt.int(p.training_size) },
@@ -371,8 +371,10 @@
   // survival after today's tenure raised to the account's hazard ratio θ
   // (proportional hazards, so that 90 days on it reads survival_90d), drawn
   // from the reference curve's level today. θ null: the constant hazard
-  // that gives the same churn risk over the horizon.
-  function accountSeries(c, r, xmax) {
+  // that gives the same churn risk over the horizon. Drawn over the 730 days
+  // that expected_days_remaining integrates, not beyond.
+  function accountSeries(c, r, chartMax) {
+    const xmax = Math.min(chartMax, r.tenure + 730);
     const s0 = sAt(c, r.tenure);
     const constant = r.theta === null || r.theta === undefined;
     const at = (x) => (constant ? s0 * Math.pow(1 - r.churn, (x - r.tenure) / H)
@@ -380,7 +382,7 @@
     const xs = constant
       ? Array.from({ length: 41 }, (_, i) => r.tenure + ((xmax - r.tenure) * i) / 40)
       : [r.tenure].concat(c.t.filter((t) => t > r.tenure && t <= xmax), [xmax]);
-    return { points: xs.map((x) => [x, at(x)]), step: !constant, color: ACCOUNT_COLOR, dash: "6 4", width: 2, cls: "account-curve" };
+    return { points: xs.map((x) => [x, at(x)]), step: !constant, extend: false, color: ACCOUNT_COLOR, dash: "6 4", width: 2, cls: "account-curve" };
   }
 
   function survivalNote(c, r) {
