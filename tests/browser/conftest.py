@@ -88,6 +88,29 @@ def train_out():
 
 
 @pytest.fixture(scope="session")
+def no_churn_out():
+    """A bundle without a churn model and its queue: the demo data with every
+    subscription line left open (end_date emptied), so no account churns and
+    training skips the churn target."""
+    data = fresh(WORK / "no-churn-data")
+    for name in ("accounts.csv", "events.parquet", "surveys.csv", "tickets.csv"):
+        shutil.copy(ROOT / "datasets" / "demo" / name, data / name)
+    with open(ROOT / "datasets" / "demo" / "subscriptions.csv", newline="", encoding="utf-8") as src, \
+            open(data / "subscriptions.csv", "w", newline="", encoding="utf-8") as dst:
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames)
+        writer.writeheader()
+        for row in reader:
+            writer.writerow({**row, "end_date": ""})
+    model = fresh(WORK / "no-churn-model")
+    run("ebbflow-train", "--data", str(data), "--out", str(model), "--quiet")
+    out = fresh(WORK / "no-churn-score")
+    run("ebbflow-score", "--model", str(model), "--data", str(data), "--out", str(out),
+        "--format", "csv", "--report", "--top", "0", "--quiet")
+    return model, out
+
+
+@pytest.fixture(scope="session")
 def big_out():
     """About 50,000 scored accounts: synthetic data scored with the demo bundle."""
     data = fresh(WORK / "synth-big")

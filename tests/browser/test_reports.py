@@ -10,6 +10,7 @@ Screenshots go to target/screenshots/.
 
 import json
 import math
+import re
 import time
 
 from conftest import LAPTOP, SHOTS, read_queue
@@ -41,6 +42,44 @@ UNLABELED_JS = """
   .filter((s) => ![...s.querySelectorAll("text.axis-label")].some((t) => t.textContent.trim().length > 3))
   .map((s) => s.id)
 """
+
+
+def path_points(d):
+    """The vertices of an SVG path of absolute M, L, H and V commands (what
+    the charts draw), as (x, y) pairs in drawing order."""
+    points, x, y = [], 0.0, 0.0
+    for cmd, args in re.findall(r"([MLHVZ])([^MLHVZ]*)", d):
+        nums = [float(v) for v in re.split(r"[ ,]+", args.strip()) if v]
+        if cmd in "ML":
+            x, y = nums[0], nums[1]
+        elif cmd == "H":
+            x = nums[0]
+        elif cmd == "V":
+            y = nums[0]
+        else:
+            continue
+        points.append((x, y))
+    return points
+
+
+def ys_at(points, x, tol=0.6):
+    """Every y a polyline takes at x: on a vertical step at x, both ends."""
+    ys = []
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if min(x0, x1) - tol <= x <= max(x0, x1) + tol:
+            if abs(x1 - x0) <= tol:
+                ys += [y0, y1]
+            else:
+                ys.append(y0 + (y1 - y0) * (x - x0) / (x1 - x0))
+    return ys
+
+
+def y_scale(chart):
+    """data value -> pixel y of a chart, from its y-axis tick labels ("80%")."""
+    ticks = chart.locator("g.axis text[text-anchor=end]").evaluate_all(
+        "ts => ts.map(t => [t.textContent, +t.getAttribute('y')])")
+    (v0, p0), (v1, p1) = [(float(t.rstrip("%")) / 100, p - 4) for t, p in (ticks[0], ticks[-1])]
+    return lambda v: p0 + (v - v0) * (p1 - p0) / (v1 - v0)
 
 
 def status(page):
@@ -171,6 +210,53 @@ def test_queue_page_filters_sorts_searches_and_shows_an_account(score_out, open_
     # The marker sits at the account's tenure on the x axis.
     tenure = int(page.locator("#account-tenure").inner_text().split()[0].replace(",", ""))
     assert f"day {tenure:,}" in chart.text_content()
+    # Its own curve (dashed) branches off the reference curve at the tenure
+    # marker: its first point is the marker's dot, which lies on the
+    # reference curve; 90 days on it has fallen by the factor survival_90d.
+    own = chart.locator("path.account-curve-line")
+    assert own.count() == 1, "the account's own curve is drawn"
+    assert own.get_attribute("stroke-dasharray")
+    first = path_points(own.get_attribute("d"))[0]
+    marker_x = float(chart.locator("line.tenure-marker").get_attribute("x1"))
+    dot_y = float(chart.locator("circle.tenure-marker-dot").get_attribute("cy"))
+    assert abs(first[0] - marker_x) < 0.6 and abs(first[1] - dot_y) < 0.6, (first, marker_x, dot_y)
+    reference = ys_at(path_points(chart.locator("path.km-line").get_attribute("d")), marker_x)
+    assert reference and min(reference) - 0.6 <= dot_y <= max(reference) + 0.6, (dot_y, reference)
+    sy = y_scale(chart)
+    s_today = 0.0 + (dot_y - sy(0.0)) / (sy(1.0) - sy(0.0))
+    px_per_day = (marker_x - float(chart.locator("g.axis text[text-anchor=middle]").first.get_attribute("x"))) / tenure if tenure else None
+    if px_per_day:
+        after = ys_at(path_points(own.get_attribute("d")), marker_x + 90 * px_per_day)
+        want = sy(s_today * float(row["survival_90d"]))
+        assert after and min(abs(y - want) for y in after) < 1.5, (after, want)
+    legend_items = panel.locator(".chart-legend span:not(.sw)").all_inner_texts()
+    assert any("this account" in t for t in legend_items), legend_items
+    # Drawn over the 730 days expected_days_remaining covers, not to the chart's edge.
+    own_end = max(x for x, _ in path_points(own.get_attribute("d")))
+    assert own_end <= marker_x + 730 * px_per_day + 0.6, (own_end, marker_x)
+
+    # An account whose plan curve has no churn in its next 90 days (hazard
+    # ratio null in the page data) gets the constant-hazard curve, from the
+    # same point.
+    data = json.loads(page.locator("#report-data").text_content())
+    theta, ident = data["fields"].index("hazard_ratio"), data["fields"].index("account_id")
+    constant = [r[ident] for r in data["rows"] if r[theta] is None]
+    if constant:
+        page.keyboard.press("Escape")
+        page.fill("#search", constant[0])
+        wait_matching(page, 1)
+        page.click("#queue-table tbody tr")
+        own = chart.locator("path.account-curve-line")
+        first = path_points(own.get_attribute("d"))[0]
+        marker_x = float(chart.locator("line.tenure-marker").get_attribute("x1"))
+        dot_y = float(chart.locator("circle.tenure-marker-dot").get_attribute("cy"))
+        assert abs(first[0] - marker_x) < 0.6 and abs(first[1] - dot_y) < 0.6, (first, marker_x, dot_y)
+        assert "constant hazard" in panel.locator(".chart-note").inner_text()
+        assert page.evaluate(OVERLAPS_JS) == []
+        page.keyboard.press("Escape")
+        page.fill("#search", "")
+        wait_matching(page, len(queue))
+        page.click(f"#queue-table tbody tr[data-account='{row['account_id']}']")
     no_sideways_scroll(page)
     assert page.evaluate(OVERLAPS_JS) == []
     assert page.evaluate(UNLABELED_JS) == []
@@ -209,6 +295,22 @@ def test_model_page_shows_validation_calibration_lift_survival_and_changes(train
         assert "log-rank" in panel.locator("p.log-rank").inner_text()
         assert "p " in panel.locator("p.log-rank").inner_text()
     assert page.locator("#km-overall path.km-band").count() == 1
+
+    # Per-account survival, held out: concordance and calibration with numbers, as in the bundle.
+    validation = bundle["backtest"]["survival"]
+    panel = page.locator("#survival-validation")
+    assert panel.is_visible()
+    assert f"{validation['churns']:,} churns" in panel.inner_text()
+    rows = page.locator("#survival-concordance tbody tr")
+    assert rows.count() == len(validation["concordance"])
+    for i, c in enumerate(validation["concordance"]):
+        assert rows.nth(i).locator("td").nth(1).inner_text() == f"{c['concordance']:.3f}"
+    rows = page.locator("#survival-calibration tbody tr")
+    assert rows.count() == len(validation["calibration"])
+    for i, c in enumerate(validation["calibration"]):
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        assert cells[1] == f"{c['horizon_days']} d" and cells[-1] == f"{c['calibration']['ece']:.3f}", cells
+        assert all(re.fullmatch(r"\d+\.\d%", t) for t in cells[2:4]), cells
     assert page.locator("#segment-profiles tbody tr").count() == len(bundle["segments"]["profiles"])
 
     # The comparison with models/demo: 12 months of history is another model.
@@ -268,3 +370,59 @@ def test_fifty_thousand_accounts_load_and_filter_in_reasonable_time(big_out, ope
     # Sane bounds for a shared 2-core CI machine; typical figures are far lower.
     assert load_s < 15, figures
     assert filter_ms < 2000 and sort_ms < 4000 and search_s < 3, figures
+
+
+def test_every_page_loads_without_script_errors(score_out, train_out, open_page):
+    for path in (score_out / "report.html", train_out / "report.html"):
+        p = open_page(path)
+        p.page.wait_for_selector("#app > *")
+        p.check_clean()
+
+
+def test_a_bundle_without_a_churn_model_says_so_on_both_pages(no_churn_out, open_page, shots):
+    model, out = no_churn_out
+    bundle = json.loads((model / "bundle.json").read_text())
+    assert bundle["churn"] is None and [s["target"] for s in bundle["skipped"]] == ["churn"]
+    queue = read_queue(out / "queue.csv")
+    assert all(r["churn_risk"] == "" for r in queue)
+
+    p = open_page(out / "report.html")
+    page = p.page
+    page.wait_for_selector("#queue-table tbody tr")
+    assert status(page)[:2] == (len(queue), len(queue))
+    # The note under the title says why, before anyone reads an empty column.
+    note = page.locator("header .skipped-model")
+    assert note.count() == 1 and note.is_visible()
+    assert "No churn model" in note.inner_text() and bundle["skipped"][0]["reason"] in note.inner_text()
+    churn_col = page.locator("#queue-table thead th").evaluate_all("ths => ths.findIndex(t => t.dataset.key === 'churn')") + 1
+    assert set(page.locator(f"#queue-table tbody tr td:nth-child({churn_col})").all_inner_texts()) == {"–"}
+    assert page.locator("#total-arr-at-risk").inner_text() == "–"
+    arr_col = page.locator("#queue-table thead th").evaluate_all("ths => ths.findIndex(t => t.dataset.key === 'arr')") + 1
+    assert set(page.locator(f"#queue-table tbody tr td:nth-child({arr_col})").all_inner_texts()) == {"–"}
+    assert set(page.locator("#segment-summary tbody tr td:nth-child(4)").all_inner_texts()) == {"–"}
+    no_sideways_scroll(page)
+    assert page.evaluate(OVERLAPS_JS) == []
+    page.screenshot(path=str(shots / "no-churn-overview.png"))
+
+    # An account reads on its plan curve as it is: no curve of its own.
+    row = queue[0]
+    page.click(f"#queue-table tbody tr[data-account='{row['account_id']}']")
+    chart = page.locator("#account-survival")
+    assert chart.locator("path.km-line").count() == 1
+    assert chart.locator("line.tenure-marker").count() == 1
+    assert chart.locator("path.account-curve-line").count() == 0
+    assert "Without a churn model" in page.locator("#account-panel .chart-note").inner_text()
+    assert "No churn model" in page.locator("#account-panel").inner_text()
+    assert page.evaluate(OVERLAPS_JS) == []
+    page.screenshot(path=str(shots / "no-churn-account.png"))
+    p.check_clean()
+
+    m = open_page(model / "report.html")
+    m.page.wait_for_selector("#survival-validation")
+    assert m.page.locator("#validation .skipped-model").count() == 1
+    assert "No churn model" in m.page.locator("#validation .skipped-model").inner_text()
+    assert m.page.locator("#figures-upgrade table tbody tr").count() >= 2
+    assert m.page.locator("#figures-churn").count() == 0
+    no_sideways_scroll(m.page)
+    assert m.page.evaluate(OVERLAPS_JS) == []
+    m.check_clean()

@@ -86,9 +86,9 @@ let chartSeq = 0;
 /**
  * An x/y chart as an SVG element. Every chart has labeled axes with units.
  * opts: {width, height, margin, x: {min, max, label, format, ticks},
- *        y: {...}, series: [{points: [[x, y]], step, color, width, dash,
+ *        y: {...}, series: [{points: [[x, y]], step, extend, color, width, dash,
  *        band: [[x, lo, hi]], dots: [{x, y, r, title}], cls}],
- *        vlines: [{x, label, color, cls}], hlines: [{y, color, dash}], id, title}
+ *        vlines: [{x, label, color, cls, dot, dotColor}], hlines: [{y, color, dash}], id, title}
  */
 function xyChart(opts) {
   const W = opts.width || 620, H = opts.height || 320;
@@ -144,7 +144,8 @@ function xyChart(opts) {
     }
     if (s.points && s.points.length) {
       g.appendChild(sv("path", {
-        class: (s.cls || "series") + "-line", d: linePath(s.points, s.step, sx, sy, X.max),
+        // A step line runs on to the right edge unless the series ends where its points do.
+        class: (s.cls || "series") + "-line", d: linePath(s.points, s.step, sx, sy, s.extend === false ? -Infinity : X.max),
         fill: "none", stroke: s.color, "stroke-width": s.width || 2, "stroke-dasharray": s.dash || null,
         "stroke-linejoin": "round",
       }));
@@ -165,7 +166,7 @@ function xyChart(opts) {
       "stroke-width": 2, "stroke-dasharray": v.dash || null,
     }));
     if (v.dot !== undefined) {
-      root.appendChild(sv("circle", { class: (v.cls || "vline") + "-dot", cx: x, cy: sy(v.dot), r: 5, fill: v.color || "#333", stroke: "#fff", "stroke-width": 1.5 }));
+      root.appendChild(sv("circle", { class: (v.cls || "vline") + "-dot", cx: x, cy: sy(v.dot), r: 5, fill: v.dotColor || v.color || "#333", stroke: "#fff", "stroke-width": 1.5 }));
     }
     if (v.label) {
       // Keep the label inside the plot: right of the line unless that
@@ -234,7 +235,7 @@ function dayTicks(max, most) {
 /** A legend under a chart: [{label, color, dash, band}]. */
 function legend(items) {
   return el("div", { class: "chart-legend" }, items.map((it) =>
-    el("span", {}, el("span", { class: "sw" + (it.dash ? " dash" : "") + (it.band ? " band" : ""), style: `background:${it.color}` }), it.label)));
+    el("span", {}, el("span", { class: "sw" + (it.dash ? " dash" : "") + (it.band ? " band" : ""), style: `background:${it.color};--sw:${it.color}` }), it.label)));
 }
 
 /**

@@ -10,13 +10,18 @@
   const F = {};
   D.fields.forEach((f, i) => { F[f] = i; });
   const TIERS = D.dicts.tier;
+  // Models the bundle lacks (single-class training rows): their columns are empty.
+  const SKIPPED = new Set(D.bundle.skipped.map((k) => k.target));
+  const skippedNotes = () => D.bundle.skipped.map((k) => el("p", { class: "warn small skipped-model" }, `No ${k.target} model in this bundle: ${k.reason}. Its columns are empty (–).`));
   const PHRASES = D.dicts.phrase;
   const rows = D.rows.map((a) => {
     const r = {
       rank: a[F.rank], id: a[F.account_id], name: a[F.name] || "",
       ownerIx: a[F.owner], owner: a[F.owner] === null ? "" : D.dicts.owner[a[F.owner]],
       mrr: a[F.mrr], churn: a[F.churn_risk], tierIx: a[F.risk_tier], tier: TIERS[a[F.risk_tier]],
-      arr: a[F.arr_at_risk], up: a[F.upgrade_propensity], upTierIx: a[F.upgrade_tier], upTier: TIERS[a[F.upgrade_tier]],
+      // The page data holds 0 for a missing ARR at risk: without a churn
+      // risk there is none, so it is empty like the risk.
+      arr: a[F.churn_risk] === null ? null : a[F.arr_at_risk], up: a[F.upgrade_propensity], upTierIx: a[F.upgrade_tier], upTier: TIERS[a[F.upgrade_tier]],
       rfm: a[F.rfm_code], segIx: a[F.segment], seg: D.dicts.segment[a[F.segment]],
       s90: a[F.survival_90d], edr: a[F.expected_days_remaining],
       cd: a[F.churn_drivers].map((i) => PHRASES[i]).join("; "), ud: a[F.upgrade_drivers].map((i) => PHRASES[i]).join("; "), playIx: a[F.suggested_play], play: D.dicts.play[a[F.suggested_play]],
@@ -68,7 +73,8 @@
       el("div", { class: "meta" },
         el("span", {}, `${fmt.int(c.scored)} accounts scored of ${fmt.int(c.accounts)} (${fmt.int(c.inactive)} not paying on ${D.as_of})`),
         el("span", {}, `model ${D.bundle.id}, trained ${D.bundle.created_at.slice(0, 10)} on data to ${D.bundle.data_end}`),
-        el("span", { id: "generated-at" }, `generated ${D.generated_at}`))),
+        el("span", { id: "generated-at" }, `generated ${D.generated_at}`)),
+      skippedNotes()),
     el("nav", { class: "sections" },
       el("a", { href: "#queue" }, "Queue"), el("a", { href: "#segments" }, "Segments"), el("a", { href: "#model" }, "Model and drift"))));
 
@@ -221,15 +227,16 @@
         el("div", { class: "value", id: "total-accounts", "data-value": view.length }, fmt.int(view.length)),
         el("div", { class: "sub" }, filtered ? `of ${fmt.int(rows.length)} scored` : `${fmt.int(D.counts.inactive)} more not paying on ${D.as_of}`)),
       el("div", { class: "card" }, el("div", { class: "label" }, "ARR at risk " + scope),
-        el("div", { class: "value", id: "total-arr-at-risk", "data-value": Math.round(arr), title: fmt.money(arr) }, fmt.compact(arr)),
-        el("div", { class: "sub" }, `Σ churn risk × MRR × 12; ${fmt.pct(mrr ? arr / (12 * mrr) : 0)} of ARR`)),
+        el("div", { class: "value", id: "total-arr-at-risk", "data-value": Math.round(arr), title: fmt.money(arr) }, SKIPPED.has("churn") ? "–" : fmt.compact(arr)),
+        el("div", { class: "sub" }, SKIPPED.has("churn") ? "no churn model in this bundle" : `Σ churn risk × MRR × 12; ${fmt.pct(mrr ? arr / (12 * mrr) : 0)} of ARR`)),
       el("div", { class: "card" }, el("div", { class: "label" }, "MRR " + scope),
         el("div", { class: "value", "data-value": Math.round(mrr), title: fmt.money(mrr) }, fmt.compact(mrr)),
         el("div", { class: "sub" }, `ARR ${fmt.compact(12 * mrr)}`)),
       el("div", { class: "card", id: "tier-counts", "data-high": tiers[0], "data-medium": tiers[1], "data-low": tiers[2] },
         el("div", { class: "label" }, "Accounts by churn risk tier"),
         el("div", { class: "tierbar" }, tiers.map((t, i) => el("span", { style: `width:${(100 * t) / n}%;background:${colors[i]}` }))),
-        el("div", { class: "legend-row" }, TIERS.map((t, i) => el("span", {}, el("b", {}, fmt.int(tiers[i])), " " + t)))),
+        SKIPPED.has("churn") ? el("div", { class: "sub" }, "no churn model in this bundle")
+          : el("div", { class: "legend-row" }, TIERS.map((t, i) => el("span", {}, el("b", {}, fmt.int(tiers[i])), " " + t)))),
       el("div", { class: "card" }, el("div", { class: "label" }, "Suggested plays"),
         el("div", { class: "legend-row", style: "margin-top:6px" },
           playOrder.filter((p) => plays.has(p)).concat([...plays.keys()].filter((p) => !playOrder.includes(p)).sort())
@@ -244,7 +251,7 @@
       a.n++; a.mrr += r.mrr; a.arr += r.arr || 0; a.churn += r.churn; a.up += r.up;
     }
     const prof = D.segments.map((p) => Object.assign({ live: agg.get(p.name) || { n: 0, mrr: 0, arr: 0, churn: 0, up: 0 } }, p));
-    const mean = (a, k) => (a.n ? a[k] / a.n : null);
+    const mean = (a, k) => (a.n && !SKIPPED.has(k === "churn" ? "churn" : "upgrade") ? a[k] / a.n : null);
     segSection.replaceChildren(
       el("h2", {}, "Segments"),
       el("p", { class: "muted small" }, `RFM segments ${filtered ? "of the accounts matching the filters" : "of the whole queue"}: size, revenue and predicted rates now, next to the rates observed when the model was trained (within ${H} days of the last training snapshot).`),
@@ -252,7 +259,7 @@
         { label: "segment", get: (p) => p.name },
         { label: "accounts now", cls: "num", get: (p) => fmt.int(p.live.n) },
         { label: "MRR now", cls: "num", get: (p) => fmt.money(p.live.mrr) },
-        { label: "ARR at risk", cls: "num", get: (p) => fmt.money(p.live.arr) },
+        { label: "ARR at risk", cls: "num", get: (p) => (SKIPPED.has("churn") ? "–" : fmt.money(p.live.arr)) },
         { label: `mean churn risk (${H} d)`, cls: "num", get: (p) => fmt.pct(mean(p.live, "churn")) },
         { label: `mean upgrade propensity (${H} d)`, cls: "num", get: (p) => fmt.pct(mean(p.live, "up")) },
         { label: "accounts at training", cls: "num", get: (p) => fmt.int(p.training_size) },
@@ -272,7 +279,7 @@
         el("div", { class: "panel" },
           el("h3", {}, "Validation on held-out months"),
           el("p", { class: "muted small" }, `Fitted on earlier months and measured on months the model never saw, next to simple baselines on the same rows. Tiers: churn ${tierText(D.bundle.tiers.churn)}; upgrade ${tierText(D.bundle.tiers.upgrade)}.`),
-          D.bundle.skipped.map((k) => el("p", { class: "warn small skipped-model" }, `No ${k.target} model: ${k.reason}.`)),
+          skippedNotes(),
           D.validation.map(([target, rows]) => [el("h3", { style: "margin-top:10px" }, `${target} within ${H} days`), figuresTable(rows)])),
         el("div", { class: "panel", id: "drift" },
           el("h3", {}, "Drift against the training data"),
@@ -315,11 +322,12 @@
         kv("paying for", fmt.days(r.tenure), "account-tenure"),
         kv("survival next 90 d", fmt.pct(r.s90)),
         kv("expected days left", fmt.int(r.edr) + " of the next 730")),
-      el("h3", { style: "margin-top:14px" }, "Why it may churn"), drivers(r.cd),
-      el("h3", {}, "Why it may expand"), drivers(r.ud),
+      el("h3", { style: "margin-top:14px" }, "Why it may churn"), SKIPPED.has("churn") ? el("p", { class: "muted" }, "No churn model in this bundle.") : drivers(r.cd),
+      el("h3", {}, "Why it may expand"), SKIPPED.has("upgrade") ? el("p", { class: "muted" }, "No upgrade model in this bundle.") : drivers(r.ud),
       el("h3", {}, `Survival curve: ${curve.label}`),
       survivalChart(curve, r),
-      legend([{ label: "this account, from today", color: "#b3261e", dash: true }, { label: `${curve.label}: share still paying (Kaplan–Meier)`, color: "#4e79a7" }, { label: "95% interval", color: "#4e79a7", band: true }]),
+      legend((own(r) ? [{ label: "this account, from today", color: ACCOUNT_COLOR, dash: true }] : []).concat(
+        [{ label: `${curve.label}: share still paying (Kaplan–Meier)`, color: "#4e79a7" }, { label: "95% interval", color: "#4e79a7", band: true }])),
       el("p", { class: "chart-note" }, survivalNote(curve, r)));
     drawer.hidden = false;
     drawer.scrollTop = 0;
@@ -336,45 +344,59 @@
     return k === 0 ? 1 : c.s[k - 1];
   }
 
+  const ACCOUNT_COLOR = "#b3261e";
+
+  // Whether the account has a curve of its own: only with a churn model
+  // (without one, θ = 1 and its curve is the reference curve itself).
+  function own(r) { return r.churn !== null && r.churn !== undefined; }
+
   function survivalChart(c, r) {
     const xmax = Math.max(kmMaxDays([c]), Math.ceil((r.tenure + 90) / 90) * 90);
-    const lo = Math.min(...c.lo, 1);
+    const mine = own(r) ? accountSeries(c, r, xmax) : null;
+    // The y axis holds the band and the account's own curve, which can fall
+    // far below the reference.
+    const lo = Math.min(...c.lo, 1, ...(mine ? mine.points.map((p) => p[1]) : []));
     const ymin = Math.max(0, Math.floor((lo - 0.05) * 10) / 10);
     return xyChart({
       id: "account-survival", width: 460, height: 280, margin: { left: 58, right: 14, bottom: 48 },
-      title: `Survival curve for ${curve_label(c)} with this account's tenure marked`,
+      title: `Survival curve for ${c.label} with this account's tenure marked` + (mine ? " and its own curve from there" : ""),
       x: { min: 0, max: xmax, label: "days since the paid period began", ticks: dayTicks(xmax, 7), format: fmt.int },
       y: { min: ymin, max: 1, label: "still paying (% of accounts)", format: (v) => Math.round(v * 100) + "%" },
-      series: [kmSeries(c, "#4e79a7"), accountSeries(c, r, xmax)],
-      vlines: [{ x: r.tenure, cls: "tenure-marker", color: "#b3261e", dot: sAt(c, r.tenure), label: `today: day ${fmt.int(r.tenure)}` }],
+      series: [kmSeries(c, "#4e79a7")].concat(mine ? [mine] : []),
+      vlines: [{ x: r.tenure, cls: "tenure-marker", color: "#6b7684", dot: sAt(c, r.tenure), dotColor: mine ? ACCOUNT_COLOR : "#4e79a7", label: `today: day ${fmt.int(r.tenure)}` }],
     });
   }
-
-  function curve_label(c) { return c.label; }
 
   // The account's own curve from today: the reference curve's conditional
   // survival after today's tenure raised to the account's hazard ratio θ
   // (proportional hazards, so that 90 days on it reads survival_90d), drawn
   // from the reference curve's level today. θ null: the constant hazard
-  // that gives the same churn risk over the horizon.
-  function accountSeries(c, r, xmax) {
+  // that gives the same churn risk over the horizon. Drawn over the 730 days
+  // that expected_days_remaining integrates, not beyond.
+  function accountSeries(c, r, chartMax) {
+    const xmax = Math.min(chartMax, r.tenure + 730);
     const s0 = sAt(c, r.tenure);
-    const own = (x) => {
-      if (r.theta === null || r.theta === undefined) {
-        const risk = r.churn === null ? 0 : r.churn;
-        return s0 * Math.pow(1 - risk, (x - r.tenure) / H);
-      }
-      return s0 * Math.pow(s0 > 0 ? sAt(c, x) / s0 : 1, r.theta);
-    };
-    const xs = [r.tenure].concat(c.t.filter((t) => t > r.tenure && t <= xmax), [xmax]);
-    return { points: xs.map((x) => [x, own(x)]), step: r.theta !== null && r.theta !== undefined, color: "#b3261e", dash: "6 4", width: 2, cls: "account-curve" };
+    const constant = r.theta === null || r.theta === undefined;
+    const at = (x) => (constant ? s0 * Math.pow(1 - r.churn, (x - r.tenure) / H)
+      : s0 * Math.pow(s0 > 0 ? sAt(c, x) / s0 : 1, r.theta));
+    const xs = constant
+      ? Array.from({ length: 41 }, (_, i) => r.tenure + ((xmax - r.tenure) * i) / 40)
+      : [r.tenure].concat(c.t.filter((t) => t > r.tenure && t <= xmax), [xmax]);
+    return { points: xs.map((x) => [x, at(x)]), step: !constant, extend: false, color: ACCOUNT_COLOR, dash: "6 4", width: 2, cls: "account-curve" };
   }
 
   function survivalNote(c, r) {
     const end = c.t.length ? c.t[c.t.length - 1] : 0;
-    let s = `Of ${fmt.int(c.n)} accounts (${c.label}), ${fmt.pct(sAt(c, r.tenure))} were still paying ${fmt.int(r.tenure)} days into their paid period. ` +
-      `Of those, ${fmt.pct(s0ratio(c, r.tenure))} paid at least 90 more days; this account, with its behaviour, ${fmt.pct(r.s90)} (1 − its churn risk), ` +
-      (r.theta === null || r.theta === undefined ? "on a constant hazard, since its plan curve had no churn in those days." : `its hazard ${r.theta.toFixed(2)}× the curve's.`);
+    const base = s0ratio(c, r.tenure);
+    let s = `Of ${fmt.int(c.n)} paid periods (${c.label}), ${fmt.pct(sAt(c, r.tenure))} lasted ${fmt.int(r.tenure)} days, as this one has so far; ` +
+      `${fmt.pct(base)} of those went on for 90 days more. `;
+    if (!own(r)) {
+      s += `Without a churn model this account is read on that curve as it is: a ${fmt.pct(r.s90)} chance it pays 90 more days.`;
+    } else if (r.theta === null || r.theta === undefined) {
+      s += `The curve saw no churn in the next 90 days, so this account's curve (dashed line) is the constant hazard that gives its churn risk: a ${fmt.pct(r.s90)} chance it pays 90 more days.`;
+    } else {
+      s += `This account's behaviour puts its hazard at ${r.theta.toFixed(2)}× the curve's (dashed line): a ${fmt.pct(r.s90)} chance it pays 90 more days, which is 1 − its churn risk.`;
+    }
     if (r.tenure > end) s += ` This account has paid longer than any account the curve saw (${fmt.int(end)} days), so the curve is carried flat.`;
     return s;
   }

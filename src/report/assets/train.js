@@ -156,7 +156,7 @@
     survivalValidation(D.backtest.survival),
     el("div", { class: "grid2" },
       el("div", { class: "panel" }, el("h3", {}, "All accounts"),
-        el("p", { class: "small" }, `${fmt.int(S.overall.steps.n)} accounts, ${fmt.int(S.overall.steps.churned)} churned by ${D.data.end}.`),
+        el("p", { class: "small" }, `${fmt.int(S.overall.steps.n)} paid periods (an account that came back after churning has several), ${fmt.int(S.overall.steps.churned)} ended in a churn by ${D.data.end}.`),
         kmChart("km-overall", [{ c: S.overall.steps, color: "#4e79a7" }], true, "Survival of all accounts"),
         legend([{ label: levelLabel(overall), color: "#4e79a7" }, { label: "95% interval", color: "#4e79a7", band: true }]),
         el("details", {}, el("summary", {}, "Figures"), summaryTable([overall]))),
@@ -221,7 +221,7 @@
   }
 
   function segmentChart(P) {
-    const W = 620, rowH = 34, m = { top: 8, right: 60, bottom: 48, left: 150 };
+    const W = 620, rowH = 40, m = { top: 8, right: 60, bottom: 48, left: 150 };
     const Hh = m.top + m.bottom + P.length * rowH, pw = W - m.left - m.right;
     const max = Math.max(0.05, ...P.map((p) => Math.max(p.churn_rate || 0, p.upgrade_rate || 0)));
     const ticks = niceTicks(0, max * 1.1, 5), top = ticks[ticks.length - 1];
@@ -235,11 +235,12 @@
     root.appendChild(g); root.appendChild(a);
     P.forEach((p, i) => {
       const y = m.top + i * rowH;
-      root.appendChild(sv("text", { x: m.left - 8, y: y + 20, "text-anchor": "end" }, p.name));
-      [[p.churn_rate, "#d9534f", 4], [p.upgrade_rate, "#59a14f", 17]].forEach(([v, col, dy]) => {
+      root.appendChild(sv("text", { x: m.left - 8, y: y + 23, "text-anchor": "end" }, p.name));
+      // Bars 13 px high, 17 px apart: their value labels (12 px text) never touch.
+      [[p.churn_rate, "#d9534f", 4], [p.upgrade_rate, "#59a14f", 21]].forEach(([v, col, dy]) => {
         if (v === null) return;
-        root.appendChild(sv("rect", { x: m.left, y: y + dy, width: Math.max(1, sx(v) - m.left), height: 12, fill: col }));
-        root.appendChild(sv("text", { x: sx(v) + 4, y: y + dy + 10 }, fmt.pct(v)));
+        root.appendChild(sv("rect", { x: m.left, y: y + dy, width: Math.max(1, sx(v) - m.left), height: 13, fill: col }));
+        root.appendChild(sv("text", { x: sx(v) + 4, y: y + dy + 11 }, fmt.pct(v)));
       });
     });
     root.appendChild(sv("text", { class: "axis-label", x: m.left + pw / 2, y: Hh - 8, "text-anchor": "middle" }, `accounts that churned or upgraded within ${H} days (%)`));
