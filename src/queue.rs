@@ -392,19 +392,28 @@ pub fn render_top(rows: &[QueueRow], n: usize) -> String {
         "play",
         "top churn driver"
     );
+    // A model the bundle lacks prints as a dash, not NaN.
+    let num = |x: f64, w: usize| {
+        if x.is_nan() {
+            format!("{:>w$}", "–")
+        } else {
+            format!("{x:>w$.3}")
+        }
+    };
+    let ok_money = |x: f64| if x.is_nan() { "–".to_string() } else { money(x) };
     for r in rows.iter().take(n) {
         let name: String = r.name.as_deref().unwrap_or("").chars().take(22).collect();
         let driver = r.churn_drivers.split("; ").next().unwrap_or("");
         s.push_str(&format!(
-            "{:>4}  {:<12} {:<22} {:>9} {:>6.3} {:<6} {:>11} {:>7.3} {:<16} {:<9} {}\n",
+            "{:>4}  {:<12} {:<22} {:>9} {} {:<6} {:>11} {} {:<16} {:<9} {}\n",
             r.rank,
             r.account_id,
             name,
             money(r.mrr),
-            r.churn_risk,
+            num(r.churn_risk, 6),
             r.risk_tier,
-            money(r.arr_at_risk),
-            r.upgrade_propensity,
+            ok_money(r.arr_at_risk),
+            num(r.upgrade_propensity, 7),
             r.segment,
             r.suggested_play,
             driver

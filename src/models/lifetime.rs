@@ -667,16 +667,19 @@ pub fn validate(
         observed.push(o);
     }
     let col = |k: usize, j: usize| preds[k].iter().map(|p| p[j]).collect::<Vec<f64>>();
-    let mut concordance = vec![
-        MethodFigure {
-            method: BEHAVIOUR.into(),
-            concordance: concordance_index(&times, &col(0, 0), &observed),
-        },
-        MethodFigure {
-            method: PLAN_ONLY.into(),
-            concordance: concordance_index(&times, &col(1, 0), &observed),
-        },
-    ];
+    // Without a churn model the queue reads the plan curve alone: one method.
+    let methods: &[(usize, &str)] = if churn_probs.is_some() {
+        &[(0, BEHAVIOUR), (1, PLAN_ONLY)]
+    } else {
+        &[(1, PLAN_ONLY)]
+    };
+    let mut concordance: Vec<MethodFigure> = methods
+        .iter()
+        .map(|&(k, method)| MethodFigure {
+            method: method.into(),
+            concordance: concordance_index(&times, &col(k, 0), &observed),
+        })
+        .collect();
     if let Some(p) = churn_probs {
         let neg: Vec<f64> = p.iter().map(|x| -x).collect();
         concordance.push(MethodFigure {
@@ -685,7 +688,7 @@ pub fn validate(
         });
     }
     let mut calibration = Vec::new();
-    for (k, method) in [(0, BEHAVIOUR), (1, PLAN_ONLY)] {
+    for &(k, method) in methods {
         for (j, h) in [(1, 90u32), (2, 180)] {
             calibration.push(HorizonFigures {
                 method: method.into(),

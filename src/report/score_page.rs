@@ -202,7 +202,10 @@ impl ScoreReport<'_> {
                     round(r.mrr, 2),
                     round(r.churn_risk, 4),
                     tier(&r.risk_tier),
-                    round(r.arr_at_risk, 0) as i64,
+                    // null without a churn model (NaN would cast to 0).
+                    Some(r.arr_at_risk)
+                        .filter(|v| v.is_finite())
+                        .map(|v| round(v, 0) as i64),
                     round(r.upgrade_propensity, 4),
                     tier(&r.upgrade_tier),
                     r.rfm_code,

@@ -351,7 +351,10 @@
   function own(r) { return r.churn !== null && r.churn !== undefined; }
 
   function survivalChart(c, r) {
-    const xmax = Math.max(kmMaxDays([c]), Math.ceil((r.tenure + 90) / 90) * 90);
+    // From 0 to the end of the 730 days the account's own curve covers
+    // (the reference curve's full length would squeeze a young account's
+    // curve against the left edge).
+    const xmax = Math.min(kmMaxDays([c]), Math.max(360, Math.ceil((r.tenure + 730) / 90) * 90));
     const mine = own(r) ? accountSeries(c, r, xmax) : null;
     // The y axis holds the band and the account's own curve, which can fall
     // far below the reference.

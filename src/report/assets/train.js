@@ -149,7 +149,7 @@
     { label: "churned", cls: "num", get: (l) => fmt.int(l.summary && l.summary.churned) },
     { label: "median lifetime", cls: "num", get: (l) => (l.summary && l.summary.median_days !== null ? fmt.days(l.summary.median_days) : "not reached") },
   ].concat([90, 180, 365, 730].map((d, i) => ({ label: `S(${d} d)`, cls: "num", get: (l) => fmt.pct(l.summary && l.summary.survival_at[i] ? l.summary.survival_at[i][1] : null) }))), levels);
-  const levelLabel = (l) => `${l.level} (n=${fmt.int(l.n)}${l.summary && l.summary.median_days !== null ? ", median " + fmt.days(l.summary.median_days) : ""})`;
+  const levelLabel = (l) => `${l.level} (${fmt.int(l.n)} periods${l.summary && l.summary.median_days !== null ? ", median " + fmt.days(l.summary.median_days) : ""})`;
   const overall = { level: "all accounts", summary: S.overall.summary, n: S.overall.steps.n };
   app.appendChild(section("survival", "Survival (Kaplan–Meier)",
     el("p", { class: "muted small" }, `A lifetime is one paid period, as a churn label sees it: from its first paid day to its churn date (a return after churning starts a new one), censored at ${D.data.end} while still paying, and a churn counts only once its grace days are seen. Accounts already paying when the data begins enter the risk sets at their tenure on that day (delayed entry), so years before the export are not counted as churn-free. The plan curves follow the plan an account is on each day. Shaded: pointwise 95% intervals. Each stratifier's log-rank test asks whether its levels share one curve; a small p-value says they do not.${S.queue_stratifier ? ` The queue reads each account's own curve off its ${S.queue_stratifier} curve (or the overall curve where fewer than 50 accounts of its ${S.queue_stratifier} are at risk), with the hazard scaled so that its 90-day churn equals its churn risk.` : ""}`),
@@ -205,7 +205,7 @@
     if (!V) return null;
     return el("div", { class: "panel", id: "survival-validation", style: "margin-bottom:16px" },
       el("h3", {}, "Per-account survival, held out"),
-      el("p", { class: "small muted" }, `${fmt.int(V.rows)} held-out account-months followed to ${V.follow_up_end}, ${fmt.int(V.churns)} churns seen. Concordance: how often, of two accounts, the one that churned first had fewer expected days left (1 perfect, 0.5 chance; Harrell's C). Calibration: predicted churn within 90 and 180 days against what happened (Kaplan–Meier within score deciles, so accounts whose follow-up ended early still count).`),
+      el("p", { class: "small muted" }, `${fmt.int(V.rows)} held-out account-months followed to ${V.follow_up_end}, ${fmt.int(V.churns)} churns seen. Concordance: how often, of two accounts, the one that churned first had fewer expected days left (1 perfect, 0.5 chance; Harrell's C); the churn risk row ranks by the logistic score alone, for reference: the queue's days left should come close to it, the plan curve alone should not. Calibration: predicted churn within 90 and 180 days against what happened (Kaplan–Meier within score deciles, so accounts whose follow-up ended early still count).`),
       el("div", { class: "grid2" },
         table([
           { label: "method", get: (m) => m.method },
