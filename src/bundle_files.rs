@@ -360,7 +360,7 @@ fn model_card(b: &Bundle) -> String {
     );
     let _ = writeln!(
         s,
-        "- survival_90d and expected days remaining use the plan's curve only where at least {} accounts are at risk over the whole stretch ahead, else the overall curve; accounts older than the overall curve supports are read at the oldest tenure it does (their tail rests on a handful of accounts).",
+        "- survival_90d and expected days remaining are read off one curve per account: the plan's where at least {} accounts are at risk over the whole 730 days ahead, else the overall curve; accounts older than the overall curve supports are read at the oldest tenure it does (their tail rests on a handful of accounts).",
         MIN_AT_RISK
     );
     s

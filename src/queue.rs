@@ -47,6 +47,9 @@ pub struct QueueRow {
     /// constant-hazard curve; see `models::lifetime`). Not a queue column;
     /// the report draws the account's curve from it.
     pub hazard_ratio: f64,
+    /// The tenure that curve was read at: `tenure_days`, or the oldest the
+    /// curve supports for older accounts. Not a queue column.
+    pub curve_tenure: f64,
 }
 
 /// The play for an account, by the first rule that matches (README):
@@ -400,7 +403,13 @@ pub fn render_top(rows: &[QueueRow], n: usize) -> String {
             format!("{x:>w$.3}")
         }
     };
-    let ok_money = |x: f64| if x.is_nan() { "–".to_string() } else { money(x) };
+    let ok_money = |x: f64| {
+        if x.is_nan() {
+            "–".to_string()
+        } else {
+            money(x)
+        }
+    };
     for r in rows.iter().take(n) {
         let name: String = r.name.as_deref().unwrap_or("").chars().take(22).collect();
         let driver = r.churn_drivers.split("; ").next().unwrap_or("");

@@ -222,5 +222,6 @@ fn score_row(
         tenure_days: tenure,
         survival_level: survival.curve_level.clone(),
         hazard_ratio: survival.hazard_ratio,
+        curve_tenure: survival.curve_tenure,
     }
 }

@@ -39,6 +39,9 @@
 //! number per account, no second fit to keep consistent with the first).
 //! Where the baseline has no churn over (t, t + H] (θ undefined) the curve
 //! is the constant hazard that gives the same risk, `(1 − risk)^(u / H)`.
+//! The baseline is the plan curve where at least [`MIN_AT_RISK`] accounts
+//! are at risk over the whole 730 days ahead, else the overall curve, and
+//! every figure of an account is read off that one curve.
 
 use serde::{Deserialize, Serialize};
 
@@ -136,6 +139,9 @@ pub struct AccountSurvival {
     /// `S_i = S₀^θ` (1: the plan curve as it is). NaN where the baseline
     /// has no churn over the horizon and the constant-hazard curve is used.
     pub hazard_ratio: f64,
+    /// The tenure the baseline curve was read at (the account's own, or the
+    /// oldest the curve supports); the page draws the account's curve from it.
+    pub curve_tenure: f64,
     /// The queue-stratifier level whose curve `survival_90d` was read from;
     /// `None` when it came from the overall curve (unknown level, or too
     /// few accounts at risk in the level). Reports draw this curve.
@@ -468,55 +474,50 @@ impl<'a> SurvivalReader<'a> {
         }
     }
 
-    /// The baseline's hazard multiplier θ for an account at `tenure` in
-    /// `level` whose churn risk over `horizon` days is `risk` (see the
-    /// module docs): `ln(1 − risk) / ln(S₀(horizon | tenure))`, read on
-    /// [`Self::supported_curve`]. NaN where the baseline has no churn over
-    /// the horizon; 1 for no risk given (the plan curve as it is).
-    pub fn hazard_ratio(&self, level: Option<&str>, tenure: f64, risk: Option<(f64, f64)>) -> f64 {
-        let Some((risk, horizon)) = risk else {
-            return 1.0;
-        };
-        let (c, t) = self.supported_curve(level, tenure, horizon);
-        let base = c.conditional_survival_ph(t, horizon, 1.0);
-        let risk = risk.clamp(0.0, 1.0);
-        if !(base < 1.0) || risk.is_nan() {
-            return f64::NAN;
-        }
-        if base <= 0.0 {
-            // Everyone at this tenure churned within the horizon: the
-            // baseline already says "gone"; keep its shape.
-            return 1.0;
-        }
-        (1.0 - risk).ln() / base.ln()
-    }
-
-    /// P(still paying in `u` days | paying now at `tenure`) for an account
-    /// with hazard ratio `theta` ([`Self::hazard_ratio`]); `risk` and
-    /// `horizon` give the constant-hazard curve where `theta` is NaN.
-    pub fn survival_in(
+    /// The account's own curve: the baseline reading for the
+    /// [`REMAINING_WINDOW_DAYS`] ahead ([`Self::supported_curve`]) and θ,
+    /// the hazard multiplier that makes its churn over the model's horizon
+    /// equal `risk` (`(risk, horizon days)`; `None`: the baseline as it is).
+    /// Every figure of the account is read off this one curve, so
+    /// `survival_90d`, `expected_days_remaining` and the curve the page
+    /// draws tell one story.
+    pub fn read(
         &self,
         level: Option<&str>,
         tenure: f64,
-        u: f64,
-        theta: f64,
         risk: Option<(f64, f64)>,
-    ) -> f64 {
+    ) -> Reading<'_, 'a> {
         let tenure = if tenure > 0.0 { tenure } else { 0.0 };
-        if theta.is_nan() {
-            let (r, h) = risk.unwrap_or((0.0, 1.0));
-            return (1.0 - r.clamp(0.0, 1.0)).powf(u / h);
+        let (curve, t) = self.supported_curve(level, tenure, REMAINING_WINDOW_DAYS);
+        let theta = match risk {
+            None => 1.0,
+            Some((r, horizon)) => {
+                let base = curve.conditional_survival_ph(t, horizon, 1.0);
+                let r = r.clamp(0.0, 1.0);
+                if !(base < 1.0) || r.is_nan() {
+                    f64::NAN
+                } else if base <= 0.0 {
+                    // Everyone at this tenure churned within the horizon:
+                    // the baseline already says "gone"; keep its shape.
+                    1.0
+                } else {
+                    (1.0 - r).ln() / base.ln()
+                }
+            }
+        };
+        Reading {
+            curve,
+            stratum: !std::ptr::eq(curve, &self.overall),
+            t,
+            theta,
+            risk,
         }
-        let (c, t) = self.supported_curve(level, tenure, u);
-        c.conditional_survival_ph(t, u, theta).clamp(0.0, 1.0)
     }
 
     /// `survival_90d` and `expected_days_remaining` for an account at
     /// `tenure` days in `level` of the queue stratifier, whose churn risk
     /// over `horizon` days is `risk` (`None`: no churn model, the plan
-    /// curve as it is). Each figure is read from
-    /// [`Self::supported_curve`] for its own stretch, with the same θ
-    /// (module docs).
+    /// curve as it is), both read off [`Self::read`]'s curve.
     ///
     /// `survival_90d` is S₀(90 | t)^θ, so `1 − churn_risk` when the horizon
     /// is 90 days; `expected_days_remaining` is ∫₀^730 S₀(u | t)^θ du,
@@ -527,31 +528,60 @@ impl<'a> SurvivalReader<'a> {
         tenure: f64,
         risk: Option<(f64, f64)>,
     ) -> AccountSurvival {
-        let tenure = if tenure > 0.0 { tenure } else { 0.0 };
-        let (c90, _) = self.supported_curve(level, tenure, SURVIVAL_HORIZON_DAYS);
-        let theta = self.hazard_ratio(level, tenure, risk);
-        let curve_level = level
-            .filter(|_| !std::ptr::eq(c90, &self.overall))
-            .map(str::to_string);
-        let expected = if theta.is_nan() {
+        let r = self.read(level, tenure, risk);
+        AccountSurvival {
+            curve_level: level.filter(|_| r.stratum).map(str::to_string),
+            survival_90d: r.survival(SURVIVAL_HORIZON_DAYS),
+            expected_days_remaining: r.expected_days(),
+            hazard_ratio: r.theta,
+            curve_tenure: r.t,
+        }
+    }
+}
+
+/// One account's own survival curve (see [`SurvivalReader::read`]).
+pub struct Reading<'r, 'a> {
+    curve: &'r CurveReader<'a>,
+    /// Whether `curve` is the level's own (else the overall curve).
+    stratum: bool,
+    /// The tenure the baseline is read at: the account's, or the oldest the
+    /// curve supports for accounts older than that.
+    pub t: f64,
+    /// θ; NaN where the baseline has no churn over the horizon ahead, and
+    /// the curve is the constant hazard with the same risk.
+    pub theta: f64,
+    risk: Option<(f64, f64)>,
+}
+
+impl Reading<'_, '_> {
+    /// P(still paying in `u` days), u within the [`REMAINING_WINDOW_DAYS`].
+    pub fn survival(&self, u: f64) -> f64 {
+        if self.theta.is_nan() {
+            let (r, h) = self.risk.unwrap_or((0.0, 1.0));
+            return (1.0 - r.clamp(0.0, 1.0)).powf(u / h);
+        }
+        self.curve
+            .conditional_survival_ph(self.t, u, self.theta)
+            .clamp(0.0, 1.0)
+    }
+
+    /// Expected paid days in the next [`REMAINING_WINDOW_DAYS`].
+    pub fn expected_days(&self) -> f64 {
+        let w = REMAINING_WINDOW_DAYS;
+        let e = if self.theta.is_nan() {
             // ∫₀^W (1 − r)^(u / H) du in closed form.
-            let (r, h) = risk.unwrap_or((0.0, 1.0));
+            let (r, h) = self.risk.unwrap_or((0.0, 1.0));
             let k = -(1.0 - r.clamp(0.0, 1.0)).ln() / h;
             if k > 0.0 {
-                (1.0 - (-k * REMAINING_WINDOW_DAYS).exp()) / k
+                (1.0 - (-k * w).exp()) / k
             } else {
-                REMAINING_WINDOW_DAYS
+                w
             }
         } else {
-            let (cr, tr) = self.supported_curve(level, tenure, REMAINING_WINDOW_DAYS);
-            cr.expected_remaining_ph(tr, tr + REMAINING_WINDOW_DAYS, theta)
+            self.curve
+                .expected_remaining_ph(self.t, self.t + w, self.theta)
         };
-        AccountSurvival {
-            curve_level,
-            survival_90d: self.survival_in(level, tenure, SURVIVAL_HORIZON_DAYS, theta, risk),
-            expected_days_remaining: expected.clamp(0.0, REMAINING_WINDOW_DAYS),
-            hazard_ratio: theta,
-        }
+        e.clamp(0.0, w)
     }
 }
 
@@ -650,12 +680,11 @@ pub fn validate(
         let tenure = view.tenure_days();
         let risk = churn_probs.map(|p| (p[i], horizon_days as f64));
         for (k, r) in [risk, None].into_iter().enumerate() {
-            let theta = model.hazard_ratio(level, tenure, r);
-            let p = model.predict(level, tenure, r);
+            let own = model.read(level, tenure, r);
             preds[k].push([
-                p.expected_days_remaining,
-                1.0 - model.survival_in(level, tenure, 90.0, theta, r),
-                1.0 - model.survival_in(level, tenure, 180.0, theta, r),
+                own.expected_days(),
+                1.0 - own.survival(90.0),
+                1.0 - own.survival(180.0),
             ]);
         }
         let (t, o) = match timelines[a].churn_after(s) {
@@ -790,28 +819,40 @@ mod tests {
         );
     }
 
+    /// `n` lifetimes observed from 0, durations 10 … 1999 days, every third
+    /// a churn: long enough for a 730-day reading from tenure 100.
+    fn long(n: usize) -> Vec<Lifetime> {
+        (0..n)
+            .map(|i| Lifetime::from_start(10.0 + ((i * 7) % 1990) as f64, i % 3 == 0))
+            .collect()
+    }
+
     #[test]
     fn predict_uses_the_stratum_only_where_enough_are_at_risk() {
-        let all = sample(400);
-        // A big stratum: its own curve wherever it has 50 at risk.
-        let big = model(&all, &all[..200]);
+        let all = long(1200);
+        // A big stratum: its own curve when 50 are at risk over all 730 days ahead.
+        let big = model(&all, &all[..600]);
         let pro = &big.strata[0].curve;
-        assert!(pro.min_at_risk(100.0, 190.0) >= MIN_AT_RISK);
+        assert!(pro.min_at_risk(100.0, 830.0) >= MIN_AT_RISK);
         let got = big.reader().predict(Some("Pro"), 100.0, None);
         close(got.survival_90d, pro.conditional_survival(100.0, 90.0));
-        // A stratum of 20: the overall curve instead, for both figures.
+        close(
+            got.expected_days_remaining,
+            pro.expected_remaining(100.0, 830.0),
+        );
+        assert_eq!(got.curve_level.as_deref(), Some("Pro"));
+        // A stratum of 20: the overall curve instead, for every figure.
         let small = model(&all, &all[..20]);
         let got = small.reader().predict(Some("Pro"), 100.0, None);
         close(
             got.survival_90d,
             small.overall.conditional_survival(100.0, 90.0),
         );
-        // 730 days ahead runs past every curve here (the longest lifetime is
-        // 599 days): the overall curve read at max(0, last − 730) = 0.
         close(
             got.expected_days_remaining,
-            small.overall.expected_remaining(0.0, 730.0),
+            small.overall.expected_remaining(100.0, 830.0),
         );
+        assert_eq!(got.curve_level, None);
         // An unknown level or no level: the overall curve.
         assert_eq!(
             small.reader().predict(None, 100.0, None),
@@ -823,23 +864,18 @@ mod tests {
     fn predict_reads_old_accounts_at_the_oldest_supported_tenure() {
         let m = model(&sample(400), &[]);
         let last = m.overall.last_time_with_at_risk(MIN_AT_RISK).unwrap();
-        assert!(last < 599.0);
-        // Older than the curve supports for 90 days ahead: read at last − 90.
-        for tenure in [last - 50.0, 599.0, 5000.0] {
+        assert!(last < 599.0 && last < 730.0);
+        // 730 days ahead runs past what the curve supports for everyone:
+        // read at max(0, last − 730) = 0, the same curve for every figure.
+        for tenure in [last - 50.0, 300.0, 599.0, 5000.0] {
             let got = m.reader().predict(Some("Pro"), tenure, None);
+            close(got.survival_90d, m.overall.conditional_survival(0.0, 90.0));
             close(
-                got.survival_90d,
-                m.overall.conditional_survival(last - 90.0, 90.0),
+                got.expected_days_remaining,
+                m.overall.expected_remaining(0.0, 730.0),
             );
-            assert!(got.survival_90d < 1.0, "not the empty tail's 1");
+            assert_eq!(got.curve_tenure, 0.0);
         }
-        // 730 days ahead is past the curve for everyone: read at tenure 0.
-        close(
-            m.reader()
-                .predict(None, 300.0, None)
-                .expected_days_remaining,
-            m.overall.expected_remaining(0.0, 730.0),
-        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub(crate) const SCORE_JS: &str = include_str!("assets/score.js");
 /// the tiers and `suggested_play` are indexes into `dicts`; the drivers
 /// are lists of indexes into `dicts.phrase` (joined with "; " they give
 /// the queue's text back).
-pub const FIELDS: [&str; 20] = [
+pub const FIELDS: [&str; 21] = [
     "rank",
     "account_id",
     "name",
@@ -45,6 +45,7 @@ pub const FIELDS: [&str; 20] = [
     "tenure_days",
     "curve",
     "hazard_ratio",
+    "curve_tenure",
 ];
 
 /// Everything the queue page shows, borrowed from the scoring run.
@@ -218,6 +219,7 @@ impl ScoreReport<'_> {
                     round(r.tenure_days, 0) as i64,
                     curve_index(r),
                     round(r.hazard_ratio, 4),
+                    round(r.curve_tenure, 0),
                 ])
             })
             .collect();
@@ -321,6 +323,7 @@ mod tests {
             tenure_days: 412.0,
             survival_level: level.map(String::from),
             hazard_ratio: 1.0,
+            curve_tenure: 412.0,
         }
     }
 

@@ -25,7 +25,7 @@
       rfm: a[F.rfm_code], segIx: a[F.segment], seg: D.dicts.segment[a[F.segment]],
       s90: a[F.survival_90d], edr: a[F.expected_days_remaining],
       cd: a[F.churn_drivers].map((i) => PHRASES[i]).join("; "), ud: a[F.upgrade_drivers].map((i) => PHRASES[i]).join("; "), playIx: a[F.suggested_play], play: D.dicts.play[a[F.suggested_play]],
-      tenure: a[F.tenure_days], curve: a[F.curve], theta: a[F.hazard_ratio],
+      tenure: a[F.tenure_days], curve: a[F.curve], theta: a[F.hazard_ratio], tread: a[F.curve_tenure],
     };
     r.search = (r.id + "\u0001" + r.name + "\u0001" + r.owner).toLowerCase();
     return r;
@@ -380,11 +380,15 @@
     const xmax = Math.min(chartMax, r.tenure + 730);
     const s0 = sAt(c, r.tenure);
     const constant = r.theta === null || r.theta === undefined;
+    // The curve is read at `tread` (the account's tenure, or the oldest the
+    // curve supports for older accounts) and drawn from today's tenure on.
+    const tr = r.tread === null || r.tread === undefined ? r.tenure : r.tread;
+    const b0 = sAt(c, tr);
     const at = (x) => (constant ? s0 * Math.pow(1 - r.churn, (x - r.tenure) / H)
-      : s0 * Math.pow(s0 > 0 ? sAt(c, x) / s0 : 1, r.theta));
+      : s0 * Math.pow(b0 > 0 ? sAt(c, tr + x - r.tenure) / b0 : 1, r.theta));
     const xs = constant
       ? Array.from({ length: 41 }, (_, i) => r.tenure + ((xmax - r.tenure) * i) / 40)
-      : [r.tenure].concat(c.t.filter((t) => t > r.tenure && t <= xmax), [xmax]);
+      : [r.tenure].concat(c.t.filter((t) => t > tr && t <= tr + xmax - r.tenure).map((t) => t - tr + r.tenure), [xmax]);
     return { points: xs.map((x) => [x, at(x)]), step: !constant, extend: false, color: ACCOUNT_COLOR, dash: "6 4", width: 2, cls: "account-curve" };
   }
 
