@@ -509,7 +509,7 @@ mod tests {
             OutputFolder::open(&out, SET, LockWait(Duration::ZERO), "test", &mut |_| {}).unwrap();
         let stage = folder.stage().unwrap();
         let err = stage
-            .write(|dir| {
+            .write::<()>(|dir| {
                 let p = dir.join("a.txt");
                 Err(Error::io(&p, io::Error::other("disk full")))
             })
