@@ -110,7 +110,13 @@ impl FolderLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+            .map_err(|e| {
+                let hint = format!(
+                    "cannot open the lock file beside the output folder ({e}); a run replaces \
+                     the folder as a whole, so its parent must be writable"
+                );
+                Error::io(&path, std::io::Error::new(e.kind(), hint))
+            })?;
         let start = Instant::now();
         let mut told = false;
         loop {

@@ -259,3 +259,65 @@ fn previous_set(folder: &OutputFolder) -> (Vec<String>, serde_json::Value) {
     };
     (names, from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::LockWait;
+    use std::time::Duration;
+
+    fn folder_with(files: &[(&str, &str)]) -> (tempfile::TempDir, OutputFolder) {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        for (name, text) in files {
+            std::fs::write(out.join(name), text).unwrap();
+        }
+        let folder = OutputFolder::open(
+            &out,
+            SCORING_FILES,
+            LockWait(Duration::ZERO),
+            "test",
+            &mut |_| {},
+        )
+        .unwrap();
+        (tmp, folder)
+    }
+
+    #[test]
+    fn a_gate_keeps_what_the_current_manifest_lists_and_names_its_run() {
+        let manifest = r#"{"status": "ok", "generated_at": "2026-01-02T03:04:05Z", "as_of": "2025-12-31",
+            "bundle_id": "b1", "outputs": [{"file": "queue.csv", "sha256": "x", "bytes": 1}]}"#;
+        // report.html is not in the set (an older version's --no-report left it).
+        let (_tmp, folder) = folder_with(&[
+            ("manifest.json", manifest),
+            ("queue.csv", "q"),
+            ("report.html", "stale"),
+        ]);
+        let (names, from) = previous_set(&folder);
+        assert_eq!(names, ["queue.csv"]);
+        assert_eq!(from["generated_at"], "2026-01-02T03:04:05Z");
+        assert_eq!(from["bundle_id"], "b1");
+    }
+
+    #[test]
+    fn a_gate_after_an_older_versions_gate_keeps_every_queue_file_there() {
+        // Older versions wrote a gate manifest listing nothing, the queue
+        // files of an earlier run beside it.
+        let manifest = r#"{"status": "drift_gate", "outputs": []}"#;
+        let (_tmp, folder) = folder_with(&[
+            ("manifest.json", manifest),
+            ("queue.csv", "q"),
+            ("queue.parquet", "p"),
+        ]);
+        let (names, from) = previous_set(&folder);
+        assert_eq!(names, ["queue.parquet", "queue.csv"]);
+        assert!(from.is_null(), "unknown run");
+        let (_tmp, folder) = folder_with(&[("queue.json", "j")]);
+        assert_eq!(
+            previous_set(&folder).0,
+            ["queue.json"],
+            "no manifest at all"
+        );
+    }
+}
