@@ -112,17 +112,18 @@ fn next(state: &mut u64) -> f64 {
 #[test]
 fn runs_killed_at_random_moments_leave_the_previous_set_or_the_new_one_whole() {
     let wd = Workdir::new();
-    // How long a whole run takes here (in another folder; the quicker of
-    // two, as the first warms the page cache), so the kills spread over
-    // one: reading, scoring, writing and the switch.
-    let mut full = Duration::MAX;
-    for _ in 0..2 {
+    // How long a whole run takes here (in another folder; the first run
+    // warms the page cache), so the kills spread over one: reading,
+    // scoring, writing and the switch.
+    let mut took = Vec::new();
+    for _ in 0..3 {
         let t = Instant::now();
         let warm = spawn(&wd, "warmup", &[]).wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&warm.stderr);
         assert!(warm.status.success(), "{err}");
-        full = full.min(t.elapsed());
+        took.push(t.elapsed());
     }
+    let mut full = (took[1] + took[2]) / 2;
     let out = wd.path("o");
     // Sets of different shapes, so a file of the previous set that the new
     // one lacks would show. `--lock-timeout 0`: a lock left by a killed run
@@ -136,18 +137,21 @@ fn runs_killed_at_random_moments_leave_the_previous_set_or_the_new_one_whole() {
     let (mut before, mut published, mut finished, mut staging) = (0, 0, 0, 0);
     let mut last: Option<Vec<u8>> = None;
     for i in 0..30 {
-        let delay = full.mul_f64(1.1 * next(&mut rng));
+        let delay = full.mul_f64(1.2 * next(&mut rng));
         let mut args = shapes[i % 3].to_vec();
         args.extend(["--lock-timeout", "0"]);
         let mut child = spawn(&wd, "o", &args);
-        // Kill at `delay`, unless the run ends first: then its duration is
-        // the estimate for the next kills (load on the machine varies).
+        // Kill at `delay`, unless the run ends first. The load on the
+        // machine varies, so the estimate of a run's length follows what
+        // runs take: a run that ended took that long, a killed one at least
+        // its delay.
         let t = Instant::now();
         while t.elapsed() < delay && child.try_wait().unwrap().is_none() {
             std::thread::sleep(Duration::from_millis(2));
         }
-        if child.try_wait().unwrap().is_some() {
-            full = t.elapsed();
+        let ended = child.try_wait().unwrap().is_some();
+        if ended || delay > full {
+            full = full.mul_f64(0.7) + t.elapsed().mul_f64(0.3);
         }
         let _ = child.kill();
         let done = child.wait_with_output().unwrap();
