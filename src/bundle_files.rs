@@ -1,6 +1,8 @@
 //! The files written beside `bundle.json` for people and notebooks:
 //! `survival.csv`, `coefficients.csv`, `segments.csv`, `metrics.json` and
 //! `model_card.md`. All are derived from the bundle; none is read back.
+//! With `bundle.json` and `report.html` they are the bundle folder's set,
+//! published as one switch (see `publish::folder`).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -12,8 +14,36 @@ use crate::error::{Error, Result};
 use crate::io::write::{write_bytes, write_frame, Format};
 use crate::metrics::BinaryReport;
 use crate::models::lifetime::{MIN_AT_RISK, REMAINING_WINDOW_DAYS};
+use crate::publish::{Contents, OutputFolder};
 
-/// Writes the bundle and every side file into `dir`, each atomically.
+/// The names a bundle folder may hold.
+pub const BUNDLE_FILES: Contents = Contents {
+    what: "model bundle",
+    names: &[
+        "bundle.json",
+        "survival.csv",
+        "coefficients.csv",
+        "segments.csv",
+        "metrics.json",
+        "model_card.md",
+        "report.html",
+    ],
+};
+
+/// Publishes the bundle, its side files and its page (`report.html`) into
+/// `folder` as one set: a reader of the folder sees the previous bundle's
+/// files or these, never a mix.
+pub fn publish(bundle: &Bundle, page: &str, folder: &OutputFolder) -> Result<()> {
+    let stage = folder.stage()?;
+    stage.write(|dir| {
+        write_all(bundle, dir)?;
+        write_bytes(&dir.join("report.html"), page.as_bytes())
+    })?;
+    stage.publish()
+}
+
+/// Writes the bundle and every side file into `dir`, each atomically
+/// (the bundle folder's set but its page; see [`publish`]).
 pub fn write_all(bundle: &Bundle, dir: &Path) -> Result<()> {
     bundle.save(dir)?;
     let pe = |e| Error::polars(dir, e);

@@ -190,6 +190,17 @@ pub enum Error {
         #[source]
         source: polars::error::PolarsError,
     },
+    /// Another run kept the output folder locked past the wait allowed.
+    #[error(
+        "{folder}: another run is writing this folder ({}); gave up after waiting {waited} (--lock-timeout)",
+        holder.as_deref().unwrap_or("its holder did not say who it is")
+    )]
+    Locked {
+        folder: PathBuf,
+        /// What the holder wrote about itself: program, pid, start time.
+        holder: Option<String>,
+        waited: String,
+    },
     #[error(transparent)]
     Json(#[from] serde_json::Error),
 }
@@ -236,7 +247,9 @@ impl Error {
             Error::InvalidParam(_) | Error::Config { .. } => ExitCode::Usage,
             Error::Bundle { .. } => ExitCode::IncompatibleBundle,
             Error::Drift(_) => ExitCode::DriftGate,
-            Error::Io { .. } | Error::Polars { .. } | Error::Json(_) => ExitCode::Io,
+            Error::Io { .. } | Error::Polars { .. } | Error::Json(_) | Error::Locked { .. } => {
+                ExitCode::Io
+            }
             Error::Model(_) => ExitCode::Internal,
         }
     }

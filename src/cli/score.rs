@@ -1,27 +1,25 @@
-//! `ebbflow-score`: arguments -> `score::score` -> queue files, manifest
-//! and a readable top of the queue on stdout.
+//! `ebbflow-score`: arguments -> `score::score` -> `publish::scoring`
+//! (queue files, page and manifest switched in as one set) and a readable
+//! top of the queue on stdout.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::bundle::Bundle;
 use crate::cli::log::{Log, LogFormat};
 use crate::config::Config;
 use crate::dates::{format_day, now_rfc3339, parse_day};
-use crate::drift::{drifts_with_time, DRIFTS_WITH_TIME};
 use crate::error::{Error, Result};
-use crate::io::load::{load_dir, SourceFile};
-use crate::io::write::{write_bytes, write_frame, Format};
-use crate::queue::{render_top, to_frame};
+use crate::io::load::load_dir;
+use crate::io::write::Format;
+use crate::publish::lock::describe_holder;
+use crate::publish::scoring::{publish, ScoringRun, SCORING_FILES};
+use crate::publish::{DriftReport, LockWait, OutputFolder, DRIFT_WARN_PSI};
+use crate::queue::render_top;
 use crate::report::score_page::ScoreReport;
-use crate::score::{score, FeatureDrift, ScoreParams, Timings};
-
-/// PSI above this is reported as a warning in the manifest and on stderr.
-pub const DRIFT_WARN_PSI: f64 = 0.2;
+use crate::score::{score, ScoreParams};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -36,7 +34,7 @@ Exit codes (a contract for schedulers):
   3  bad input data (the message names file, line, account and column)
   4  incompatible or damaged model bundle
   5  drift gate: some feature's PSI exceeded --fail-on-drift, or no account to measure (queue not replaced)
-  6  I/O failure (cannot read or write files)";
+  6  I/O failure (cannot read or write files), or another run kept --out locked past --lock-timeout";
 
 /// Score accounts with a model bundle and write the ranked risk queue.
 #[derive(Debug, Parser)]
@@ -54,9 +52,15 @@ pub struct ScoreArgs {
     /// Score as of this date (YYYY-MM-DD). Default: the latest date in the data.
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
-    /// Output directory for queue.*, report.html and manifest.json (created if missing; files replaced atomically).
+    /// Output directory for queue.*, report.html and manifest.json, replaced as one set: readers
+    /// see the previous run's files or this run's, never a mix. It must hold only these files;
+    /// its parent must be writable (a lock file and the staging folder live beside it).
     #[arg(long, default_value = "out", value_name = "DIR")]
     pub out: PathBuf,
+    /// How long to wait while another run writes the same --out folder (runs on one folder go
+    /// one at a time) before giving up with exit code 6: 500ms, 60s, 5m; 0 does not wait.
+    #[arg(long, default_value = LockWait::DEFAULT, value_name = "DURATION", value_parser = LockWait::parse)]
+    pub lock_timeout: LockWait,
     /// Queue formats, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "parquet,csv")]
     pub format: Vec<Format>,
@@ -74,7 +78,7 @@ pub struct ScoreArgs {
     /// from disk. On by default; about 0.15 KB per scored account (7 MB for 50,000).
     #[arg(long, overrides_with = "no_report")]
     pub report: bool,
-    /// Skip report.html (a previous one is left as it is).
+    /// Skip report.html (the folder then holds no page: an earlier one goes with its set).
     #[arg(long, overrides_with = "report")]
     pub no_report: bool,
     /// Exit with code 5, leaving the previous queue in place, if any feature's PSI exceeds this,
@@ -88,63 +92,6 @@ pub struct ScoreArgs {
     /// No progress lines on stderr (warnings and errors still show).
     #[arg(long)]
     pub quiet: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct Counts {
-    accounts: usize,
-    scored: usize,
-    skipped_inactive_at_as_of: usize,
-    skipped_rows_unknown_account: usize,
-}
-
-#[derive(Debug, Serialize)]
-struct Output {
-    file: String,
-    sha256: String,
-    bytes: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct DriftReport {
-    /// False when no account was active at the as-of date: an empty batch
-    /// has no distribution to compare, which is not the same as no drift.
-    measured: bool,
-    warn_above: f64,
-    fail_above: Option<f64>,
-    /// Features whose PSI is listed but neither warned about nor gated on,
-    /// because they drift with the calendar by construction.
-    not_gated: &'static [&'static str],
-    warnings: Vec<FeatureDrift>,
-    features: Vec<FeatureDrift>,
-}
-
-#[derive(Debug, Serialize)]
-struct Manifest {
-    status: &'static str,
-    generated_at: String,
-    ebbflow_version: &'static str,
-    bundle_id: String,
-    bundle_schema_version: u32,
-    bundle_created_at: String,
-    as_of: String,
-    data: Vec<SourceFile>,
-    counts: Counts,
-    timings: ManifestTimings,
-    outputs: Vec<Output>,
-    drift: DriftReport,
-    /// Models the bundle does not have (single-class history), and why:
-    /// their queue columns are empty.
-    models_skipped: Vec<crate::bundle::SkippedTarget>,
-}
-
-#[derive(Debug, Serialize)]
-struct ManifestTimings {
-    read_s: f64,
-    #[serde(flatten)]
-    score: Timings,
-    write_s: f64,
-    total_s: f64,
 }
 
 /// Runs scoring. `Ok(stdout text)` or an error whose kind gives the exit code.
@@ -163,7 +110,6 @@ pub fn run(args: ScoreArgs) -> Result<String> {
 }
 
 fn run_inner(args: ScoreArgs) -> Result<String> {
-    let start = Instant::now();
     let mut log = Log::with_format("ebbflow-score", args.quiet, args.log_format);
     if args.format.is_empty() {
         return Err(Error::InvalidParam(
@@ -177,6 +123,17 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
             )));
         }
     }
+    // Runs on one folder go one at a time, so the lock is taken before the
+    // work: a second run waits here, not after scoring.
+    let folder = OutputFolder::open(
+        &args.out,
+        SCORING_FILES,
+        args.lock_timeout,
+        &describe_holder("ebbflow-score"),
+        &mut |m| log.warn(m),
+    )?;
+    // Timings count the work, not a wait for another run.
+    let start = Instant::now();
     log.step(&format!("loading bundle {}", args.model.display()));
     let bundle = Bundle::load(&args.model)?;
     for skip in &bundle.skipped {
@@ -206,116 +163,51 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     let scored = score(&tables, &bundle, params)?;
 
     let measured = !scored.rows.is_empty();
-    let mut features: Vec<FeatureDrift> = if measured {
-        scored.drift.clone()
-    } else {
+    if !measured {
         log.warn(&format!(
             "no account is active as of {}: the queue is empty and drift cannot be measured",
             format_day(as_of)
         ));
-        Vec::new()
-    };
-    features.sort_by(|a, b| {
-        b.psi
-            .total_cmp(&a.psi)
-            .then_with(|| a.feature.cmp(&b.feature))
-    });
-    let warnings: Vec<FeatureDrift> = features
-        .iter()
-        .filter(|d| d.psi > DRIFT_WARN_PSI && !drifts_with_time(&d.feature))
-        .cloned()
-        .collect();
-    for d in &warnings {
+    }
+    let drift = DriftReport::of(&scored.drift, measured, args.fail_on_drift);
+    for d in &drift.warnings {
         log.warn(&format!(
             "feature {} drifted: PSI {:.3} against training",
             d.feature, d.psi
         ));
     }
-    // The gate fails on the first gated feature above the threshold, or on
-    // an empty batch: with nothing measured it cannot say the data is fine.
-    let gate = args.fail_on_drift.and_then(|t| {
-        if !measured {
-            return Some(format!(
-                "no account is active as of {}, so drift cannot be measured (an empty batch is not \"no drift\")",
-                format_day(as_of)
-            ));
-        }
-        features
-            .iter()
-            .find(|d| d.psi > t && !drifts_with_time(&d.feature))
-            .map(|d| format!("feature {} has PSI {:.3} > {t}", d.feature, d.psi))
-    });
 
-    let t_write = Instant::now();
     let generated_at = now_rfc3339();
-    let mut outputs = Vec::new();
-    if gate.is_none() {
-        let mut df = to_frame(&scored.rows, scored.has_names, scored.has_owner)
-            .map_err(|e| Error::polars(&args.out, e))?;
-        for fmt in &args.format {
-            let path = args.out.join(format!("queue.{}", fmt.extension()));
-            write_frame(&path, &mut df, *fmt)?;
-            outputs.push(output(&path)?);
-        }
-        if !args.no_report {
-            let path = args.out.join("report.html");
-            let page = ScoreReport {
-                bundle: &bundle,
-                rows: &scored.rows,
-                has_names: scored.has_names,
-                has_owner: scored.has_owner,
-                as_of: &format_day(as_of),
-                generated_at: &generated_at,
-                accounts: scored.accounts,
-                inactive: scored.inactive,
-                drift: &features,
-                drift_warn_above: DRIFT_WARN_PSI,
-            }
-            .render()?;
-            write_bytes(&path, page.as_bytes())?;
-            outputs.push(output(&path)?);
-        }
-    }
-    let manifest = Manifest {
-        status: if gate.is_some() { "drift_gate" } else { "ok" },
-        generated_at,
-        ebbflow_version: env!("CARGO_PKG_VERSION"),
-        bundle_id: bundle.bundle_id.clone(),
-        bundle_schema_version: bundle.schema_version,
-        bundle_created_at: bundle.created_at.clone(),
-        as_of: format_day(as_of),
-        data: tables.sources.clone(),
-        counts: Counts {
-            accounts: scored.accounts,
-            scored: scored.rows.len(),
-            skipped_inactive_at_as_of: scored.inactive,
-            skipped_rows_unknown_account: tables
-                .sources
-                .iter()
-                .map(|s| s.skipped_unknown_account)
-                .sum(),
-        },
-        timings: ManifestTimings {
+    let as_of_day = format_day(as_of);
+    let report = (!args.no_report).then(|| ScoreReport {
+        bundle: &bundle,
+        rows: &scored.rows,
+        has_names: scored.has_names,
+        has_owner: scored.has_owner,
+        as_of: &as_of_day,
+        generated_at: &generated_at,
+        accounts: scored.accounts,
+        inactive: scored.inactive,
+        drift: &drift.features,
+        drift_warn_above: DRIFT_WARN_PSI,
+    });
+    log.step(&format!("publishing {}", args.out.display()));
+    let published = publish(
+        &folder,
+        ScoringRun {
+            bundle: &bundle,
+            scored: &scored,
+            sources: &tables.sources,
+            as_of,
+            formats: &args.format,
+            report,
+            drift: &drift,
+            generated_at: &generated_at,
             read_s,
-            score: scored.timings.clone(),
-            write_s: t_write.elapsed().as_secs_f64(),
-            total_s: start.elapsed().as_secs_f64(),
+            started: start,
         },
-        outputs,
-        drift: DriftReport {
-            measured,
-            warn_above: DRIFT_WARN_PSI,
-            fail_above: args.fail_on_drift,
-            not_gated: DRIFTS_WITH_TIME,
-            warnings,
-            features,
-        },
-        models_skipped: bundle.skipped.clone(),
-    };
-    write_bytes(
-        &args.out.join("manifest.json"),
-        serde_json::to_string_pretty(&manifest)?.as_bytes(),
     )?;
+    let gate = published.gate;
     log.done();
     if let Some(why) = gate {
         return Err(Error::Drift(format!(
@@ -336,18 +228,5 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         render_top(&scored.rows, args.top)
     } else {
         String::new()
-    })
-}
-
-/// A written file as the manifest records it: name, checksum, size.
-fn output(path: &std::path::Path) -> Result<Output> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(Output {
-        file: path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        sha256: format!("{:x}", Sha256::digest(&bytes)),
-        bytes: bytes.len() as u64,
     })
 }

@@ -9,6 +9,8 @@ use crate::cli::log::Log;
 use crate::config::Config;
 use crate::dates::{now_rfc3339, parse_day};
 use crate::error::{Error, Result};
+use crate::publish::lock::describe_holder;
+use crate::publish::{LockWait, OutputFolder};
 use crate::train::{train, TrainParams};
 
 /// Train churn and upgrade propensity, RFM segments and survival curves from
@@ -20,7 +22,8 @@ use crate::train::{train, TrainParams};
     after_help = "Examples (the committed demo data):\n  ebbflow-train --data datasets/demo --out models/demo\n  \
 ebbflow-train --data datasets/demo --out models/next --compare models/demo   # report.html says what changed\n\n\
 Every bundle directory gets report.html, a self-contained page of the figures and charts (aggregates only).\n\n\
-Exit codes: 0 ok, 2 usage or config error, 3 bad input data, 4 --compare bundle unreadable or of another schema version, 6 I/O failure, 1 internal error."
+Exit codes: 0 ok, 2 usage or config error, 3 bad input data, 4 --compare bundle unreadable or of another schema version, \
+6 I/O failure or --out locked by another run past --lock-timeout, 1 internal error."
 )]
 pub struct TrainArgs {
     /// Data directory: one CSV or Parquet file per table (accounts, subscriptions, events, tickets, surveys).
@@ -50,9 +53,15 @@ pub struct TrainArgs {
     /// Propensity fits use at most this many account-months (a seeded uniform sample beyond it; validation uses every held-out row).
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub max_fit_rows: usize,
-    /// Bundle directory to write (created if missing; files replaced atomically), report.html included.
+    /// Bundle directory to write, report.html included, replaced as one set: readers (a scoring
+    /// run) see the previous bundle's files or this one's, never a mix. It must hold only bundle
+    /// files; its parent must be writable (a lock file and the staging folder live beside it).
     #[arg(long, default_value = "models/latest", value_name = "DIR")]
     pub out: PathBuf,
+    /// How long to wait while another run writes the same --out folder (runs on one folder go
+    /// one at a time) before giving up with exit code 6: 500ms, 60s, 5m; 0 does not wait.
+    #[arg(long, default_value = LockWait::DEFAULT, value_name = "DURATION", value_parser = LockWait::parse)]
+    pub lock_timeout: LockWait,
     /// An older bundle to compare with in report.html: validation figures, base rates,
     /// coefficients and segment sizes, better or worse. Read before training, so a bundle
     /// that cannot be read (other schema version, damaged) fails at once with exit code 4.
@@ -84,6 +93,13 @@ pub fn run(args: TrainArgs) -> Result<String> {
     params.rfm_k = args.segments;
     params.max_fit_rows = args.max_fit_rows;
     let params = params.check()?;
+    let folder = OutputFolder::open(
+        &args.out,
+        crate::bundle_files::BUNDLE_FILES,
+        args.lock_timeout,
+        &describe_holder("ebbflow-train"),
+        &mut |m| log.warn(m),
+    )?;
     let previous = match &args.compare {
         Some(dir) => {
             log.step(&format!("loading {} to compare with", dir.display()));
@@ -105,12 +121,9 @@ pub fn run(args: TrainArgs) -> Result<String> {
     let mut progress = |m: &str| log.step(m);
     let mut bundle = train(&tables, &params, &mut progress)?;
     bundle.created_at = now_rfc3339();
-    // Rendered before anything is written: should it fail, the previous
-    // bundle in `out` stays whole.
     let page = crate::report::train_page::render(&bundle, previous.as_ref())?;
-    log.step(&format!("writing {}", args.out.display()));
-    crate::bundle_files::write_all(&bundle, &args.out)?;
-    crate::io::write::write_bytes(&args.out.join("report.html"), page.as_bytes())?;
+    log.step(&format!("publishing {}", args.out.display()));
+    crate::bundle_files::publish(&bundle, &page, &folder)?;
     log.done();
     for skip in &bundle.skipped {
         log.warn(&skip.reason);

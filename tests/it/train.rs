@@ -10,7 +10,10 @@ use ebbflow::train::{backtest, TrainParams};
 #[test]
 fn retraining_reproduces_the_committed_demo_bundle() {
     let wd = Workdir::new();
-    let out = wd.path("bundle");
+    // Into a folder already holding a bundle (and a temporary file an older
+    // version left): the new set replaces it whole.
+    let out = wd.copy_dir(&demo_model(), "bundle");
+    std::fs::write(out.join(".ebbflow-a1b2.tmp"), "left by a killed run").unwrap();
     let stdout = wd.ok(
         "ebbflow-train",
         &["--data", s(&demo_data()), "--out", s(&out), "--quiet"],
@@ -28,6 +31,10 @@ fn retraining_reproduces_the_committed_demo_bundle() {
         fresh["bundle_id"], committed["bundle_id"],
         "same data, parameters and seed give the same bundle"
     );
+    assert_ne!(
+        fresh["created_at"], committed["created_at"],
+        "the bundle folder was replaced"
+    );
     assert!(
         strip(fresh) == strip(committed),
         "bundle differs from models/demo beyond created_at"
@@ -41,6 +48,23 @@ fn retraining_reproduces_the_committed_demo_bundle() {
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "bundle.json",
+            "coefficients.csv",
+            "metrics.json",
+            "model_card.md",
+            "report.html",
+            "segments.csv",
+            "survival.csv"
+        ]
+    );
 }
 
 #[test]

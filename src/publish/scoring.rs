@@ -1,0 +1,323 @@
+//! The scoring run's set: the queue in the asked formats, `report.html` and
+//! `manifest.json`, published together into the output folder (see
+//! `folder`); or, when the drift gate stops the run, the previous set's
+//! files unchanged under a new manifest saying why. The manifest lists
+//! exactly the files of its set, with their sizes and sha256.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::bundle::{Bundle, SkippedTarget};
+use crate::dates::{format_day, Day};
+use crate::error::{Error, Result};
+use crate::io::load::SourceFile;
+use crate::io::write::{write_bytes, write_frame, Format};
+use crate::publish::folder::{Contents, OutputFolder};
+use crate::publish::gate::DriftReport;
+use crate::queue::to_frame;
+use crate::report::score_page::ScoreReport;
+use crate::score::{Scored, Timings};
+
+/// The names a scoring folder may hold.
+pub const SCORING_FILES: Contents = Contents {
+    what: "scoring outputs (queue.*, report.html, manifest.json)",
+    names: &[
+        "queue.parquet",
+        "queue.csv",
+        "queue.json",
+        "report.html",
+        "manifest.json",
+    ],
+};
+
+const MANIFEST: &str = "manifest.json";
+
+/// A finished scoring run, ready to publish.
+pub struct ScoringRun<'a> {
+    pub bundle: &'a Bundle,
+    pub scored: &'a Scored,
+    pub sources: &'a [SourceFile],
+    pub as_of: Day,
+    /// Queue formats, each written once, in this order.
+    pub formats: &'a [Format],
+    /// The page, unless the run skips it; rendered only if the queue is published.
+    pub report: Option<ScoreReport<'a>>,
+    pub drift: &'a DriftReport,
+    /// Shared by the manifest and the page.
+    pub generated_at: &'a str,
+    pub read_s: f64,
+    pub started: Instant,
+}
+
+/// A written file as the manifest records it: name, checksum, size.
+#[derive(Debug, Clone, Serialize)]
+pub struct Output {
+    pub file: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl Output {
+    /// Reads `dir/name` to record it.
+    fn of(dir: &Path, name: &str) -> Result<Output> {
+        let path = dir.join(name);
+        let mut f = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let (mut hash, mut bytes, mut buf) = (Sha256::new(), 0u64, vec![0u8; 1 << 16]);
+        loop {
+            let n = f.read(&mut buf).map_err(|e| Error::io(&path, e))?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            bytes += n as u64;
+        }
+        Ok(Output {
+            file: name.to_string(),
+            sha256: format!("{:x}", hash.finalize()),
+            bytes,
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Counts {
+    accounts: usize,
+    scored: usize,
+    skipped_inactive_at_as_of: usize,
+    skipped_rows_unknown_account: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct ManifestTimings {
+    read_s: f64,
+    #[serde(flatten)]
+    score: Timings,
+    write_s: f64,
+    total_s: f64,
+}
+
+/// `manifest.json`: what the run did and the files of the folder's set.
+#[derive(Debug, Serialize)]
+struct Manifest<'a> {
+    /// `ok`, or `drift_gate` when the gate kept the previous files.
+    status: &'static str,
+    /// Why the drift gate stopped the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gate: Option<&'a str>,
+    generated_at: &'a str,
+    ebbflow_version: &'static str,
+    bundle_id: &'a str,
+    bundle_schema_version: u32,
+    bundle_created_at: &'a str,
+    as_of: String,
+    data: &'a [SourceFile],
+    counts: Counts,
+    timings: ManifestTimings,
+    /// Exactly the files of this folder's set (the manifest aside).
+    outputs: Vec<Output>,
+    /// With status `drift_gate`: the run that wrote the files `outputs`
+    /// lists (`generated_at`, `as_of`, `bundle_id`), null when the folder
+    /// had none. The rest of this manifest describes the gated run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outputs_from: Option<serde_json::Value>,
+    drift: &'a DriftReport,
+    /// Models the bundle does not have (single-class history), and why:
+    /// their queue columns are empty.
+    models_skipped: &'a [SkippedTarget],
+}
+
+/// What publishing did: `gate` says why the drift gate kept the previous
+/// files (the caller turns it into exit code 5).
+#[derive(Debug)]
+pub struct Published {
+    pub gate: Option<String>,
+}
+
+/// Publishes the run's set into `folder` as one switch: the queue files,
+/// the page and the manifest; or, past the drift gate, the previous files
+/// and a manifest saying why.
+pub fn publish(folder: &OutputFolder, run: ScoringRun<'_>) -> Result<Published> {
+    let t_write = Instant::now();
+    let gate = run.drift.gate(run.as_of);
+    let stage = folder.stage()?;
+    let mut outputs: Vec<Output> = Vec::new();
+    let mut outputs_from = None;
+    if gate.is_none() {
+        let s = run.scored;
+        let mut df = to_frame(&s.rows, s.has_names, s.has_owner)
+            .map_err(|e| Error::polars(folder.shown(), e))?;
+        for fmt in run.formats {
+            let name = format!("queue.{}", fmt.extension());
+            if outputs.iter().any(|o| o.file == name) {
+                continue;
+            }
+            outputs.push(stage.write(|dir| {
+                write_frame(&dir.join(&name), &mut df, *fmt)?;
+                Output::of(dir, &name)
+            })?);
+        }
+        if let Some(page) = &run.report {
+            let html = page.render()?;
+            outputs.push(stage.write(|dir| {
+                write_bytes(&dir.join("report.html"), html.as_bytes())?;
+                Output::of(dir, "report.html")
+            })?);
+        }
+    } else {
+        let (names, from) = previous_set(folder);
+        for name in names {
+            if stage.keep(&name)? {
+                outputs.push(stage.write(|dir| Output::of(dir, &name))?);
+            }
+        }
+        outputs_from = Some(from);
+    }
+    let s = run.scored;
+    let manifest = Manifest {
+        status: if gate.is_some() { "drift_gate" } else { "ok" },
+        gate: gate.as_deref(),
+        generated_at: run.generated_at,
+        ebbflow_version: env!("CARGO_PKG_VERSION"),
+        bundle_id: &run.bundle.bundle_id,
+        bundle_schema_version: run.bundle.schema_version,
+        bundle_created_at: &run.bundle.created_at,
+        as_of: format_day(run.as_of),
+        data: run.sources,
+        counts: Counts {
+            accounts: s.accounts,
+            scored: s.rows.len(),
+            skipped_inactive_at_as_of: s.inactive,
+            skipped_rows_unknown_account: run
+                .sources
+                .iter()
+                .map(|f| f.skipped_unknown_account)
+                .sum(),
+        },
+        timings: ManifestTimings {
+            read_s: run.read_s,
+            score: s.timings.clone(),
+            write_s: t_write.elapsed().as_secs_f64(),
+            total_s: run.started.elapsed().as_secs_f64(),
+        },
+        outputs,
+        outputs_from,
+        drift: run.drift,
+        models_skipped: &run.bundle.skipped,
+    };
+    let text = serde_json::to_string_pretty(&manifest)?;
+    stage.write(|dir| write_bytes(&dir.join(MANIFEST), text.as_bytes()))?;
+    stage.publish()?;
+    Ok(Published { gate })
+}
+
+/// The files of the folder's current set and the run that wrote them.
+/// Trusts the current manifest when it lists its set (this version's
+/// manifests do); else (no manifest, or an older version's) every known
+/// output present is kept, from an unknown run.
+fn previous_set(folder: &OutputFolder) -> (Vec<String>, serde_json::Value) {
+    let known = || -> Vec<String> {
+        SCORING_FILES
+            .names
+            .iter()
+            .filter(|n| **n != MANIFEST && folder.current(n).is_some())
+            .map(|n| n.to_string())
+            .collect()
+    };
+    let prev: Option<serde_json::Value> = folder
+        .current(MANIFEST)
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let Some(prev) = prev else {
+        return (known(), serde_json::Value::Null);
+    };
+    let lists_its_set = match prev["status"].as_str() {
+        Some("ok") => true,
+        Some("drift_gate") => prev.get("outputs_from").is_some(),
+        _ => false,
+    };
+    let Some(listed) = prev["outputs"].as_array().filter(|_| lists_its_set) else {
+        return (known(), serde_json::Value::Null);
+    };
+    let names = listed
+        .iter()
+        .filter_map(|o| o["file"].as_str())
+        .filter(|n| *n != MANIFEST && SCORING_FILES.names.contains(n))
+        .map(String::from)
+        .collect();
+    let from = if prev["status"] == "drift_gate" {
+        prev["outputs_from"].clone()
+    } else {
+        serde_json::json!({
+            "generated_at": prev["generated_at"],
+            "as_of": prev["as_of"],
+            "bundle_id": prev["bundle_id"],
+        })
+    };
+    (names, from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::LockWait;
+    use std::time::Duration;
+
+    fn folder_with(files: &[(&str, &str)]) -> (tempfile::TempDir, OutputFolder) {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        for (name, text) in files {
+            std::fs::write(out.join(name), text).unwrap();
+        }
+        let folder = OutputFolder::open(
+            &out,
+            SCORING_FILES,
+            LockWait(Duration::ZERO),
+            "test",
+            &mut |_| {},
+        )
+        .unwrap();
+        (tmp, folder)
+    }
+
+    #[test]
+    fn a_gate_keeps_what_the_current_manifest_lists_and_names_its_run() {
+        let manifest = r#"{"status": "ok", "generated_at": "2026-01-02T03:04:05Z", "as_of": "2025-12-31",
+            "bundle_id": "b1", "outputs": [{"file": "queue.csv", "sha256": "x", "bytes": 1}]}"#;
+        // report.html is not in the set (an older version's --no-report left it).
+        let (_tmp, folder) = folder_with(&[
+            ("manifest.json", manifest),
+            ("queue.csv", "q"),
+            ("report.html", "stale"),
+        ]);
+        let (names, from) = previous_set(&folder);
+        assert_eq!(names, ["queue.csv"]);
+        assert_eq!(from["generated_at"], "2026-01-02T03:04:05Z");
+        assert_eq!(from["bundle_id"], "b1");
+    }
+
+    #[test]
+    fn a_gate_after_an_older_versions_gate_keeps_every_queue_file_there() {
+        // Older versions wrote a gate manifest listing nothing, the queue
+        // files of an earlier run beside it.
+        let manifest = r#"{"status": "drift_gate", "outputs": []}"#;
+        let (_tmp, folder) = folder_with(&[
+            ("manifest.json", manifest),
+            ("queue.csv", "q"),
+            ("queue.parquet", "p"),
+        ]);
+        let (names, from) = previous_set(&folder);
+        assert_eq!(names, ["queue.parquet", "queue.csv"]);
+        assert!(from.is_null(), "unknown run");
+        let (_tmp, folder) = folder_with(&[("queue.json", "j")]);
+        assert_eq!(
+            previous_set(&folder).0,
+            ["queue.json"],
+            "no manifest at all"
+        );
+    }
+}
