@@ -22,9 +22,9 @@ pub fn churned_within(tl: &Timeline, s: Day, h: u32) -> bool {
         .is_some_and(|c| c > s && c <= s + h as Day)
 }
 
-/// Labels for every row of `frame`. The caller guarantees S + H <= the
-/// data's end for every row (see `snapshot::history_dates`), so each label
-/// is fully observed.
+/// Labels for every row of `frame`. The caller guarantees S + H + grace
+/// days <= the data's end for every row (see `snapshot::history_dates`), so
+/// each label is fully observed.
 pub fn labels_for(frame: &FeatureFrame, timelines: &[Timeline], horizon_days: u32) -> Labels {
     let rows = frame.account.iter().zip(&frame.as_of);
     let churned = rows
@@ -75,5 +75,19 @@ mod tests {
             "inactive at S: no period, no label"
         );
         assert!(churned_within(&reactivated, 210, 90));
+    }
+
+    #[test]
+    fn a_renewal_within_grace_after_the_horizon_is_not_churn() {
+        // S = 0, H = 90: paid until 85, renewed on 110 (25 days later,
+        // within 30 grace days, after S + H). The label needs the data to
+        // reach 85 + 30 = 115 to know; with it, this is no churn.
+        let renewed = tl(&[(0, Some(85), 10.0), (110, None, 10.0)]);
+        assert!(!churned_within(&renewed, 0, 90));
+        // Seen only up to S + H = 90, the same account looks churned: why
+        // history dates need S + H + grace <= the data's end
+        // (`snapshot::history_dates`).
+        let cut = tl(&[(0, Some(85), 10.0)]);
+        assert!(churned_within(&cut, 0, 90));
     }
 }
