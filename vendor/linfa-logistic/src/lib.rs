@@ -136,7 +136,9 @@ impl<F: Float, D: Dimension> LogisticRegressionValidParams<F, D> {
         if x.shape()[0] != y.shape()[0] {
             return Err(Error::MismatchedShapes(x.shape()[0], y.shape()[0]));
         }
-        if x.iter().any(|x| !x.is_finite()) || y.iter().any(|y| !y.is_finite()) {
+        // In memory order: `iter()` walks a column-major `x` with a stride.
+        let all_finite = |ok: bool, v: &F| ok && v.is_finite();
+        if !x.fold(true, all_finite) || !y.fold(true, all_finite) {
             return Err(Error::InvalidValues);
         }
         self.validate_init_dims(x.shape()[1], y.shape().get(1).copied())?;
