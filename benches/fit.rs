@@ -38,8 +38,14 @@ fn propensity(c: &mut Criterion) {
     let (_dir, tables) = common::tables(accounts, 24);
     let sp = SnapshotParams::default();
     let tl = timelines(&tables, sp.grace_days);
-    let dates = history_dates(&tables, tables.last_day, sp.horizon_days, sp.grace_days, None)
-        .unwrap();
+    let dates = history_dates(
+        &tables,
+        tables.last_day,
+        sp.horizon_days,
+        sp.grace_days,
+        None,
+    )
+    .unwrap();
     let spec = FeatureSpec::fit(&tables, *dates.last().unwrap(), sp);
     let frame = features_as_of(&tables, &tl, &dates, &spec).unwrap();
     let churned = labels_for(&frame, &tl, sp.horizon_days).churned;
@@ -60,7 +66,14 @@ fn propensity(c: &mut Criterion) {
         |b, _| {
             b.iter(|| {
                 params
-                    .fit("churn", &frame.names, &transforms, &columns, &churned, &fold)
+                    .fit(
+                        "churn",
+                        &frame.names,
+                        &transforms,
+                        &columns,
+                        &churned,
+                        &fold,
+                    )
                     .unwrap()
             })
         },

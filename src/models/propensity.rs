@@ -54,6 +54,15 @@
 //! if not, it had stopped earlier (line search could not make progress).
 //! Either way the model is marked `converged: false` and a warning is
 //! returned.
+//!
+//! # Cost
+//!
+//! A fit is a few dozen L-BFGS iterations, each a pass over the design for
+//! `X w` and one for `X^T r`; nothing else scales with the rows. The design
+//! is column-major and holds only the non-constant columns. linfa is the
+//! locally patched 0.8.1 in `vendor/linfa-logistic` (see its `PATCH.md`):
+//! the published crate copies the whole design for a gemm two or three times
+//! per iteration, which took two thirds of a training run.
 
 use linfa::traits::Fit;
 use linfa::{DatasetBase, ParamGuard};
@@ -591,9 +600,8 @@ impl PropensityValidParams {
             .filter(|&i| fold[i] < cut && fold[i] as u64 + embargo <= cut as u64)
             .collect();
         let tune: Vec<usize> = (0..labels.len()).filter(|&i| fold[i] >= cut).collect();
-        let train_what = format!(
-            "alpha-search training rows (folds < {cut} with fold + {embargo} <= {cut})"
-        );
+        let train_what =
+            format!("alpha-search training rows (folds < {cut} with fold + {embargo} <= {cut})");
         check_two_classes(
             target,
             &gather_labels(labels, &train),
