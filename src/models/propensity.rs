@@ -54,6 +54,15 @@
 //! if not, it had stopped earlier (line search could not make progress).
 //! Either way the model is marked `converged: false` and a warning is
 //! returned.
+//!
+//! # Cost
+//!
+//! A fit is a few dozen L-BFGS iterations, each a pass over the design for
+//! `X w` and one for `X^T r`; nothing else scales with the rows. The design
+//! is column-major and holds only the non-constant columns. linfa is the
+//! locally patched 0.8.1 in `src/vendor/linfa-logistic` (see its `PATCH.md`):
+//! the published crate copies the whole design for a gemm two or three times
+//! per iteration, which took two thirds of a training run.
 
 use linfa::traits::Fit;
 use linfa::{DatasetBase, ParamGuard};
@@ -396,10 +405,14 @@ struct Design<'a> {
 /// The standardized training design of one fit.
 struct Prepared {
     preprocessor: Preprocessor,
-    /// Column-major (Fortran order): linfa computes `X^T r` with ndarray's
-    /// generic mat-vec, which walks a row-major X with a stride per element;
-    /// in column-major layout the same product reads contiguous memory
-    /// (about 5x faster here). Built once per design, not once per fit.
+    /// The non-constant output columns, the only ones the solver sees. A
+    /// column that is constant on the fitted rows standardizes to exactly 0
+    /// (see [`Preprocessor`]), so its coefficient is 0 at the optimum and
+    /// every pass over the design would only multiply zeros.
+    active: Vec<usize>,
+    /// The `active` columns, column-major (Fortran order): linfa (as patched
+    /// in `src/vendor/linfa-logistic`) then reads contiguous memory in both
+    /// `X w` and `X^T r`. Built once per design, not once per fit.
     x: Array2<f64>,
     y: Vec<bool>,
 }
@@ -412,6 +425,8 @@ struct Prepared {
 struct Start {
     coefficients: Vec<f64>,
     intercept: f64,
+    /// The standardization the coefficients refer to.
+    preprocessor: Preprocessor,
 }
 
 impl Start {
@@ -419,7 +434,40 @@ impl Start {
         Start {
             coefficients: model.coefficients.clone(),
             intercept: model.intercept,
+            preprocessor: model.preprocessor.clone(),
         }
+    }
+
+    /// The same linear predictor in the standardized units of `to`:
+    /// coefficient `c * sd_to / sd_from` and the intercept shifted by the
+    /// change of means, per output name (an output the start lacks gets 0).
+    /// A refit on more rows has slightly different means and sds; reusing
+    /// the numbers as they are would start L-BFGS away from the solution by
+    /// those differences times the coefficients, which under collinearity
+    /// costs dozens of iterations.
+    fn coefficients_for(&self, to: &Preprocessor) -> (Vec<f64>, f64) {
+        let from = &self.preprocessor;
+        if from == to {
+            return (self.coefficients.clone(), self.intercept);
+        }
+        let mut intercept = self.intercept;
+        let mut slope_of = std::collections::HashMap::new();
+        for (j, name) in from.output_names.iter().enumerate() {
+            let slope = self.coefficients[j] / from.sds[j];
+            intercept -= slope * from.means[j];
+            slope_of.insert(name.as_str(), slope);
+        }
+        let coefficients = to
+            .output_names
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let slope = slope_of.get(name.as_str()).copied().unwrap_or(0.0);
+                intercept += slope * to.means[j];
+                slope * to.sds[j]
+            })
+            .collect();
+        (coefficients, intercept)
     }
 }
 
@@ -637,7 +685,14 @@ impl PropensityValidParams {
         start: Option<&Start>,
         warnings: &mut Vec<String>,
     ) -> Result<LogisticModel> {
-        let solved = self.solve(target, &prepared.x, &prepared.y, alpha, start)?;
+        let start = start.map(|s| s.coefficients_for(&prepared.preprocessor));
+        let mut solved = self.solve(target, prepared, alpha, start.as_ref())?;
+        // Back to every output column; constant ones keep coefficient 0.
+        let mut coefficients = vec![0.0; prepared.preprocessor.n_outputs()];
+        for (&j, c) in prepared.active.iter().zip(&solved.coefficients) {
+            coefficients[j] = *c;
+        }
+        solved.coefficients = coefficients;
         if !solved.converged {
             let why = match solved.hit_iteration_limit {
                 Some(true) => format!(
@@ -668,14 +723,20 @@ impl PropensityValidParams {
 
     /// Fit with linfa, orient the result, and check convergence (see the
     /// module docs).
+    /// `start` is over every output column, the result over the active ones.
     fn solve(
         &self,
         target: &str,
-        x: &Array2<f64>,
-        y: &[bool],
+        prepared: &Prepared,
         alpha: f64,
-        start: Option<&Start>,
+        start: Option<&(Vec<f64>, f64)>,
     ) -> Result<Solved> {
+        let (x, y) = (&prepared.x, prepared.y.as_slice());
+        let start = start.map(|(c, b)| {
+            let active: Vec<f64> = prepared.active.iter().map(|&j| c[j]).collect();
+            (active, *b)
+        });
+        let start = start.as_ref();
         let (coefficients, intercept) =
             self.linfa_fit(target, x, y, alpha, self.max_iterations, start)?;
         let gradient_norm = mean_gradient_norm(x, y, &coefficients, intercept, alpha);
@@ -704,7 +765,7 @@ impl PropensityValidParams {
         y: &[bool],
         alpha: f64,
         max_iterations: u64,
-        start: Option<&Start>,
+        start: Option<&(Vec<f64>, f64)>,
     ) -> Result<(Vec<f64>, f64)> {
         let model_err = |e: linfa_logistic::error::Error| Error::Model(format!("{target}: {e}"));
         // linfa labels the *more frequent* class +1 (ties: the first seen),
@@ -716,13 +777,12 @@ impl PropensityValidParams {
             .max_iterations(max_iterations)
             .gradient_tolerance(self.gradient_tolerance * y.len() as f64)
             .with_intercept(true);
-        if let Some(s) = start {
+        if let Some((coefficients, intercept)) = start {
             // linfa's parameter vector: the weights, then the intercept, in
             // its own orientation.
-            let w: Array1<f64> = s
-                .coefficients
+            let w: Array1<f64> = coefficients
                 .iter()
-                .chain(std::iter::once(&s.intercept))
+                .chain(std::iter::once(intercept))
                 .map(|v| sign * v)
                 .collect();
             params = params.initial_params(w);
@@ -779,9 +839,19 @@ fn prepare(design: &Design, rows: Option<&[usize]>) -> Result<Prepared> {
             at / p
         )));
     }
-    let mut x = Array2::<f64>::zeros(rows_major.raw_dim().f());
-    x.assign(&rows_major);
-    Ok(Prepared { preprocessor, x, y })
+    let active: Vec<usize> = (0..preprocessor.n_outputs())
+        .filter(|&j| rows_major.column(j).iter().any(|&v| v != 0.0))
+        .collect();
+    let mut x = Array2::<f64>::zeros((rows_major.nrows(), active.len()).f());
+    for (mut to, &j) in x.columns_mut().into_iter().zip(&active) {
+        to.assign(&rows_major.column(j));
+    }
+    Ok(Prepared {
+        preprocessor,
+        active,
+        x,
+        y,
+    })
 }
 
 /// The first fold of the tuning rows: the latest `fraction` of the distinct
@@ -1255,6 +1325,66 @@ mod tests {
         assert!(linfa_positive_is_true(&[true, false]));
         assert!(!linfa_positive_is_true(&[false, true]));
         assert!(linfa_positive_is_true(&[true, true, false]));
+    }
+
+    #[test]
+    fn warm_start_keeps_its_linear_predictor_under_another_standardization() {
+        // A model standardized on one half of the rows, restated for the
+        // preprocessor of the other half: same log-odds on every raw row.
+        let data = simulate(2_000, -1.0, &[1.0, -0.5, 0.3], 4, 23);
+        let model = data
+            .fit(PropensityParams::new().alphas(vec![1.0]))
+            .unwrap()
+            .model;
+        let half: Vec<usize> = (0..1_000).collect();
+        let other = Preprocessor::fit(
+            &data.names,
+            &data.transforms,
+            &gather_columns(&data.cols(), &half)
+                .iter()
+                .map(Vec::as_slice)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert_ne!(other, model.preprocessor);
+        let (coefficients, intercept) = Start::of(&model).coefficients_for(&other);
+        let moved = LogisticModel {
+            coefficients,
+            intercept,
+            preprocessor: other,
+            ..model.clone()
+        };
+        for i in [0, 17, 1_500, 1_999] {
+            let row: Vec<f64> = data.columns.iter().map(|c| c[i]).collect();
+            assert!((moved.log_odds(&row) - model.log_odds(&row)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn constant_columns_are_left_out_of_the_solve() {
+        // x2 is constant on the fitted rows: the solver never sees it and
+        // its coefficient is exactly 0; x1 is fitted as usual.
+        let mut data = simulate(4_000, -1.0, &[1.0, 0.0], 4, 29);
+        data.columns[1].iter_mut().for_each(|v| *v = 3.0);
+        let cols = data.cols();
+        let design = Design {
+            target: "churn",
+            names: &data.names,
+            transforms: &data.transforms,
+            columns: &cols,
+            labels: &data.labels,
+            fold: &data.fold,
+        };
+        let prepared = prepare(&design, None).unwrap();
+        assert_eq!(prepared.active, [0]);
+        assert_eq!(prepared.x.ncols(), 1);
+        let m = data
+            .fit(PropensityParams::new().alphas(vec![0.1, 10.0]))
+            .unwrap()
+            .model;
+        assert!(m.converged);
+        assert_eq!(m.coefficients[1], 0.0);
+        assert!(m.coefficients[0] > 0.5, "{:?}", m.coefficients);
     }
 
     #[test]
