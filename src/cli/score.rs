@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::dates::{format_day, now_rfc3339, parse_day};
 use crate::drift::{drifts_with_time, DRIFTS_WITH_TIME};
 use crate::error::{Error, Result};
-use crate::io::load::{load_dir, SourceFile};
+use crate::io::load::{load_dir_with, LoadOptions, Need, SourceFile};
 use crate::io::write::{write_bytes, write_frame, Format};
 use crate::queue::{render_top, to_frame};
 use crate::report::score_page::ScoreReport;
@@ -60,10 +60,12 @@ pub struct ScoreArgs {
     /// Queue formats, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "parquet,csv")]
     pub format: Vec<Format>,
-    /// Worker threads. Default: one per core.
+    /// Worker threads for every pool: ours (rayon), polars' decoding and writing, and the
+    /// reader's prefetch thread (none with 1). Default: one per core. Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Accounts per scoring batch; results do not depend on it.
+    /// Accounts per scoring batch, the unit of parallel work when scoring; results do not depend
+    /// on it. It does not bound memory: every scored row is held until the queue is written.
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub batch_size: usize,
     /// Rows of the queue printed on stdout (0 for none).
@@ -77,6 +79,10 @@ pub struct ScoreArgs {
     /// Skip report.html (a previous one is left as it is).
     #[arg(long, overrides_with = "report")]
     pub no_report: bool,
+    /// Accounts shown on report.html: the top N by ARR at risk (0 for all). Every scored
+    /// account stays in the queue files; the page says how many it shows.
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    pub report_rows: usize,
     /// Exit with code 5, leaving the previous queue in place, if any feature's PSI exceeds this,
     /// or if no account is active at the as-of date (nothing to measure). tenure_days is not
     /// gated: it drifts with the calendar by construction.
@@ -153,6 +159,9 @@ pub fn run(args: ScoreArgs) -> Result<String> {
         if n == 0 {
             return Err(Error::InvalidParam("--threads must be > 0, got 0".into()));
         }
+        // polars sizes its own pool from this variable when first used,
+        // which is after this point (nothing before reads a table).
+        std::env::set_var("POLARS_MAX_THREADS", n.to_string());
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
@@ -187,16 +196,30 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     }
     let cfg = Config::load(args.config.as_deref())?;
     log.step(&format!("loading data {}", args.data.display()));
-    let tables = load_dir(&args.data, &cfg)?;
+    // Events and tickets: only the rows features as of the date can read.
+    let as_of_arg = match &args.as_of {
+        Some(s) => Some(parse_day(s).ok_or_else(|| {
+            Error::InvalidParam(format!("--as-of expects YYYY-MM-DD, got {s:?}"))
+        })?),
+        None => None,
+    };
+    let need = Need::Window {
+        as_of: as_of_arg,
+        days: crate::snapshot::LONGEST_WINDOW_DAYS,
+    };
+    let tables = load_dir_with(
+        &args.data,
+        &cfg,
+        &LoadOptions {
+            need,
+            ..LoadOptions::default()
+        },
+    )?;
     for w in &tables.warnings {
         log.warn(w);
     }
     let read_s = start.elapsed().as_secs_f64();
-    let as_of = match &args.as_of {
-        Some(s) => parse_day(s)
-            .ok_or_else(|| Error::InvalidParam(format!("--as-of expects YYYY-MM-DD, got {s:?}")))?,
-        None => tables.last_day,
-    };
+    let as_of = as_of_arg.unwrap_or(tables.last_day);
     let params = ScoreParams::new(as_of, args.batch_size)?;
     log.step(&format!(
         "scoring {} accounts as of {}",
@@ -259,9 +282,14 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         }
         if !args.no_report {
             let path = args.out.join("report.html");
+            let shown = match args.report_rows {
+                0 => scored.rows.len(),
+                n => n.min(scored.rows.len()),
+            };
             let page = ScoreReport {
                 bundle: &bundle,
-                rows: &scored.rows,
+                rows: &scored.rows[..shown],
+                scored: scored.rows.len(),
                 has_names: scored.has_names,
                 has_owner: scored.has_owner,
                 as_of: &format_day(as_of),
