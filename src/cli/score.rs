@@ -226,7 +226,14 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         tables.n_accounts(),
         format_day(as_of)
     ));
-    let scored = score(&tables, &bundle, params)?;
+    let mut scored = score(&tables, &bundle, params)?;
+    // From here on only the queue and the tables' sources are read: free
+    // the rows and the feature frame before the outputs are built.
+    let mut tables = tables;
+    let sources = std::mem::take(&mut tables.sources);
+    drop(tables);
+    let tables = SourcesOnly { sources };
+    scored.frame = Default::default();
 
     let measured = !scored.rows.is_empty();
     let mut features: Vec<FeatureDrift> = if measured {
@@ -365,6 +372,11 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     } else {
         String::new()
     })
+}
+
+/// What the manifest reads of the tables once scoring is done.
+struct SourcesOnly {
+    sources: Vec<SourceFile>,
 }
 
 /// A written file as the manifest records it: name, checksum, size.

@@ -1016,11 +1016,9 @@ impl<'a> TableReader<'a> {
         // file at the same rate of new strings per row, instead of letting
         // it double (and rehash every key) a dozen times.
         if self.offset == 0 && self.total > ids.len() && !ids.is_empty() && wanted.is_none() {
-            let per_row = interner.map.len() as f64 / ids.len() as f64;
+            let per_row = interner.len() as f64 / ids.len() as f64;
             let expected = (per_row * self.total as f64) as usize;
-            interner
-                .map
-                .reserve(expected.saturating_sub(interner.map.len()));
+            interner.reserve(expected.saturating_sub(interner.len()));
         }
         Ok(Some(ids))
     }
@@ -1139,31 +1137,64 @@ fn for_each_view_where(
     }
 }
 
-/// Interns strings to dense u32 ids in first-seen order. One allocation
-/// per distinct string (user ids run into the millions at 1M accounts).
+/// Interns strings to dense u32 ids in first-seen order. Strings of up to
+/// 15 bytes (user ids like `U-000123-04`, which run into the millions at 1M
+/// accounts) are kept as one 16-byte key, without an allocation or a
+/// string hash each; longer ones as boxed strings.
 #[derive(Default)]
 struct Interner {
+    short: FastMap<u128, u32>,
     map: FastMap<Box<str>, u32>,
 }
 
 impl Interner {
     fn id(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.map.get(s) {
-            return i;
+        let next = self.len() as u32;
+        match short_key(s) {
+            Some(k) => *self.short.entry(k).or_insert(next),
+            None => {
+                if let Some(&i) = self.map.get(s) {
+                    return i;
+                }
+                self.map.insert(s.into(), next);
+                next
+            }
         }
-        let i = self.map.len() as u32;
-        self.map.insert(s.into(), i);
-        i
+    }
+
+    fn len(&self) -> usize {
+        self.short.len() + self.map.len()
+    }
+
+    fn reserve(&mut self, more: usize) {
+        self.short.reserve(more);
     }
 
     /// The strings, indexed by id.
     fn into_names(self) -> Vec<String> {
-        let mut names = vec![String::new(); self.map.len()];
+        let mut names = vec![String::new(); self.len()];
+        for (k, i) in self.short {
+            let b = k.to_le_bytes();
+            let n = b[15] as usize;
+            names[i as usize] = String::from_utf8(b[..n].to_vec()).expect("keys hold UTF-8");
+        }
         for (s, i) in self.map {
             names[i as usize] = s.into();
         }
         names
     }
+}
+
+/// A string of up to 15 bytes as one number: its bytes, then its length
+/// in the last byte (so "a" and "a\0" differ).
+fn short_key(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    (b.len() <= 15).then(|| {
+        let mut k = [0u8; 16];
+        k[..b.len()].copy_from_slice(b);
+        k[15] = b.len() as u8;
+        u128::from_le_bytes(k)
+    })
 }
 
 /// Drops the accounts columns `[features] exclude` names; a name the
