@@ -1,91 +1,28 @@
 //! Loading: reads each table (CSV through our own reader in `io::csv`,
-//! Parquet through polars; by extension),
+//! Parquet in row-group slices through `io::parquet`; by extension),
 //! checks it against the contract in `io::schema`, and turns it into typed,
-//! per-account columns ([`Tables`]). Every bad value becomes a [`Problem`]
+//! per-account columns ([`Tables`]) with `io::group`'s interning and
+//! grouping. Every bad value becomes a [`Problem`]
 //! naming file, line, account and column; up to 20 per table are reported
-//! at once. Nothing here computes features.
+//! at once. Scoring may ask for only the rows its date can read
+//! ([`Need::Window`]). Nothing here computes features.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::dates::{parse_day, Day};
 use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
+use crate::io::group::{for_each_view, for_each_view_where, Interner, ViewCache, EMPTY};
+pub use crate::io::group::{Dated, FastMap, Grouped, NONE};
+#[cfg(test)]
+use crate::io::group::BY_TEXT;
+pub use crate::io::parquet::SLICE_ROWS;
+use crate::io::parquet::{parquet_slices, read_parquet, undecodable_rows};
 use crate::io::schema::{Priority, TableKind};
-
-/// Sentinel for "no value" in interned u32 columns.
-pub const NONE: u32 = u32::MAX;
-/// Sentinel for an empty account id while loading (a reported problem).
-const EMPTY: u32 = u32::MAX - 1;
-
-/// Rows of one table grouped by account: the rows of account `a` are
-/// `rows[offsets[a]..offsets[a + 1]]`, sorted by day (ties keep file order).
-#[derive(Debug, Clone, Default)]
-pub struct Grouped<T> {
-    pub offsets: Vec<usize>,
-    pub rows: Vec<T>,
-}
-
-impl<T: Dated + Copy + Default + Send> Grouped<T> {
-    /// Groups rows tagged with account indices `0..n_accounts`; stable, O(n).
-    fn build(n_accounts: usize, tagged: Vec<(u32, T)>) -> Grouped<T> {
-        let mut offsets = vec![0usize; n_accounts + 1];
-        for (a, _) in &tagged {
-            offsets[*a as usize + 1] += 1;
-        }
-        for i in 0..n_accounts {
-            offsets[i + 1] += offsets[i];
-        }
-        let mut next = offsets.clone();
-        let mut rows: Vec<T> = vec![T::default(); tagged.len()];
-        for (a, row) in tagged {
-            let a = a as usize;
-            rows[next[a]] = row;
-            next[a] += 1;
-        }
-        let mut rest = rows.as_mut_slice();
-        let mut slices = Vec::with_capacity(n_accounts);
-        for a in 0..n_accounts {
-            let (head, tail) = rest.split_at_mut(offsets[a + 1] - offsets[a]);
-            slices.push(head);
-            rest = tail;
-        }
-        slices
-            .into_par_iter()
-            .for_each(|s| s.sort_by_key(|r| r.day()));
-        Grouped { offsets, rows }
-    }
-}
-
-impl<T: Dated> Grouped<T> {
-    pub fn of(&self, account: usize) -> &[T] {
-        &self.rows[self.offsets[account]..self.offsets[account + 1]]
-    }
-
-    /// The account's rows dated on or before `as_of`: the only rows a
-    /// feature as of that date may read.
-    pub fn of_as_of(&self, account: usize, as_of: Day) -> &[T] {
-        let rows = self.of(account);
-        &rows[..rows.partition_point(|r| r.day() <= as_of)]
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-}
-
-/// Rows that carry the day they happened on.
-pub trait Dated {
-    fn day(&self) -> Day;
-}
 
 /// A billing line. `end` is exclusive (`None` = open).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -271,7 +208,7 @@ fn find_file(dir: &Path, table: TableKind, cfg: &Config) -> Result<Option<PathBu
     }
 }
 
-fn problem(location: Location, kind: ProblemKind, message: String) -> Error {
+pub(crate) fn problem(location: Location, kind: ProblemKind, message: String) -> Error {
     let mut ps = Problems::default();
     ps.push(Problem {
         location,
@@ -285,99 +222,6 @@ fn problem(location: Location, kind: ProblemKind, message: String) -> Error {
 enum FileKind {
     Csv,
     Parquet,
-}
-
-/// Large Parquet tables are read in slices of whole row groups of about
-/// this many rows, and each slice is turned into our 16-byte rows before
-/// the next is read: peak memory is one slice of polars columns plus our
-/// own rows, not the whole table as polars columns (at 100M events that is
-/// the difference between ~16 GB and ~5 GB).
-pub const SLICE_ROWS: usize = 1 << 20;
-
-/// A Parquet file whose footer (the schema and row-group index) cannot be
-/// read, in our words: polars' and parquet's own are about their internals.
-fn unreadable_parquet(path: &Path) -> Error {
-    // The first and last four bytes; the file may be gigabytes.
-    let ends = || -> std::io::Result<(bool, bool)> {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut f = std::fs::File::open(path)?;
-        let n = f.metadata()?.len();
-        let mut head = [0u8; 4];
-        let mut tail = [0u8; 4];
-        if n < 12 {
-            let mut all = Vec::new();
-            f.read_to_end(&mut all)?;
-            return Ok((all.starts_with(b"PAR1"), false));
-        }
-        f.read_exact(&mut head)?;
-        f.seek(SeekFrom::End(-4))?;
-        f.read_exact(&mut tail)?;
-        Ok((&head == b"PAR1", &tail == b"PAR1"))
-    };
-    let (head, tail) = ends().unwrap_or_default();
-    let why = match (head, tail) {
-        (false, _) => "not a Parquet file: it does not start with the Parquet marker PAR1",
-        (true, false) => "cut short: the Parquet file does not end with its footer (was the copy or export interrupted?)",
-        (true, true) => "damaged: the Parquet footer (schema and row-group index) cannot be decoded",
-    };
-    problem(
-        Location {
-            file: path.to_path_buf(),
-            ..Default::default()
-        },
-        ProblemKind::Unreadable,
-        why.to_string(),
-    )
-}
-
-/// Rows `offset..offset + len` of a Parquet file could not be decoded.
-fn undecodable_rows(path: &Path, (offset, len): (usize, usize)) -> Error {
-    problem(
-        Location {
-            file: path.to_path_buf(),
-            line: Some(offset + 1),
-            is_row: true,
-            ..Default::default()
-        },
-        ProblemKind::Unreadable,
-        format!(
-            "cannot be decoded from here through row {} (damaged Parquet data: corrupt or cut short)",
-            crate::error::thousands(offset + len.max(1))
-        ),
-    )
-}
-
-/// Why a polars read failed, for the caller to word.
-enum ReadFailure {
-    /// Damage (or a panic inside the reader, which damaged input can cause).
-    Damaged,
-    /// A column type this build cannot read (decimal, time, …).
-    UnsupportedType,
-}
-
-/// Runs a polars read, turning a panic inside it into a failure like an
-/// error. polars' text is looked at, never shown.
-fn guarded<T>(read: impl FnOnce() -> PolarsResult<T>) -> Result<T, ReadFailure> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => {
-            let text = e.to_string().to_ascii_lowercase();
-            let unsupported = [
-                "not supported",
-                "not yet implemented",
-                "unsupported",
-                "not implemented",
-            ]
-            .iter()
-            .any(|w| text.contains(w));
-            Err(if unsupported {
-                ReadFailure::UnsupportedType
-            } else {
-                ReadFailure::Damaged
-            })
-        }
-        Err(_) => Err(ReadFailure::Damaged),
-    }
 }
 
 /// A column as text (numbers and dates rendered as text); None for types
@@ -440,52 +284,6 @@ fn file_kind(path: &Path) -> Result<FileKind> {
             },
             ProblemKind::UnsupportedFormat,
             "expected a .csv or .parquet file".to_string(),
-        )),
-    }
-}
-
-/// Row ranges `(offset, len)` covering a Parquet file in runs of whole row
-/// groups of at least `max_rows` rows (one range for the whole file when
-/// `max_rows` is `usize::MAX`), and the file's row count. Never empty: an
-/// empty file gives `[(0, 0)]`, which still reads the schema.
-fn parquet_slices(path: &Path, max_rows: usize) -> Result<(Vec<(usize, usize)>, usize)> {
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = ParquetReader::new(f);
-    let md = guarded(|| reader.get_metadata().cloned()).map_err(|_| unreadable_parquet(path))?;
-    let mut slices = Vec::new();
-    let (mut start, mut len) = (0, 0);
-    for g in &md.row_groups {
-        len += g.num_rows();
-        if len >= max_rows {
-            slices.push((start, len));
-            start += len;
-            len = 0;
-        }
-    }
-    if len > 0 || slices.is_empty() {
-        slices.push((start, len));
-    }
-    Ok((slices, md.num_rows))
-}
-
-fn read_parquet(path: &Path, (offset, len): (usize, usize)) -> Result<DataFrame> {
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    match guarded(|| {
-        ParquetReader::new(f)
-            .with_slice(Some((offset, len)))
-            .finish()
-    }) {
-        Ok(df) if df.height() == len => Ok(df),
-        Ok(_) | Err(ReadFailure::Damaged) => Err(undecodable_rows(path, (offset, len))),
-        Err(ReadFailure::UnsupportedType) => Err(problem(
-            Location {
-                file: path.to_path_buf(),
-                ..Default::default()
-            },
-            ProblemKind::Unreadable,
-            "a column has a type ebbflow cannot read (decimal, time or another type that is not \
-             text, a number, a boolean, a date or a datetime): export it as one of those"
-                .into(),
         )),
     }
 }
@@ -1028,11 +826,6 @@ impl<'a> TableReader<'a> {
     }
 }
 
-/// A fast, unseeded hasher for our own lookups: ids and event names come
-/// from the customer's files, but a map only ever answers "seen before?",
-/// and nothing depends on its iteration order.
-pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
-
 /// Appends `row(i)`, tagged with its account, for every row of the current
 /// slice whose account is known and that is `wanted` (all when `None`;
 /// the others go to `dropped`); rows of unknown accounts are counted in
@@ -1055,146 +848,6 @@ fn keep<T: Dated + Copy>(
             _ => tagged.push((a, row(i))),
         }
     }
-}
-
-/// Per chunk of a string column, the value already worked out for each
-/// distinct string *view*. polars holds every string as a 16-byte view:
-/// up to 12 bytes the view is the string itself (length and bytes), longer
-/// ones point into the chunk's buffers, so within one chunk equal views are
-/// equal strings (a dictionary page decodes to repeated views). Equal
-/// strings with different views only miss the cache. Cleared per chunk.
-#[derive(Default)]
-struct ViewCache {
-    map: FastMap<u128, u32>,
-}
-
-/// Appends `value(cell)` for every row of `ca` (nulls as `None`), calling
-/// `value` once per distinct view of each chunk and in row order of first
-/// appearance, so interning inside `value` assigns first-seen ids.
-fn for_each_view(
-    ca: &StringChunked,
-    cache: &mut ViewCache,
-    out: &mut Vec<u32>,
-    mut value: impl FnMut(Option<&str>) -> u32,
-) {
-    #[cfg(test)]
-    if BY_TEXT.with(|b| b.get()) {
-        out.extend(ca.iter().map(value));
-        return;
-    }
-    for arr in ca.downcast_iter() {
-        cache.map.clear();
-        let mut last: Option<(u128, u32)> = None;
-        for (cell, view) in arr.iter().zip(arr.views().iter()) {
-            if cell.is_none() {
-                out.push(value(None));
-                continue;
-            }
-            let key = view.as_u128();
-            let v = match last {
-                Some((k, v)) if k == key => v,
-                _ => *cache.map.entry(key).or_insert_with(|| value(cell)),
-            };
-            last = Some((key, v));
-            out.push(v);
-        }
-    }
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Tests only: look every row up by its text, as the loader did before
-    /// [`ViewCache`] (the reference the cached path must equal).
-    static BY_TEXT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// [`for_each_view`] for the rows where `wanted` holds; the others get
-/// [`NONE`] without calling `value`.
-fn for_each_view_where(
-    ca: &StringChunked,
-    wanted: &[bool],
-    cache: &mut ViewCache,
-    out: &mut Vec<u32>,
-    mut value: impl FnMut(Option<&str>) -> u32,
-) {
-    let mut row = 0;
-    for arr in ca.downcast_iter() {
-        cache.map.clear();
-        for (cell, view) in arr.iter().zip(arr.views().iter()) {
-            let i = row;
-            row += 1;
-            if !wanted[i] {
-                out.push(NONE);
-                continue;
-            }
-            if cell.is_none() {
-                out.push(value(None));
-                continue;
-            }
-            let v = *cache.map.entry(view.as_u128()).or_insert_with(|| value(cell));
-            out.push(v);
-        }
-    }
-}
-
-/// Interns strings to dense u32 ids in first-seen order. Strings of up to
-/// 15 bytes (user ids like `U-000123-04`, which run into the millions at 1M
-/// accounts) are kept as one 16-byte key, without an allocation or a
-/// string hash each; longer ones as boxed strings.
-#[derive(Default)]
-struct Interner {
-    short: FastMap<u128, u32>,
-    map: FastMap<Box<str>, u32>,
-}
-
-impl Interner {
-    fn id(&mut self, s: &str) -> u32 {
-        let next = self.len() as u32;
-        match short_key(s) {
-            Some(k) => *self.short.entry(k).or_insert(next),
-            None => {
-                if let Some(&i) = self.map.get(s) {
-                    return i;
-                }
-                self.map.insert(s.into(), next);
-                next
-            }
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.short.len() + self.map.len()
-    }
-
-    fn reserve(&mut self, more: usize) {
-        self.short.reserve(more);
-    }
-
-    /// The strings, indexed by id.
-    fn into_names(self) -> Vec<String> {
-        let mut names = vec![String::new(); self.len()];
-        for (k, i) in self.short {
-            let b = k.to_le_bytes();
-            let n = b[15] as usize;
-            names[i as usize] = String::from_utf8(b[..n].to_vec()).expect("keys hold UTF-8");
-        }
-        for (s, i) in self.map {
-            names[i as usize] = s.into();
-        }
-        names
-    }
-}
-
-/// A string of up to 15 bytes as one number: its bytes, then its length
-/// in the last byte (so "a" and "a\0" differ).
-fn short_key(s: &str) -> Option<u128> {
-    let b = s.as_bytes();
-    (b.len() <= 15).then(|| {
-        let mut k = [0u8; 16];
-        k[..b.len()].copy_from_slice(b);
-        k[15] = b.len() as u8;
-        u128::from_le_bytes(k)
-    })
 }
 
 /// Drops the accounts columns `[features] exclude` names; a name the
