@@ -93,17 +93,20 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
             r.arr_at_risk
         }
     };
-    // Sort positions, not rows: a queue row is some 400 bytes, and a merge
-    // sort moves each element about log2(n) times (5 GB at 674k rows).
-    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
-    order.sort_by(|&a, &b| {
-        let (a, b) = (&rows[a as usize], &rows[b as usize]);
-        key(b)
-            .total_cmp(&key(a))
-            .then_with(|| b.mrr.total_cmp(&a.mrr))
-            .then_with(|| a.account_id.cmp(&b.account_id))
+    // Sort the keys with positions, not the rows: a queue row is some 400
+    // bytes, and a merge sort moves each element about log2(n) times (5 GB
+    // at 674k rows); the keys sit together, and rows are read only on ties.
+    let mut keys: Vec<(f64, f64, u32)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (key(r), r.mrr, i as u32))
+        .collect();
+    keys.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then_with(|| b.1.total_cmp(&a.1))
+            .then_with(|| rows[a.2 as usize].account_id.cmp(&rows[b.2 as usize].account_id))
     });
-    permute(&mut rows, order);
+    permute(&mut rows, keys.into_iter().map(|k| k.2).collect());
     for (i, r) in rows.iter_mut().enumerate() {
         r.rank = i as u32 + 1;
     }
