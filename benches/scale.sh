@@ -3,7 +3,9 @@
 #   benches/scale.sh train 100000 24        # ebbflow-train on 100k accounts x 24 months
 #   benches/scale.sh score 1000000 24 0.2   # ebbflow-score on 1M accounts (events/account-day)
 # Results go to benches/runs/<date>-<host>/<what>-<accounts>.txt: wall time,
-# peak RSS (GNU time) and the program's own timing lines.
+# CPU time (user + system: the figure to compare on a shared machine), peak
+# RSS (GNU time), the load average when the run started, and the program's
+# own timing lines (score: the manifest's read/features/scoring/write split).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:?train or score}
@@ -24,6 +26,7 @@ out="$run/$what-$accounts.txt"
 {
   echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
   echo "data: $data ($(du -sh "$data" | cut -f1))"
+  echo "load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
   case "$what" in
     train)
       /usr/bin/time -v target/release/ebbflow-train --data "$data" --out "$work/model-$accounts" 2>&1 ;;
@@ -36,6 +39,7 @@ out="$run/$what-$accounts.txt"
       }
       /usr/bin/time -v target/release/ebbflow-score --model "$work/model-small" --data "$data" \
         --out "$work/queue-$accounts" --top 0 2>&1
+      grep -A6 '"timings"' "$work/queue-$accounts/manifest.json"
       cat "$work/queue-$accounts/manifest.json" | head -40 ;;
   esac
-} 2>&1 | grep -vE "^\s+(Average|Page size|Exit status|Swaps|File system|Socket|Signals|Voluntary|Involuntary|Major|Minor|Percent|System time|User time)" | tee "$out"
+} 2>&1 | grep -vE "^\s+(Average|Page size|Exit status|Swaps|File system|Socket|Signals|Voluntary|Involuntary|Major|Minor|Percent)" | tee "$out"

@@ -536,6 +536,12 @@ impl Maps {
     }
 }
 
+/// The longest window a feature at S reads of events and tickets: S-89..S
+/// (besides each table's last row on or before S, for recency). Scoring
+/// loads only these rows ([`crate::io::load::Need::Window`]).
+pub const LONGEST_WINDOW_DAYS: u32 = 90;
+const W90: Day = LONGEST_WINDOW_DAYS as Day - 1;
+
 /// Builds every account's timeline once (parallel, order-preserving).
 pub fn timelines(tables: &Tables, grace_days: u32) -> Vec<Timeline> {
     (0..tables.n_accounts())
@@ -633,7 +639,7 @@ fn account_row(
     if let Some(ev) = tables.events.as_ref().filter(|_| spec.has_events) {
         let rows = ev.rows.of_as_of(a, s);
         let recency = rows.last().map_or((s - created).max(0), |e| s - e.day) as f64;
-        let w90 = &rows[rows.partition_point(|e| e.day < s - 89)..];
+        let w90 = &rows[rows.partition_point(|e| e.day < s - W90)..];
         let w60 = &w90[w90.partition_point(|e| e.day < s - 59)..];
         let split = w60.partition_point(|e| e.day < s - 29);
         let (prev30, last30) = w60.split_at(split);
@@ -680,7 +686,7 @@ fn account_row(
     }
     if let Some(tk) = tables.tickets.as_ref().filter(|_| spec.has_tickets) {
         let rows = tk.of_as_of(a, s);
-        let w = &rows[rows.partition_point(|t| t.day < s - 89)..];
+        let w = &rows[rows.partition_point(|t| t.day < s - W90)..];
         let high = w.iter().filter(|t| t.priority >= Priority::High).count();
         let mean = |f: fn(&crate::io::load::Ticket) -> f32| {
             let (sum, n) = w

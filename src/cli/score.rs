@@ -12,7 +12,7 @@ use crate::cli::log::{Log, LogFormat};
 use crate::config::Config;
 use crate::dates::{format_day, now_rfc3339, parse_day};
 use crate::error::{Error, Result};
-use crate::io::load::load_dir;
+use crate::io::load::{load_dir_with, LoadOptions, Need, SourceFile};
 use crate::io::write::Format;
 use crate::publish::lock::describe_holder;
 use crate::publish::scoring::{publish, ScoringRun, SCORING_FILES};
@@ -64,10 +64,12 @@ pub struct ScoreArgs {
     /// Queue formats, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "parquet,csv")]
     pub format: Vec<Format>,
-    /// Worker threads. Default: one per core.
+    /// Worker threads for every pool: ours (rayon), polars' decoding and writing, and the
+    /// reader's prefetch thread (none with 1). Default: one per core. Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Accounts per scoring batch; results do not depend on it.
+    /// Accounts per scoring batch, the unit of parallel work when scoring; results do not depend
+    /// on it. It does not bound memory: every scored row is held until the queue is written.
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub batch_size: usize,
     /// Rows of the queue printed on stdout (0 for none).
@@ -81,6 +83,10 @@ pub struct ScoreArgs {
     /// Skip report.html (the folder then holds no page: an earlier one goes with its set).
     #[arg(long, overrides_with = "report")]
     pub no_report: bool,
+    /// Accounts shown on report.html: the top N by ARR at risk (0 for all). Every scored
+    /// account stays in the queue files; the page says how many it shows.
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    pub report_rows: usize,
     /// Exit with code 5, leaving the previous queue in place, if any feature's PSI exceeds this,
     /// or if no account is active at the as-of date (nothing to measure). tenure_days is not
     /// gated: it drifts with the calendar by construction.
@@ -100,6 +106,9 @@ pub fn run(args: ScoreArgs) -> Result<String> {
         if n == 0 {
             return Err(Error::InvalidParam("--threads must be > 0, got 0".into()));
         }
+        // polars sizes its own pool from this variable when first used,
+        // which is after this point (nothing before reads a table).
+        std::env::set_var("POLARS_MAX_THREADS", n.to_string());
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
@@ -144,23 +153,44 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     }
     let cfg = Config::load(args.config.as_deref())?;
     log.step(&format!("loading data {}", args.data.display()));
-    let tables = load_dir(&args.data, &cfg)?;
+    // Events and tickets: only the rows features as of the date can read.
+    let as_of_arg = match &args.as_of {
+        Some(s) => Some(parse_day(s).ok_or_else(|| {
+            Error::InvalidParam(format!("--as-of expects YYYY-MM-DD, got {s:?}"))
+        })?),
+        None => None,
+    };
+    let need = Need::Window {
+        as_of: as_of_arg,
+        days: crate::snapshot::LONGEST_WINDOW_DAYS,
+    };
+    let tables = load_dir_with(
+        &args.data,
+        &cfg,
+        &LoadOptions {
+            need,
+            ..LoadOptions::default()
+        },
+    )?;
     for w in &tables.warnings {
         log.warn(w);
     }
     let read_s = start.elapsed().as_secs_f64();
-    let as_of = match &args.as_of {
-        Some(s) => parse_day(s)
-            .ok_or_else(|| Error::InvalidParam(format!("--as-of expects YYYY-MM-DD, got {s:?}")))?,
-        None => tables.last_day,
-    };
+    let as_of = as_of_arg.unwrap_or(tables.last_day);
     let params = ScoreParams::new(as_of, args.batch_size)?;
     log.step(&format!(
         "scoring {} accounts as of {}",
         tables.n_accounts(),
         format_day(as_of)
     ));
-    let scored = score(&tables, &bundle, params)?;
+    let mut scored = score(&tables, &bundle, params)?;
+    // From here on only the queue and the tables' sources are read: free
+    // the rows and the feature frame before the outputs are built.
+    let mut tables = tables;
+    let sources = std::mem::take(&mut tables.sources);
+    drop(tables);
+    let tables = SourcesOnly { sources };
+    scored.frame = Default::default();
 
     let measured = !scored.rows.is_empty();
     if !measured {
@@ -179,9 +209,16 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
 
     let generated_at = now_rfc3339();
     let as_of_day = format_day(as_of);
+    // The page shows the top `--report-rows` by ARR at risk; the queue
+    // files hold every account.
+    let shown = match args.report_rows {
+        0 => scored.rows.len(),
+        n => n.min(scored.rows.len()),
+    };
     let report = (!args.no_report).then(|| ScoreReport {
         bundle: &bundle,
-        rows: &scored.rows,
+        rows: &scored.rows[..shown],
+        scored: scored.rows.len(),
         has_names: scored.has_names,
         has_owner: scored.has_owner,
         as_of: &as_of_day,
@@ -229,4 +266,9 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     } else {
         String::new()
     })
+}
+
+/// What the manifest reads of the tables once scoring is done.
+struct SourcesOnly {
+    sources: Vec<SourceFile>,
 }

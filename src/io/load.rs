@@ -1,91 +1,28 @@
 //! Loading: reads each table (CSV through our own reader in `io::csv`,
-//! Parquet through polars; by extension),
+//! Parquet in row-group slices through `io::parquet`; by extension),
 //! checks it against the contract in `io::schema`, and turns it into typed,
-//! per-account columns ([`Tables`]). Every bad value becomes a [`Problem`]
+//! per-account columns ([`Tables`]) with `io::group`'s interning and
+//! grouping. Every bad value becomes a [`Problem`]
 //! naming file, line, account and column; up to 20 per table are reported
-//! at once. Nothing here computes features.
+//! at once. Scoring may ask for only the rows its date can read
+//! ([`Need::Window`]). Nothing here computes features.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::dates::{parse_day, Day};
 use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
+use crate::io::group::{for_each_view, for_each_view_where, Interner, ViewCache, EMPTY};
+pub use crate::io::group::{Dated, FastMap, Grouped, NONE};
+#[cfg(test)]
+use crate::io::group::BY_TEXT;
+pub use crate::io::parquet::SLICE_ROWS;
+use crate::io::parquet::{parquet_slices, read_parquet, undecodable_rows};
 use crate::io::schema::{Priority, TableKind};
-
-/// Sentinel for "no value" in interned u32 columns.
-pub const NONE: u32 = u32::MAX;
-/// Sentinel for an empty account id while loading (a reported problem).
-const EMPTY: u32 = u32::MAX - 1;
-
-/// Rows of one table grouped by account: the rows of account `a` are
-/// `rows[offsets[a]..offsets[a + 1]]`, sorted by day (ties keep file order).
-#[derive(Debug, Clone, Default)]
-pub struct Grouped<T> {
-    pub offsets: Vec<usize>,
-    pub rows: Vec<T>,
-}
-
-impl<T: Dated + Copy + Default + Send> Grouped<T> {
-    /// Groups rows tagged with account indices `0..n_accounts`; stable, O(n).
-    fn build(n_accounts: usize, tagged: Vec<(u32, T)>) -> Grouped<T> {
-        let mut offsets = vec![0usize; n_accounts + 1];
-        for (a, _) in &tagged {
-            offsets[*a as usize + 1] += 1;
-        }
-        for i in 0..n_accounts {
-            offsets[i + 1] += offsets[i];
-        }
-        let mut next = offsets.clone();
-        let mut rows: Vec<T> = vec![T::default(); tagged.len()];
-        for (a, row) in tagged {
-            let a = a as usize;
-            rows[next[a]] = row;
-            next[a] += 1;
-        }
-        let mut rest = rows.as_mut_slice();
-        let mut slices = Vec::with_capacity(n_accounts);
-        for a in 0..n_accounts {
-            let (head, tail) = rest.split_at_mut(offsets[a + 1] - offsets[a]);
-            slices.push(head);
-            rest = tail;
-        }
-        slices
-            .into_par_iter()
-            .for_each(|s| s.sort_by_key(|r| r.day()));
-        Grouped { offsets, rows }
-    }
-}
-
-impl<T: Dated> Grouped<T> {
-    pub fn of(&self, account: usize) -> &[T] {
-        &self.rows[self.offsets[account]..self.offsets[account + 1]]
-    }
-
-    /// The account's rows dated on or before `as_of`: the only rows a
-    /// feature as of that date may read.
-    pub fn of_as_of(&self, account: usize, as_of: Day) -> &[T] {
-        let rows = self.of(account);
-        &rows[..rows.partition_point(|r| r.day() <= as_of)]
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-}
-
-/// Rows that carry the day they happened on.
-pub trait Dated {
-    fn day(&self) -> Day;
-}
 
 /// A billing line. `end` is exclusive (`None` = open).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -271,7 +208,7 @@ fn find_file(dir: &Path, table: TableKind, cfg: &Config) -> Result<Option<PathBu
     }
 }
 
-fn problem(location: Location, kind: ProblemKind, message: String) -> Error {
+pub(crate) fn problem(location: Location, kind: ProblemKind, message: String) -> Error {
     let mut ps = Problems::default();
     ps.push(Problem {
         location,
@@ -285,99 +222,6 @@ fn problem(location: Location, kind: ProblemKind, message: String) -> Error {
 enum FileKind {
     Csv,
     Parquet,
-}
-
-/// Large Parquet tables are read in slices of whole row groups of about
-/// this many rows, and each slice is turned into our 16-byte rows before
-/// the next is read: peak memory is one slice of polars columns plus our
-/// own rows, not the whole table as polars columns (at 100M events that is
-/// the difference between ~16 GB and ~5 GB).
-pub const SLICE_ROWS: usize = 1 << 20;
-
-/// A Parquet file whose footer (the schema and row-group index) cannot be
-/// read, in our words: polars' and parquet's own are about their internals.
-fn unreadable_parquet(path: &Path) -> Error {
-    // The first and last four bytes; the file may be gigabytes.
-    let ends = || -> std::io::Result<(bool, bool)> {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut f = std::fs::File::open(path)?;
-        let n = f.metadata()?.len();
-        let mut head = [0u8; 4];
-        let mut tail = [0u8; 4];
-        if n < 12 {
-            let mut all = Vec::new();
-            f.read_to_end(&mut all)?;
-            return Ok((all.starts_with(b"PAR1"), false));
-        }
-        f.read_exact(&mut head)?;
-        f.seek(SeekFrom::End(-4))?;
-        f.read_exact(&mut tail)?;
-        Ok((&head == b"PAR1", &tail == b"PAR1"))
-    };
-    let (head, tail) = ends().unwrap_or_default();
-    let why = match (head, tail) {
-        (false, _) => "not a Parquet file: it does not start with the Parquet marker PAR1",
-        (true, false) => "cut short: the Parquet file does not end with its footer (was the copy or export interrupted?)",
-        (true, true) => "damaged: the Parquet footer (schema and row-group index) cannot be decoded",
-    };
-    problem(
-        Location {
-            file: path.to_path_buf(),
-            ..Default::default()
-        },
-        ProblemKind::Unreadable,
-        why.to_string(),
-    )
-}
-
-/// Rows `offset..offset + len` of a Parquet file could not be decoded.
-fn undecodable_rows(path: &Path, (offset, len): (usize, usize)) -> Error {
-    problem(
-        Location {
-            file: path.to_path_buf(),
-            line: Some(offset + 1),
-            is_row: true,
-            ..Default::default()
-        },
-        ProblemKind::Unreadable,
-        format!(
-            "cannot be decoded from here through row {} (damaged Parquet data: corrupt or cut short)",
-            crate::error::thousands(offset + len.max(1))
-        ),
-    )
-}
-
-/// Why a polars read failed, for the caller to word.
-enum ReadFailure {
-    /// Damage (or a panic inside the reader, which damaged input can cause).
-    Damaged,
-    /// A column type this build cannot read (decimal, time, …).
-    UnsupportedType,
-}
-
-/// Runs a polars read, turning a panic inside it into a failure like an
-/// error. polars' text is looked at, never shown.
-fn guarded<T>(read: impl FnOnce() -> PolarsResult<T>) -> Result<T, ReadFailure> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => {
-            let text = e.to_string().to_ascii_lowercase();
-            let unsupported = [
-                "not supported",
-                "not yet implemented",
-                "unsupported",
-                "not implemented",
-            ]
-            .iter()
-            .any(|w| text.contains(w));
-            Err(if unsupported {
-                ReadFailure::UnsupportedType
-            } else {
-                ReadFailure::Damaged
-            })
-        }
-        Err(_) => Err(ReadFailure::Damaged),
-    }
 }
 
 /// A column as text (numbers and dates rendered as text); None for types
@@ -444,52 +288,6 @@ fn file_kind(path: &Path) -> Result<FileKind> {
     }
 }
 
-/// Row ranges `(offset, len)` covering a Parquet file in runs of whole row
-/// groups of at least `max_rows` rows (one range for the whole file when
-/// `max_rows` is `usize::MAX`), and the file's row count. Never empty: an
-/// empty file gives `[(0, 0)]`, which still reads the schema.
-fn parquet_slices(path: &Path, max_rows: usize) -> Result<(Vec<(usize, usize)>, usize)> {
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = ParquetReader::new(f);
-    let md = guarded(|| reader.get_metadata().cloned()).map_err(|_| unreadable_parquet(path))?;
-    let mut slices = Vec::new();
-    let (mut start, mut len) = (0, 0);
-    for g in &md.row_groups {
-        len += g.num_rows();
-        if len >= max_rows {
-            slices.push((start, len));
-            start += len;
-            len = 0;
-        }
-    }
-    if len > 0 || slices.is_empty() {
-        slices.push((start, len));
-    }
-    Ok((slices, md.num_rows))
-}
-
-fn read_parquet(path: &Path, (offset, len): (usize, usize)) -> Result<DataFrame> {
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    match guarded(|| {
-        ParquetReader::new(f)
-            .with_slice(Some((offset, len)))
-            .finish()
-    }) {
-        Ok(df) if df.height() == len => Ok(df),
-        Ok(_) | Err(ReadFailure::Damaged) => Err(undecodable_rows(path, (offset, len))),
-        Err(ReadFailure::UnsupportedType) => Err(problem(
-            Location {
-                file: path.to_path_buf(),
-                ..Default::default()
-            },
-            ProblemKind::Unreadable,
-            "a column has a type ebbflow cannot read (decimal, time or another type that is not \
-             text, a number, a boolean, a date or a datetime): export it as one of those"
-                .into(),
-        )),
-    }
-}
-
 fn sha256_file(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut h = Sha256::new();
@@ -520,8 +318,9 @@ struct TableReader<'a> {
     rest: std::collections::VecDeque<(usize, usize)>,
     /// The next slice, being decoded on another thread while this one is
     /// converted: decoding (polars) and converting (ours) take about as
-    /// long, so overlapping them hides most of the decoding.
-    prefetch: Option<(std::thread::JoinHandle<Result<DataFrame>>, (usize, usize))>,
+    /// long, so overlapping them hides most of the decoding. With one
+    /// thread (`--threads 1`) it is read when needed instead.
+    prefetch: Option<(Option<std::thread::JoinHandle<Result<DataFrame>>>, (usize, usize))>,
     /// The line of each row (CSV only).
     lines: crate::io::csv::LineMap,
     /// Blank lines skipped (CSV only).
@@ -646,21 +445,24 @@ impl<'a> TableReader<'a> {
         self.df = DataFrame::empty();
         self.row_accounts = None;
         self.reported.clear();
-        self.df = next
-            .join()
-            .unwrap_or_else(|_| Err(undecodable_rows(&self.path, slice)))?;
+        self.df = match next {
+            Some(next) => next
+                .join()
+                .unwrap_or_else(|_| Err(undecodable_rows(&self.path, slice)))?,
+            None => read_parquet(&self.path, slice)?,
+        };
         self.start_prefetch();
         Ok(true)
     }
 
-    /// Starts decoding the next slice, if any, on its own thread.
+    /// Starts decoding the next slice, if any, on its own thread (when the
+    /// pool this runs in has more than one).
     fn start_prefetch(&mut self) {
         if let Some(slice) = self.rest.pop_front() {
             let path = self.path.clone();
-            self.prefetch = Some((
-                std::thread::spawn(move || read_parquet(&path, slice)),
-                slice,
-            ));
+            let thread = (rayon::current_num_threads() > 1)
+                .then(|| std::thread::spawn(move || read_parquet(&path, slice)));
+            self.prefetch = Some((thread, slice));
         }
     }
 
@@ -918,89 +720,103 @@ impl<'a> TableReader<'a> {
 
     /// Maps account_id to account indices without copying the ids: unknown
     /// ids are [`NONE`] (skipped and counted by the caller), empty ids are
-    /// problems and [`EMPTY`].
+    /// problems and [`EMPTY`]. Each distinct string view of a column chunk
+    /// is looked up once (see [`ViewCache`]), not every row.
     fn account_keys(&mut self, accounts: &FastMap<String, u32>) -> Result<Vec<u32>> {
         let ids = self.text_column("account_id")?.unwrap_or_default();
         let mut out = Vec::with_capacity(ids.len());
-        // Exports are usually grouped by account: reuse the previous
-        // lookup while the id repeats instead of hashing every row.
-        let mut last: Option<(&str, u32)> = None;
-        for (i, id) in ids.iter().enumerate() {
-            let id = id.map(str::trim).filter(|v| !v.is_empty());
-            if let (Some(id), Some((prev, key))) = (id, last) {
-                if id == prev {
-                    out.push(key);
-                    continue;
-                }
-            }
-            match id {
-                None => {
-                    self.report(
-                        i,
-                        "account_id",
-                        ProblemKind::EmptyKey,
-                        "expected an account id, found an empty value".into(),
-                    );
-                    out.push(EMPTY);
-                }
-                Some(id) => {
-                    let key = accounts.get(id).copied().unwrap_or(NONE);
-                    last = Some((id, key));
-                    out.push(key);
-                }
+        let mut cache = ViewCache::default();
+        let mut empty = Vec::new();
+        for_each_view(&ids, &mut cache, &mut out, |v| match v.map(str::trim) {
+            None | Some("") => EMPTY,
+            Some(id) => accounts.get(id).copied().unwrap_or(NONE),
+        });
+        for (i, &k) in out.iter().enumerate() {
+            if k == EMPTY {
+                empty.push(i);
             }
         }
         self.row_accounts = Some(ids);
+        for i in empty {
+            self.report(
+                i,
+                "account_id",
+                ProblemKind::EmptyKey,
+                "expected an account id, found an empty value".into(),
+            );
+        }
         Ok(out)
     }
 
     /// Interns a text column to dense ids in `interner` (first-seen order,
     /// so slices read in file order give the ids a whole-file pass would)
     /// without a string per row; empty cells are [`NONE`] and, when
-    /// `required`, problems.
+    /// `required`, problems. Rows where `wanted` is false are only checked
+    /// (empty when required) and get [`NONE`]: their strings are never
+    /// interned. Each distinct string view of a chunk is hashed once.
     fn interned(
         &mut self,
         ours: &'static str,
         required: Option<&str>,
         interner: &mut Interner,
+        wanted: Option<&[bool]>,
     ) -> Result<Option<Vec<u32>>> {
         let Some(ca) = self.text_column(ours)? else {
             return Ok(None);
         };
         let mut ids = Vec::with_capacity(ca.len());
-        let mut last: Option<(&str, u32)> = None;
-        for (i, v) in ca.iter().enumerate() {
-            match v.map(str::trim).filter(|v| !v.is_empty()) {
-                Some(v) => {
-                    let id = match last {
-                        Some((prev, id)) if prev == v => id,
-                        _ => interner.id(v),
-                    };
-                    last = Some((v, id));
-                    ids.push(id);
-                }
-                None => {
-                    if let Some(what) = required {
-                        self.report(
-                            i,
-                            ours,
-                            ProblemKind::MissingValue,
-                            format!("expected {what}, found an empty value"),
-                        );
+        let mut missing = Vec::new();
+        match wanted {
+            None => {
+                let mut cache = ViewCache::default();
+                for_each_view(&ca, &mut cache, &mut ids, |v| {
+                    match v.map(str::trim).filter(|v| !v.is_empty()) {
+                        Some(v) => interner.id(v),
+                        None => NONE,
                     }
-                    ids.push(NONE);
+                });
+                if required.is_some() {
+                    missing.extend(ids.iter().enumerate().filter(|(_, &id)| id == NONE).map(|(i, _)| i));
                 }
+            }
+            Some(wanted) => {
+                // Empty or not, per view; interned only where wanted.
+                let mut empty = Vec::with_capacity(ca.len());
+                let mut cache = ViewCache::default();
+                for_each_view(&ca, &mut cache, &mut empty, |v| {
+                    u32::from(v.map(str::trim).is_none_or(str::is_empty))
+                });
+                let mut cache = ViewCache::default();
+                let mut kept = Vec::new();
+                for_each_view_where(&ca, wanted, &mut cache, &mut kept, |v| {
+                    match v.map(str::trim).filter(|v| !v.is_empty()) {
+                        Some(v) => interner.id(v),
+                        None => NONE,
+                    }
+                });
+                ids = kept;
+                if required.is_some() {
+                    missing.extend(empty.iter().enumerate().filter(|(_, &e)| e == 1).map(|(i, _)| i));
+                }
+            }
+        }
+        if let Some(what) = required {
+            for i in missing {
+                self.report(
+                    i,
+                    ours,
+                    ProblemKind::MissingValue,
+                    format!("expected {what}, found an empty value"),
+                );
             }
         }
         // After the first of several slices, size the map for the whole
         // file at the same rate of new strings per row, instead of letting
         // it double (and rehash every key) a dozen times.
-        if self.offset == 0 && self.total > ids.len() && !ids.is_empty() {
-            let per_row = interner.map.len() as f64 / ids.len() as f64;
+        if self.offset == 0 && self.total > ids.len() && !ids.is_empty() && wanted.is_none() {
+            let per_row = interner.len() as f64 / ids.len() as f64;
             let expected = (per_row * self.total as f64) as usize;
-            interner
-                .map
-                .reserve(expected.saturating_sub(interner.map.len()));
+            interner.reserve(expected.saturating_sub(interner.len()));
         }
         Ok(Some(ids))
     }
@@ -1010,17 +826,15 @@ impl<'a> TableReader<'a> {
     }
 }
 
-/// A fast, unseeded hasher for our own lookups: ids and event names come
-/// from the customer's files, but a map only ever answers "seen before?",
-/// and nothing depends on its iteration order.
-pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
-
 /// Appends `row(i)`, tagged with its account, for every row of the current
-/// slice whose account is known; rows of unknown accounts are counted in
+/// slice whose account is known and that is `wanted` (all when `None`;
+/// the others go to `dropped`); rows of unknown accounts are counted in
 /// `skipped`, rows with an empty id were already reported as problems.
-fn keep<T>(
+fn keep<T: Dated + Copy>(
     keys: &[u32],
+    wanted: Option<&[bool]>,
     tagged: &mut Vec<(u32, T)>,
+    dropped: &mut Dropped<T>,
     skipped: &mut usize,
     row: impl Fn(usize) -> T,
 ) {
@@ -1029,34 +843,10 @@ fn keep<T>(
             *skipped += usize::from(a == NONE);
             continue;
         }
-        tagged.push((a, row(i)));
-    }
-}
-
-/// Interns strings to dense u32 ids in first-seen order. One allocation
-/// per distinct string (user ids run into the millions at 1M accounts).
-#[derive(Default)]
-struct Interner {
-    map: FastMap<Box<str>, u32>,
-}
-
-impl Interner {
-    fn id(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.map.get(s) {
-            return i;
+        match wanted {
+            Some(w) if !w[i] => dropped.see(a, row(i)),
+            _ => tagged.push((a, row(i))),
         }
-        let i = self.map.len() as u32;
-        self.map.insert(s.into(), i);
-        i
-    }
-
-    /// The strings, indexed by id.
-    fn into_names(self) -> Vec<String> {
-        let mut names = vec![String::new(); self.map.len()];
-        for (s, i) in self.map {
-            names[i as usize] = s.into();
-        }
-        names
     }
 }
 
@@ -1075,15 +865,136 @@ fn exclude_attributes(tables: &mut Tables, exclude: &[String], file: &Path) {
     }
 }
 
+/// Which rows of the dated tables a caller needs kept in memory. Every row
+/// is read and checked either way: problems and counts do not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Need {
+    /// Every row (training: monthly histories reach back to the start).
+    #[default]
+    Everything,
+    /// Scoring as of one date S: of events and tickets, the rows dated
+    /// S-(days-1) or later, and each account's latest row before them
+    /// (what `recency_days` and `days_since_last_ticket` read; an event
+    /// row kept for that carries no user). Features as of S are the same
+    /// as from every row when `days` covers the longest window (90).
+    /// `as_of: None` is the data's last day ([`Tables::last_day`]). Bounds
+    /// (`first_day`, `last_day`, `coverage_start`), sources and warnings
+    /// are those of the whole files; event type ids keep their first-seen
+    /// order, user ids do not (only distinct counts are read).
+    Window { as_of: Option<Day>, days: u32 },
+}
+
+/// How to load: Parquet slice size and which rows to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Parquet tables are read in runs of whole row groups of at least this
+    /// many rows; the result does not depend on it.
+    pub slice_rows: usize,
+    pub need: Need,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            slice_rows: SLICE_ROWS,
+            need: Need::Everything,
+        }
+    }
+}
+
 /// Loads and checks every table in `dir`. Fails with every problem found
 /// (up to 20 per table) if any table breaks the contract.
 pub fn load_dir(dir: &Path, cfg: &Config) -> Result<Tables> {
-    load_dir_sliced(dir, cfg, SLICE_ROWS)
+    load_dir_with(dir, cfg, &LoadOptions::default())
 }
 
 /// [`load_dir`] reading Parquet tables in runs of whole row groups of at
 /// least `slice_rows` rows; the result does not depend on it.
 pub fn load_dir_sliced(dir: &Path, cfg: &Config, slice_rows: usize) -> Result<Tables> {
+    load_dir_with(
+        dir,
+        cfg,
+        &LoadOptions {
+            slice_rows,
+            ..LoadOptions::default()
+        },
+    )
+}
+
+/// While a [`Need::Window`] load runs: where the window starts so far and
+/// what was dropped before it.
+#[derive(Debug, Clone)]
+struct Window {
+    as_of: Option<Day>,
+    days: u32,
+    /// Latest day seen so far in any table, on rows of known accounts: a
+    /// lower bound of the data's last day, so the window's start only ever
+    /// errs early (keeping more rows), never late.
+    seen: Day,
+    /// Earliest day of the rows dropped, per dated table (for the bounds).
+    dropped_first: FastMap<TableKind, Day>,
+}
+
+impl Window {
+    /// Rows dated before this day may be dropped.
+    fn start(&self) -> Day {
+        let s = self.as_of.unwrap_or(self.seen);
+        s.saturating_sub(self.days.saturating_sub(1) as Day)
+    }
+
+    /// Which rows of a slice to keep (and extends `seen` first).
+    fn wanted(&mut self, keys: &[u32], day: &[Option<Day>]) -> Vec<bool> {
+        let known = |i: usize| keys[i] != NONE && keys[i] != EMPTY;
+        if let Some(m) = (0..day.len()).filter(|&i| known(i)).filter_map(|i| day[i]).max() {
+            self.seen = self.seen.max(m);
+        }
+        let start = self.start();
+        day.iter().map(|d| d.is_none_or(|d| d >= start)).collect()
+    }
+}
+
+/// Each account's latest row among those dropped, and the earliest day
+/// dropped, while a table is read with a [`Window`].
+struct Dropped<T> {
+    latest: Vec<Option<T>>,
+    first: Option<Day>,
+}
+
+impl<T: Dated + Copy> Dropped<T> {
+    fn new(n_accounts: usize) -> Dropped<T> {
+        Dropped {
+            latest: vec![None; n_accounts],
+            first: None,
+        }
+    }
+
+    fn see(&mut self, account: u32, row: T) {
+        let d = row.day();
+        self.first = Some(self.first.map_or(d, |f| f.min(d)));
+        let slot = &mut self.latest[account as usize];
+        if slot.is_none_or(|r| d >= r.day()) {
+            *slot = Some(row);
+        }
+    }
+
+    /// Adds each account's latest dropped row to `tagged`; records the
+    /// earliest dropped day for the bounds.
+    fn finish(self, table: TableKind, w: &mut Window, tagged: &mut Vec<(u32, T)>) {
+        tagged.extend(
+            self.latest
+                .into_iter()
+                .enumerate()
+                .filter_map(|(a, r)| r.map(|r| (a as u32, r))),
+        );
+        if let Some(f) = self.first {
+            w.dropped_first.insert(table, f);
+        }
+    }
+}
+
+/// [`load_dir`] with options: slice size and which rows to keep.
+pub fn load_dir_with(dir: &Path, cfg: &Config, opts: &LoadOptions) -> Result<Tables> {
+    let slice_rows = opts.slice_rows;
     if !dir.is_dir() {
         return Err(Error::io(
             dir,
@@ -1140,17 +1051,35 @@ pub fn load_dir_sliced(dir: &Path, cfg: &Config, slice_rows: usize) -> Result<Ta
         slice_rows,
         &mut tables,
     ))?;
+    let mut window = match opts.need {
+        Need::Everything => None,
+        Need::Window { as_of, days } => {
+            let lines = tables.lines.rows.iter();
+            let seen = lines
+                .flat_map(|l| [Some(l.start), l.end])
+                .flatten()
+                .chain(tables.accounts.created.iter().copied())
+                .max()
+                .unwrap_or(Day::MIN);
+            Some(Window {
+                as_of,
+                days,
+                seen,
+                dropped_first: FastMap::default(),
+            })
+        }
+    };
     if let Some(p) = paths.get(&TableKind::Events) {
-        collect(load_events(p, cfg, slice_rows, &mut tables))?;
+        collect(load_events(p, cfg, slice_rows, window.as_mut(), &mut tables))?;
     }
     if let Some(p) = paths.get(&TableKind::Tickets) {
-        collect(load_tickets(p, cfg, slice_rows, &mut tables))?;
+        collect(load_tickets(p, cfg, slice_rows, window.as_mut(), &mut tables))?;
     }
     if let Some(p) = paths.get(&TableKind::Surveys) {
         collect(load_surveys(p, cfg, slice_rows, &mut tables))?;
     }
     problems.into_result()?;
-    finish_bounds(&mut tables);
+    finish_bounds(&mut tables, window.as_ref());
     Ok(tables)
 }
 
@@ -1349,7 +1278,7 @@ fn load_subscriptions(
                 }
             }
         }
-        let plan = r.interned("plan", None, &mut plans)?;
+        let plan = r.interned("plan", None, &mut plans, None)?;
         let seats = r.numbers("seats")?;
         if let Some(seats) = &seats {
             for (i, v) in seats.iter().enumerate() {
@@ -1368,7 +1297,7 @@ fn load_subscriptions(
         // After a problem, later slices are still checked (for the count of
         // problems) but no longer kept.
         if r.problems.is_empty() {
-            keep(&keys, &mut tagged, &mut skipped, |i| Line {
+            keep(&keys, None, &mut tagged, &mut Dropped::new(0), &mut skipped, |i| Line {
                 start: start[i].unwrap_or_default(),
                 end: end[i],
                 mrr: mrr[i].unwrap_or(0.0),
@@ -1397,34 +1326,43 @@ fn load_subscriptions(
     )
 }
 
-fn load_events(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
+fn load_events(
+    path: &Path,
+    cfg: &Config,
+    slice_rows: usize,
+    mut window: Option<&mut Window>,
+    tables: &mut Tables,
+) -> Result<()> {
     let mut r = TableReader::open(TableKind::Events, path.to_path_buf(), cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
     let (mut types, mut users) = (Interner::default(), Interner::default());
     let has_users = r.has("user_id");
-    let mut tagged = Vec::with_capacity(r.total);
+    let mut tagged = Vec::with_capacity(if window.is_some() { 0 } else { r.total });
+    let mut dropped = Dropped::new(if window.is_some() { tables.accounts.len() } else { 0 });
     let mut skipped = 0;
     loop {
         let keys = r.account_keys(&tables.accounts.index)?;
         let day = r.days("timestamp")?.unwrap_or_default();
         r.require("timestamp", &day, "a date or datetime");
+        let wanted = window.as_mut().map(|w| w.wanted(&keys, &day));
         let event = r
-            .interned("event", Some("an event type name"), &mut types)?
+            .interned("event", Some("an event type name"), &mut types, None)?
             .unwrap_or_default();
-        let user = r.interned("user_id", None, &mut users)?;
+        let user = r.interned("user_id", None, &mut users, wanted.as_deref())?;
         let count = r.numbers("count")?;
         if let Some(c) = &count {
             r.check_range("count", c, 0.0, f64::MAX, "a number >= 0");
         }
         if r.problems.is_empty() {
-            keep(&keys, &mut tagged, &mut skipped, |i| Event {
+            let row = |i: usize| Event {
                 day: day[i].unwrap_or_default(),
                 event_type: event[i],
                 user: user.as_ref().map_or(NONE, |u| u[i]),
                 count: count.as_ref().and_then(|c| c[i]).unwrap_or(1.0) as f32,
-            });
+            };
+            keep(&keys, wanted.as_deref(), &mut tagged, &mut dropped, &mut skipped, row);
         }
         if !r.next_slice()? {
             break;
@@ -1432,6 +1370,9 @@ fn load_events(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables
     }
     if !r.problems.is_empty() {
         return r.finish();
+    }
+    if let Some(w) = window {
+        dropped.finish(TableKind::Events, w, &mut tagged);
     }
     let rows = r.total;
     tables.events = Some(EventTable {
@@ -1449,17 +1390,25 @@ fn load_events(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables
     )
 }
 
-fn load_tickets(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
+fn load_tickets(
+    path: &Path,
+    cfg: &Config,
+    slice_rows: usize,
+    mut window: Option<&mut Window>,
+    tables: &mut Tables,
+) -> Result<()> {
     let mut r = TableReader::open(TableKind::Tickets, path.to_path_buf(), cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
-    let mut tagged = Vec::with_capacity(r.total);
+    let mut tagged = Vec::with_capacity(if window.is_some() { 0 } else { r.total });
+    let mut dropped = Dropped::new(if window.is_some() { tables.accounts.len() } else { 0 });
     let mut skipped = 0;
     loop {
         let keys = r.account_keys(&tables.accounts.index)?;
         let day = r.days("created_at")?.unwrap_or_default();
         r.require("created_at", &day, "a date or datetime");
+        let wanted = window.as_mut().map(|w| w.wanted(&keys, &day));
         let prio_txt = r.texts("priority")?;
         let mut priority = vec![Priority::Unknown; r.height()];
         if let Some(p) = &prio_txt {
@@ -1486,7 +1435,7 @@ fn load_tickets(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Table
             r.check_range("sentiment", s, -1.0, 1.0, "a value in -1..1");
         }
         if r.problems.is_empty() {
-            keep(&keys, &mut tagged, &mut skipped, |i| {
+            keep(&keys, wanted.as_deref(), &mut tagged, &mut dropped, &mut skipped, |i| {
                 let get = |v: &Option<Vec<Option<f64>>>| {
                     v.as_ref().and_then(|v| v[i]).map_or(f32::NAN, |x| x as f32)
                 };
@@ -1504,6 +1453,9 @@ fn load_tickets(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Table
     }
     if !r.problems.is_empty() {
         return r.finish();
+    }
+    if let Some(w) = window {
+        dropped.finish(TableKind::Tickets, w, &mut tagged);
     }
     let rows = r.total;
     tables.tickets = Some(Grouped::build(tables.accounts.len(), tagged));
@@ -1532,7 +1484,7 @@ fn load_surveys(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Table
         r.require("score", &score, "an NPS score 0..10");
         r.check_range("score", &score, 0.0, 10.0, "an NPS score 0..10");
         if r.problems.is_empty() {
-            keep(&keys, &mut tagged, &mut skipped, |i| Survey {
+            keep(&keys, None, &mut tagged, &mut Dropped::new(0), &mut skipped, |i| Survey {
                 day: day[i].unwrap_or_default(),
                 score: score[i].unwrap_or_default() as f32,
             });
@@ -1558,7 +1510,9 @@ fn load_surveys(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Table
 
 /// The earliest and latest day in any table, and the first day every
 /// present table covers.
-fn finish_bounds(t: &mut Tables) {
+fn finish_bounds(t: &mut Tables, window: Option<&Window>) {
+    // Rows a window dropped still count for the bounds.
+    let dropped = |table: TableKind| window.and_then(|w| w.dropped_first.get(&table).copied());
     let mut lo = Day::MAX;
     let mut hi = Day::MIN;
     let mut see = |d: Day| {
@@ -1575,12 +1529,14 @@ fn finish_bounds(t: &mut Tables) {
     let first = |days: &mut dyn Iterator<Item = Day>| days.min();
     let mut starts = vec![t.lines.rows.iter().map(|l| l.start).min()];
     if let Some(e) = &t.events {
-        e.rows.rows.iter().for_each(|r| see(r.day));
-        starts.push(first(&mut e.rows.rows.iter().map(|r| r.day)));
+        let d = dropped(TableKind::Events);
+        e.rows.rows.iter().map(|r| r.day).chain(d).for_each(&mut see);
+        starts.push(first(&mut e.rows.rows.iter().map(|r| r.day).chain(d)));
     }
     if let Some(tk) = &t.tickets {
-        tk.rows.iter().for_each(|r| see(r.day));
-        starts.push(first(&mut tk.rows.iter().map(|r| r.day)));
+        let d = dropped(TableKind::Tickets);
+        tk.rows.iter().map(|r| r.day).chain(d).for_each(&mut see);
+        starts.push(first(&mut tk.rows.iter().map(|r| r.day).chain(d)));
     }
     if let Some(s) = &t.surveys {
         s.rows.iter().for_each(|r| see(r.day));
@@ -2036,5 +1992,178 @@ mod slice_tests {
             bad + 1
         );
         assert!(msg.contains(&want), "{msg}\nwanted: {want}");
+    }
+}
+
+#[cfg(test)]
+mod read_path_tests {
+    //! The read path's shortcuts change nothing: strings looked up once per
+    //! view give the tables of a lookup per row, and a scoring window gives
+    //! the features (and bounds, sources, warnings) of every row.
+    use super::*;
+    use crate::config::SnapshotParams;
+    use crate::snapshot::{features_as_of, timelines, FeatureSpec, LONGEST_WINDOW_DAYS};
+    use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
+    use std::fs::File;
+
+    fn read(path: &Path) -> DataFrame {
+        ParquetReader::new(File::open(path).unwrap()).finish().unwrap()
+    }
+
+    fn write(path: &Path, df: &mut DataFrame, row_group: usize) {
+        ParquetWriter::new(File::create(path).unwrap())
+            .with_row_group_size(Some(row_group))
+            .finish(df)
+            .unwrap();
+    }
+
+    fn replace_text(df: &mut DataFrame, name: &str, f: impl Fn(usize, Option<&str>) -> Option<String>) {
+        let ca: StringChunked = df
+            .column(name)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| f(i, v))
+            .collect();
+        df.replace(name, ca.into_series().with_name(name.into()).into()).unwrap();
+    }
+
+    /// Generated Parquet data with what a real export throws at the reader:
+    /// account ids longer than 12 bytes (string views that point into
+    /// buffers, not inline), rows in no particular order, row groups of 31
+    /// rows (accounts span many; polars writes dictionary pages for the
+    /// repetitive columns and plain ones where a dictionary does not pay),
+    /// null users and counts, rows of unknown accounts and an account with
+    /// no events at all before a long silence.
+    fn edge_cases() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let p = SynthParams {
+            accounts: 150,
+            months: 10,
+            seed: 11,
+            ..SynthParams::default()
+        };
+        generate_to_dir(&p.check().unwrap(), dir.path(), SynthFormat::Parquet).unwrap();
+        let long = |_: usize, v: Option<&str>| v.map(|v| format!("customer-account-{v}"));
+        for table in ["accounts", "subscriptions", "events", "tickets", "surveys"] {
+            let path = dir.path().join(format!("{table}.parquet"));
+            let mut df = read(&path);
+            replace_text(&mut df, "account_id", long);
+            if table == "events" || table == "tickets" {
+                // A fixed shuffle: every 7th row first, then the rest backwards.
+                let n = df.height() as u32;
+                let order: Vec<u32> = (0..n).step_by(7).chain((0..n).rev().filter(|i| i % 7 != 0)).collect();
+                df = df.take(&IdxCa::from_vec("i".into(), order)).unwrap();
+                // Rows of an account that is not in accounts.
+                replace_text(&mut df, "account_id", |i, v| {
+                    if i % 97 == 5 { Some("customer-account-unknown".into()) } else { v.map(str::to_string) }
+                });
+            }
+            if table == "events" {
+                replace_text(&mut df, "user_id", |i, v| if i % 13 == 3 { None } else { v.map(str::to_string) });
+                let count: Float64Chunked = df
+                    .column("count")
+                    .unwrap()
+                    .cast(&DataType::Float64)
+                    .unwrap()
+                    .f64()
+                    .unwrap()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| if i % 11 == 4 { None } else { v })
+                    .collect();
+                df.replace("count", count.into_series().with_name("count".into()).into()).unwrap();
+            }
+            write(&path, &mut df, 31);
+        }
+        dir
+    }
+
+    fn by_text<T>(f: impl FnOnce() -> T) -> T {
+        BY_TEXT.with(|b| b.set(true));
+        let out = f();
+        BY_TEXT.with(|b| b.set(false));
+        out
+    }
+
+    fn demo() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/demo")
+    }
+
+    #[test]
+    fn strings_looked_up_once_per_view_give_the_tables_of_a_lookup_per_row() {
+        let dir = edge_cases();
+        let cfg = Config::default();
+        for (data, slice_rows) in [(dir.path().to_path_buf(), 100), (dir.path().to_path_buf(), usize::MAX), (demo(), SLICE_ROWS)] {
+            let old = by_text(|| load_dir_sliced(&data, &cfg, slice_rows).unwrap());
+            let new = load_dir_sliced(&data, &cfg, slice_rows).unwrap();
+            assert_eq!(format!("{new:?}"), format!("{old:?}"), "{}", data.display());
+        }
+        let t = load_dir(dir.path(), &cfg).unwrap();
+        let ev = t.events.as_ref().unwrap();
+        assert!(ev.rows.rows.iter().any(|e| e.user == NONE), "null users kept as none");
+        assert!(t.sources.iter().all(|s| s.table == TableKind::Accounts
+            || s.table == TableKind::Subscriptions
+            || s.table == TableKind::Surveys
+            || s.skipped_unknown_account > 0));
+    }
+
+    /// Every field but the rows a window drops (and the user ids it does
+    /// not intern): bounds, sources, warnings, accounts, lines, surveys.
+    fn same_outside_the_window(win: &Tables, all: &Tables) {
+        assert_eq!((win.first_day, win.last_day, win.coverage_start), (all.first_day, all.last_day, all.coverage_start));
+        assert_eq!(win.sources, all.sources);
+        assert_eq!(win.warnings, all.warnings);
+        assert_eq!(format!("{:?}", win.accounts), format!("{:?}", all.accounts));
+        assert_eq!(format!("{:?}", win.lines), format!("{:?}", all.lines));
+        assert_eq!(format!("{:?}", win.surveys), format!("{:?}", all.surveys));
+        assert_eq!(win.events.as_ref().map(|e| &e.types), all.events.as_ref().map(|e| &e.types));
+    }
+
+    #[test]
+    fn a_scoring_window_gives_the_features_of_every_row() {
+        let dir = edge_cases();
+        let cfg = Config::default();
+        let all = load_dir(dir.path(), &cfg).unwrap();
+        let params = SnapshotParams::default();
+        let tl = timelines(&all, params.grace_days);
+        for (as_of, slice_rows) in [
+            (None, SLICE_ROWS),
+            (None, 40),
+            (Some(all.last_day), 40),
+            (Some(all.last_day - 75), 40),
+            (Some(all.last_day - 200), SLICE_ROWS),
+        ] {
+            let need = Need::Window { as_of, days: LONGEST_WINDOW_DAYS };
+            let win = load_dir_with(dir.path(), &cfg, &LoadOptions { slice_rows, need }).unwrap();
+            same_outside_the_window(&win, &all);
+            let n_win = win.events.as_ref().unwrap().rows.len();
+            let n_all = all.events.as_ref().unwrap().rows.len();
+            assert!(n_win < n_all, "the window keeps {n_win} of {n_all} events");
+            let s = as_of.unwrap_or(win.last_day);
+            let spec = FeatureSpec::fit(&all, s, params.clone());
+            let want = features_as_of(&all, &tl, &[s], &spec).unwrap();
+            let got = features_as_of(&win, &timelines(&win, params.grace_days), &[s], &spec).unwrap();
+            assert!(want.n_rows() > 50);
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "as of {s}");
+        }
+    }
+
+    #[test]
+    fn the_demo_scores_the_same_from_its_window() {
+        let cfg = Config::default();
+        let bundle = crate::bundle::Bundle::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/demo")).unwrap();
+        let all = load_dir(&demo(), &cfg).unwrap();
+        let need = Need::Window { as_of: None, days: LONGEST_WINDOW_DAYS };
+        let win = load_dir_with(&demo(), &cfg, &LoadOptions { need, ..LoadOptions::default() }).unwrap();
+        same_outside_the_window(&win, &all);
+        let p = crate::score::ScoreParams::new(all.last_day, 512).unwrap();
+        let a = crate::score::score(&all, &bundle, p).unwrap();
+        let b = crate::score::score(&win, &bundle, p).unwrap();
+        assert!(!a.rows.is_empty());
+        assert_eq!(format!("{:?}", b.rows), format!("{:?}", a.rows));
+        assert_eq!(format!("{:?}", b.frame), format!("{:?}", a.frame));
     }
 }

@@ -52,8 +52,10 @@ pub const FIELDS: [&str; 21] = [
 #[derive(Debug, Clone)]
 pub struct ScoreReport<'a> {
     pub bundle: &'a Bundle,
-    /// Ranked queue rows.
+    /// Ranked queue rows shown on the page: the top of the queue.
     pub rows: &'a [QueueRow],
+    /// Accounts scored (the queue files hold them all; `rows` may be fewer).
+    pub scored: usize,
     pub has_names: bool,
     pub has_owner: bool,
     pub as_of: &'a str,
@@ -259,7 +261,8 @@ impl ScoreReport<'_> {
             },
             "counts": {
                 "accounts": self.accounts,
-                "scored": self.rows.len(),
+                "scored": self.scored,
+                "shown": self.rows.len(),
                 "inactive": self.inactive,
             },
             "has_names": self.has_names,
@@ -335,6 +338,7 @@ mod tests {
         ScoreReport {
             bundle: b,
             rows,
+            scored: rows.len(),
             has_names: true,
             has_owner: true,
             as_of: "2025-12-31",
