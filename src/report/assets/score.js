@@ -218,7 +218,10 @@
       arr += r.arr || 0; mrr += r.mrr; if (r.tierIx !== null) tiers[r.tierIx]++;
       plays.set(r.play, (plays.get(r.play) || 0) + 1);
     }
-    const scope = filtered ? "matching the filters" : "in the queue";
+    // The page may hold only the top --report-rows accounts of the queue:
+    // say so, so totals are not read as the whole queue's.
+    const partial = D.counts.shown !== undefined && D.counts.shown < D.counts.scored;
+    const scope = (filtered ? "matching the filters" : "in the queue") + (partial ? ` (top ${fmt.int(D.counts.shown)} of ${fmt.int(D.counts.scored)} by ARR at risk)` : "");
     const colors = ["var(--high)", "var(--medium)", "#8fbf98"];
     const n = view.length || 1;
     const playOrder = ["save", "expand", "check-in", "nurture", "monitor"];
