@@ -74,7 +74,7 @@ def score_out():
     """The README's main job on the demo data, queue and report."""
     out = fresh(WORK / "score")
     run("ebbflow-score", "--model", "models/demo", "--data", "datasets/demo", "--out", str(out),
-        "--format", "csv", "--report", "--top", "0", "--quiet")
+        "--format", "csv", "--report", "--report-rows", "0", "--top", "0", "--quiet")
     return out
 
 
@@ -112,12 +112,13 @@ def no_churn_out():
 
 @pytest.fixture(scope="session")
 def big_out():
-    """About 50,000 scored accounts: synthetic data scored with the demo bundle."""
+    """About 50,000 scored accounts: synthetic data scored with the demo bundle,
+    every one on the page (--report-rows 0), to time the page at that size."""
     data = fresh(WORK / "synth-big")
     run("ebbflow-synth", "--out", str(data), "--accounts", str(BIG_ACCOUNTS), "--months", "12", "--seed", "7")
     out = fresh(WORK / "big")
     run("ebbflow-score", "--model", "models/demo", "--data", str(data), "--out", str(out),
-        "--format", "csv", "--report", "--top", "0", "--quiet")
+        "--format", "csv", "--report", "--report-rows", "0", "--top", "0", "--quiet")
     return out
 
 
