@@ -104,7 +104,11 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
     keys.sort_by(|a, b| {
         b.0.total_cmp(&a.0)
             .then_with(|| b.1.total_cmp(&a.1))
-            .then_with(|| rows[a.2 as usize].account_id.cmp(&rows[b.2 as usize].account_id))
+            .then_with(|| {
+                rows[a.2 as usize]
+                    .account_id
+                    .cmp(&rows[b.2 as usize].account_id)
+            })
     });
     permute(&mut rows, keys.into_iter().map(|k| k.2).collect());
     for (i, r) in rows.iter_mut().enumerate() {
@@ -159,7 +163,12 @@ mod tests {
     #[test]
     fn permute_puts_each_row_where_the_order_says() {
         let rows: Vec<char> = "abcdefg".chars().collect();
-        for order in [vec![0u32, 1, 2, 3, 4, 5, 6], vec![6, 5, 4, 3, 2, 1, 0], vec![2, 0, 1, 5, 3, 4, 6], vec![1, 2, 3, 4, 5, 6, 0]] {
+        for order in [
+            vec![0u32, 1, 2, 3, 4, 5, 6],
+            vec![6, 5, 4, 3, 2, 1, 0],
+            vec![2, 0, 1, 5, 3, 4, 6],
+            vec![1, 2, 3, 4, 5, 6, 0],
+        ] {
             let want: Vec<char> = order.iter().map(|&i| rows[i as usize]).collect();
             let mut got = rows.clone();
             permute(&mut got, order.clone());

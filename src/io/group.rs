@@ -159,7 +159,10 @@ pub(crate) fn for_each_view_where(
                 out.push(value(None));
                 continue;
             }
-            let v = *cache.map.entry(view.as_u128()).or_insert_with(|| value(cell));
+            let v = *cache
+                .map
+                .entry(view.as_u128())
+                .or_insert_with(|| value(cell));
             out.push(v);
         }
     }
@@ -224,4 +227,3 @@ fn short_key(s: &str) -> Option<u128> {
         u128::from_le_bytes(k)
     })
 }
-

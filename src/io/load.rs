@@ -16,10 +16,10 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::dates::{parse_day, Day};
 use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
-use crate::io::group::{for_each_view, for_each_view_where, Interner, ViewCache, EMPTY};
-pub use crate::io::group::{Dated, FastMap, Grouped, NONE};
 #[cfg(test)]
 use crate::io::group::BY_TEXT;
+use crate::io::group::{for_each_view, for_each_view_where, Interner, ViewCache, EMPTY};
+pub use crate::io::group::{Dated, FastMap, Grouped, NONE};
 pub use crate::io::parquet::SLICE_ROWS;
 use crate::io::parquet::{parquet_slices, read_parquet, undecodable_rows};
 use crate::io::schema::{Priority, TableKind};
@@ -320,7 +320,10 @@ struct TableReader<'a> {
     /// converted: decoding (polars) and converting (ours) take about as
     /// long, so overlapping them hides most of the decoding. With one
     /// thread (`--threads 1`) it is read when needed instead.
-    prefetch: Option<(Option<std::thread::JoinHandle<Result<DataFrame>>>, (usize, usize))>,
+    prefetch: Option<(
+        Option<std::thread::JoinHandle<Result<DataFrame>>>,
+        (usize, usize),
+    )>,
     /// The line of each row (CSV only).
     lines: crate::io::csv::LineMap,
     /// Blank lines skipped (CSV only).
@@ -776,7 +779,12 @@ impl<'a> TableReader<'a> {
                     }
                 });
                 if required.is_some() {
-                    missing.extend(ids.iter().enumerate().filter(|(_, &id)| id == NONE).map(|(i, _)| i));
+                    missing.extend(
+                        ids.iter()
+                            .enumerate()
+                            .filter(|(_, &id)| id == NONE)
+                            .map(|(i, _)| i),
+                    );
                 }
             }
             Some(wanted) => {
@@ -796,7 +804,13 @@ impl<'a> TableReader<'a> {
                 });
                 ids = kept;
                 if required.is_some() {
-                    missing.extend(empty.iter().enumerate().filter(|(_, &e)| e == 1).map(|(i, _)| i));
+                    missing.extend(
+                        empty
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, &e)| e == 1)
+                            .map(|(i, _)| i),
+                    );
                 }
             }
         }
@@ -945,7 +959,11 @@ impl Window {
     /// Which rows of a slice to keep (and extends `seen` first).
     fn wanted(&mut self, keys: &[u32], day: &[Option<Day>]) -> Vec<bool> {
         let known = |i: usize| keys[i] != NONE && keys[i] != EMPTY;
-        if let Some(m) = (0..day.len()).filter(|&i| known(i)).filter_map(|i| day[i]).max() {
+        if let Some(m) = (0..day.len())
+            .filter(|&i| known(i))
+            .filter_map(|i| day[i])
+            .max()
+        {
             self.seen = self.seen.max(m);
         }
         let start = self.start();
@@ -1070,10 +1088,22 @@ pub fn load_dir_with(dir: &Path, cfg: &Config, opts: &LoadOptions) -> Result<Tab
         }
     };
     if let Some(p) = paths.get(&TableKind::Events) {
-        collect(load_events(p, cfg, slice_rows, window.as_mut(), &mut tables))?;
+        collect(load_events(
+            p,
+            cfg,
+            slice_rows,
+            window.as_mut(),
+            &mut tables,
+        ))?;
     }
     if let Some(p) = paths.get(&TableKind::Tickets) {
-        collect(load_tickets(p, cfg, slice_rows, window.as_mut(), &mut tables))?;
+        collect(load_tickets(
+            p,
+            cfg,
+            slice_rows,
+            window.as_mut(),
+            &mut tables,
+        ))?;
     }
     if let Some(p) = paths.get(&TableKind::Surveys) {
         collect(load_surveys(p, cfg, slice_rows, &mut tables))?;
@@ -1297,13 +1327,20 @@ fn load_subscriptions(
         // After a problem, later slices are still checked (for the count of
         // problems) but no longer kept.
         if r.problems.is_empty() {
-            keep(&keys, None, &mut tagged, &mut Dropped::new(0), &mut skipped, |i| Line {
-                start: start[i].unwrap_or_default(),
-                end: end[i],
-                mrr: mrr[i].unwrap_or(0.0),
-                plan: plan.as_ref().map_or(NONE, |p| p[i]),
-                seats: seats.as_ref().and_then(|s| s[i]).unwrap_or(f64::NAN),
-            });
+            keep(
+                &keys,
+                None,
+                &mut tagged,
+                &mut Dropped::new(0),
+                &mut skipped,
+                |i| Line {
+                    start: start[i].unwrap_or_default(),
+                    end: end[i],
+                    mrr: mrr[i].unwrap_or(0.0),
+                    plan: plan.as_ref().map_or(NONE, |p| p[i]),
+                    seats: seats.as_ref().and_then(|s| s[i]).unwrap_or(f64::NAN),
+                },
+            );
         }
         if !r.next_slice()? {
             break;
@@ -1340,7 +1377,11 @@ fn load_events(
     let (mut types, mut users) = (Interner::default(), Interner::default());
     let has_users = r.has("user_id");
     let mut tagged = Vec::with_capacity(if window.is_some() { 0 } else { r.total });
-    let mut dropped = Dropped::new(if window.is_some() { tables.accounts.len() } else { 0 });
+    let mut dropped = Dropped::new(if window.is_some() {
+        tables.accounts.len()
+    } else {
+        0
+    });
     let mut skipped = 0;
     loop {
         let keys = r.account_keys(&tables.accounts.index)?;
@@ -1362,7 +1403,14 @@ fn load_events(
                 user: user.as_ref().map_or(NONE, |u| u[i]),
                 count: count.as_ref().and_then(|c| c[i]).unwrap_or(1.0) as f32,
             };
-            keep(&keys, wanted.as_deref(), &mut tagged, &mut dropped, &mut skipped, row);
+            keep(
+                &keys,
+                wanted.as_deref(),
+                &mut tagged,
+                &mut dropped,
+                &mut skipped,
+                row,
+            );
         }
         if !r.next_slice()? {
             break;
@@ -1402,7 +1450,11 @@ fn load_tickets(
         return r.finish();
     }
     let mut tagged = Vec::with_capacity(if window.is_some() { 0 } else { r.total });
-    let mut dropped = Dropped::new(if window.is_some() { tables.accounts.len() } else { 0 });
+    let mut dropped = Dropped::new(if window.is_some() {
+        tables.accounts.len()
+    } else {
+        0
+    });
     let mut skipped = 0;
     loop {
         let keys = r.account_keys(&tables.accounts.index)?;
@@ -1435,17 +1487,24 @@ fn load_tickets(
             r.check_range("sentiment", s, -1.0, 1.0, "a value in -1..1");
         }
         if r.problems.is_empty() {
-            keep(&keys, wanted.as_deref(), &mut tagged, &mut dropped, &mut skipped, |i| {
-                let get = |v: &Option<Vec<Option<f64>>>| {
-                    v.as_ref().and_then(|v| v[i]).map_or(f32::NAN, |x| x as f32)
-                };
-                Ticket {
-                    day: day[i].unwrap_or_default(),
-                    priority: priority[i],
-                    csat: get(&csat),
-                    sentiment: get(&sentiment),
-                }
-            });
+            keep(
+                &keys,
+                wanted.as_deref(),
+                &mut tagged,
+                &mut dropped,
+                &mut skipped,
+                |i| {
+                    let get = |v: &Option<Vec<Option<f64>>>| {
+                        v.as_ref().and_then(|v| v[i]).map_or(f32::NAN, |x| x as f32)
+                    };
+                    Ticket {
+                        day: day[i].unwrap_or_default(),
+                        priority: priority[i],
+                        csat: get(&csat),
+                        sentiment: get(&sentiment),
+                    }
+                },
+            );
         }
         if !r.next_slice()? {
             break;
@@ -1484,10 +1543,17 @@ fn load_surveys(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Table
         r.require("score", &score, "an NPS score 0..10");
         r.check_range("score", &score, 0.0, 10.0, "an NPS score 0..10");
         if r.problems.is_empty() {
-            keep(&keys, None, &mut tagged, &mut Dropped::new(0), &mut skipped, |i| Survey {
-                day: day[i].unwrap_or_default(),
-                score: score[i].unwrap_or_default() as f32,
-            });
+            keep(
+                &keys,
+                None,
+                &mut tagged,
+                &mut Dropped::new(0),
+                &mut skipped,
+                |i| Survey {
+                    day: day[i].unwrap_or_default(),
+                    score: score[i].unwrap_or_default() as f32,
+                },
+            );
         }
         if !r.next_slice()? {
             break;
@@ -1530,7 +1596,12 @@ fn finish_bounds(t: &mut Tables, window: Option<&Window>) {
     let mut starts = vec![t.lines.rows.iter().map(|l| l.start).min()];
     if let Some(e) = &t.events {
         let d = dropped(TableKind::Events);
-        e.rows.rows.iter().map(|r| r.day).chain(d).for_each(&mut see);
+        e.rows
+            .rows
+            .iter()
+            .map(|r| r.day)
+            .chain(d)
+            .for_each(&mut see);
         starts.push(first(&mut e.rows.rows.iter().map(|r| r.day).chain(d)));
     }
     if let Some(tk) = &t.tickets {
@@ -2007,7 +2078,9 @@ mod read_path_tests {
     use std::fs::File;
 
     fn read(path: &Path) -> DataFrame {
-        ParquetReader::new(File::open(path).unwrap()).finish().unwrap()
+        ParquetReader::new(File::open(path).unwrap())
+            .finish()
+            .unwrap()
     }
 
     fn write(path: &Path, df: &mut DataFrame, row_group: usize) {
@@ -2017,7 +2090,11 @@ mod read_path_tests {
             .unwrap();
     }
 
-    fn replace_text(df: &mut DataFrame, name: &str, f: impl Fn(usize, Option<&str>) -> Option<String>) {
+    fn replace_text(
+        df: &mut DataFrame,
+        name: &str,
+        f: impl Fn(usize, Option<&str>) -> Option<String>,
+    ) {
         let ca: StringChunked = df
             .column(name)
             .unwrap()
@@ -2027,7 +2104,8 @@ mod read_path_tests {
             .enumerate()
             .map(|(i, v)| f(i, v))
             .collect();
-        df.replace(name, ca.into_series().with_name(name.into()).into()).unwrap();
+        df.replace(name, ca.into_series().with_name(name.into()).into())
+            .unwrap();
     }
 
     /// Generated Parquet data with what a real export throws at the reader:
@@ -2054,15 +2132,28 @@ mod read_path_tests {
             if table == "events" || table == "tickets" {
                 // A fixed shuffle: every 7th row first, then the rest backwards.
                 let n = df.height() as u32;
-                let order: Vec<u32> = (0..n).step_by(7).chain((0..n).rev().filter(|i| i % 7 != 0)).collect();
+                let order: Vec<u32> = (0..n)
+                    .step_by(7)
+                    .chain((0..n).rev().filter(|i| i % 7 != 0))
+                    .collect();
                 df = df.take(&IdxCa::from_vec("i".into(), order)).unwrap();
                 // Rows of an account that is not in accounts.
                 replace_text(&mut df, "account_id", |i, v| {
-                    if i % 97 == 5 { Some("customer-account-unknown".into()) } else { v.map(str::to_string) }
+                    if i % 97 == 5 {
+                        Some("customer-account-unknown".into())
+                    } else {
+                        v.map(str::to_string)
+                    }
                 });
             }
             if table == "events" {
-                replace_text(&mut df, "user_id", |i, v| if i % 13 == 3 { None } else { v.map(str::to_string) });
+                replace_text(&mut df, "user_id", |i, v| {
+                    if i % 13 == 3 {
+                        None
+                    } else {
+                        v.map(str::to_string)
+                    }
+                });
                 let count: Float64Chunked = df
                     .column("count")
                     .unwrap()
@@ -2074,7 +2165,11 @@ mod read_path_tests {
                     .enumerate()
                     .map(|(i, v)| if i % 11 == 4 { None } else { v })
                     .collect();
-                df.replace("count", count.into_series().with_name("count".into()).into()).unwrap();
+                df.replace(
+                    "count",
+                    count.into_series().with_name("count".into()).into(),
+                )
+                .unwrap();
             }
             write(&path, &mut df, 31);
         }
@@ -2096,14 +2191,21 @@ mod read_path_tests {
     fn strings_looked_up_once_per_view_give_the_tables_of_a_lookup_per_row() {
         let dir = edge_cases();
         let cfg = Config::default();
-        for (data, slice_rows) in [(dir.path().to_path_buf(), 100), (dir.path().to_path_buf(), usize::MAX), (demo(), SLICE_ROWS)] {
+        for (data, slice_rows) in [
+            (dir.path().to_path_buf(), 100),
+            (dir.path().to_path_buf(), usize::MAX),
+            (demo(), SLICE_ROWS),
+        ] {
             let old = by_text(|| load_dir_sliced(&data, &cfg, slice_rows).unwrap());
             let new = load_dir_sliced(&data, &cfg, slice_rows).unwrap();
             assert_eq!(format!("{new:?}"), format!("{old:?}"), "{}", data.display());
         }
         let t = load_dir(dir.path(), &cfg).unwrap();
         let ev = t.events.as_ref().unwrap();
-        assert!(ev.rows.rows.iter().any(|e| e.user == NONE), "null users kept as none");
+        assert!(
+            ev.rows.rows.iter().any(|e| e.user == NONE),
+            "null users kept as none"
+        );
         assert!(t.sources.iter().all(|s| s.table == TableKind::Accounts
             || s.table == TableKind::Subscriptions
             || s.table == TableKind::Surveys
@@ -2113,13 +2215,19 @@ mod read_path_tests {
     /// Every field but the rows a window drops (and the user ids it does
     /// not intern): bounds, sources, warnings, accounts, lines, surveys.
     fn same_outside_the_window(win: &Tables, all: &Tables) {
-        assert_eq!((win.first_day, win.last_day, win.coverage_start), (all.first_day, all.last_day, all.coverage_start));
+        assert_eq!(
+            (win.first_day, win.last_day, win.coverage_start),
+            (all.first_day, all.last_day, all.coverage_start)
+        );
         assert_eq!(win.sources, all.sources);
         assert_eq!(win.warnings, all.warnings);
         assert_eq!(format!("{:?}", win.accounts), format!("{:?}", all.accounts));
         assert_eq!(format!("{:?}", win.lines), format!("{:?}", all.lines));
         assert_eq!(format!("{:?}", win.surveys), format!("{:?}", all.surveys));
-        assert_eq!(win.events.as_ref().map(|e| &e.types), all.events.as_ref().map(|e| &e.types));
+        assert_eq!(
+            win.events.as_ref().map(|e| &e.types),
+            all.events.as_ref().map(|e| &e.types)
+        );
     }
 
     #[test]
@@ -2136,7 +2244,10 @@ mod read_path_tests {
             (Some(all.last_day - 75), 40),
             (Some(all.last_day - 200), SLICE_ROWS),
         ] {
-            let need = Need::Window { as_of, days: LONGEST_WINDOW_DAYS };
+            let need = Need::Window {
+                as_of,
+                days: LONGEST_WINDOW_DAYS,
+            };
             let win = load_dir_with(dir.path(), &cfg, &LoadOptions { slice_rows, need }).unwrap();
             same_outside_the_window(&win, &all);
             let n_win = win.events.as_ref().unwrap().rows.len();
@@ -2145,7 +2256,8 @@ mod read_path_tests {
             let s = as_of.unwrap_or(win.last_day);
             let spec = FeatureSpec::fit(&all, s, params.clone());
             let want = features_as_of(&all, &tl, &[s], &spec).unwrap();
-            let got = features_as_of(&win, &timelines(&win, params.grace_days), &[s], &spec).unwrap();
+            let got =
+                features_as_of(&win, &timelines(&win, params.grace_days), &[s], &spec).unwrap();
             assert!(want.n_rows() > 50);
             assert_eq!(format!("{got:?}"), format!("{want:?}"), "as of {s}");
         }
@@ -2154,10 +2266,24 @@ mod read_path_tests {
     #[test]
     fn the_demo_scores_the_same_from_its_window() {
         let cfg = Config::default();
-        let bundle = crate::bundle::Bundle::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/demo")).unwrap();
+        let bundle = crate::bundle::Bundle::load(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/demo"),
+        )
+        .unwrap();
         let all = load_dir(&demo(), &cfg).unwrap();
-        let need = Need::Window { as_of: None, days: LONGEST_WINDOW_DAYS };
-        let win = load_dir_with(&demo(), &cfg, &LoadOptions { need, ..LoadOptions::default() }).unwrap();
+        let need = Need::Window {
+            as_of: None,
+            days: LONGEST_WINDOW_DAYS,
+        };
+        let win = load_dir_with(
+            &demo(),
+            &cfg,
+            &LoadOptions {
+                need,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap();
         same_outside_the_window(&win, &all);
         let p = crate::score::ScoreParams::new(all.last_day, 512).unwrap();
         let a = crate::score::score(&all, &bundle, p).unwrap();

@@ -148,4 +148,3 @@ pub(crate) fn read_parquet(path: &Path, (offset, len): (usize, usize)) -> Result
         )),
     }
 }
-
