@@ -519,7 +519,9 @@ pub struct HorizonBin {
 /// censored before the horizon. Plain data, stored in the bundle's metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HorizonCalibration {
-    /// The horizon, in the unit of the times (days).
+    /// The horizon, in the unit of the times (days), as passed. Only a
+    /// finite horizon round-trips through JSON (NaN is written as `null`);
+    /// the caller's horizon comes from validated settings.
     pub horizon: f64,
     /// Rows used: the shortest input, less rows with a NaN time.
     pub n: usize,
