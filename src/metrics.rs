@@ -416,39 +416,39 @@ pub fn concordance_index(times: &[f64], predicted: &[f64], observed: &[bool]) ->
         .collect();
     keys.sort_by(|&a, &b| score_cmp(a, b));
     keys.dedup_by(|a, b| score_cmp(*a, *b) == Ordering::Equal);
+    // Rank of a prediction among the keys: the first key not below it.
+    let key_of = |p: f64| keys.partition_point(|&x| score_cmp(x, p) == Ordering::Less);
     let mut churned = Fenwick::new(keys.len());
-    // Compare `p` with every churn in the tree: (below p, equal to p).
-    let rank = |tree: &Fenwick, p: f64| -> (u64, u64) {
-        let k = keys.partition_point(|&x| score_cmp(x, p) == Ordering::Less);
+    let (mut pairs, mut concordant, mut tied) = (0u64, 0u64, 0u64);
+    // Compare the row predicted `p` with every churn in the tree, all of
+    // which left before it: those predicted lower are concordant.
+    let mut compare = |tree: &Fenwick, p: f64| {
+        let k = key_of(p);
         let below = tree.prefix(k);
         let equal = match keys.get(k) {
             Some(&x) if score_cmp(x, p) == Ordering::Equal => tree.prefix(k + 1) - below,
             _ => 0,
         };
-        (below, equal)
+        pairs += tree.total;
+        concordant += below;
+        tied += equal;
     };
-    let (mut pairs, mut concordant, mut tied) = (0u64, 0u64, 0u64);
     let mut start = 0;
     while start < rows.len() {
         // Rows tied in time; -0.0 and 0.0 tie, as lifelines' `==` has it.
         let t = times[rows[start]];
         let end = start + rows[start..].partition_point(|&i| times[i] == t);
         let group = &rows[start..end];
-        // Churns at t against churns strictly before t; then they join the
-        // tree, and rows censored at t are compared with churns up to t.
-        for pass_churned in [true, false] {
-            for &i in group.iter().filter(|&&i| observed[i] == pass_churned) {
-                let (below, equal) = rank(&churned, predicted[i]);
-                pairs += churned.total;
-                concordant += below;
-                tied += equal;
-            }
-            if pass_churned {
-                for &i in group.iter().filter(|&&i| observed[i]) {
-                    let k = keys.partition_point(|&x| score_cmp(x, predicted[i]) == Ordering::Less);
-                    churned.add(k);
-                }
-            }
+        // Churns at t are compared with churns strictly before t, then join
+        // the tree; rows censored at t are compared with churns up to t.
+        for &i in group.iter().filter(|&&i| observed[i]) {
+            compare(&churned, predicted[i]);
+        }
+        for &i in group.iter().filter(|&&i| observed[i]) {
+            churned.add(key_of(predicted[i]));
+        }
+        for &i in group.iter().filter(|&&i| !observed[i]) {
+            compare(&churned, predicted[i]);
         }
         start = end;
     }
@@ -519,7 +519,9 @@ pub struct HorizonBin {
 /// censored before the horizon. Plain data, stored in the bundle's metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HorizonCalibration {
-    /// The horizon, in the unit of the times (days).
+    /// The horizon, in the unit of the times (days), as passed. Only a
+    /// finite horizon round-trips through JSON (NaN is written as `null`);
+    /// the caller's horizon comes from validated settings.
     pub horizon: f64,
     /// Rows used: the shortest input, less rows with a NaN time.
     pub n: usize,
