@@ -41,7 +41,7 @@ pub struct QueueRow {
     pub tenure_days: f64,
     /// Level of the bundle's queue stratifier (the plan) whose curve gave
     /// `survival_90d`; `None` or a level without a curve means the overall
-    /// curve (`SurvivalModel::curve_for`). Not a queue column, as above.
+    /// curve (`SurvivalModel::stratum_index`). Not a queue column, as above.
     pub survival_level: Option<String>,
     /// θ of the account's own curve `S₀^θ` on that baseline (NaN: the
     /// constant-hazard curve; see `models::lifetime`). Not a queue column;

@@ -171,20 +171,15 @@ fn single_class(target: &str, labels: &[bool], what: &str) -> Option<SkippedTarg
     if positives > 0 && positives < labels.len() {
         return None;
     }
-    let event = if target == "churn" {
-        "churn"
-    } else {
-        "upgrade"
-    };
     let reason = if positives == 0 {
         format!(
-            "all {} {what} have label false (no {event} within the horizon); \
+            "all {} {what} have label false (no {target} within the horizon); \
              the {target} model is skipped",
             thousands(labels.len())
         )
     } else {
         format!(
-            "all {} {what} have label true (every row is a {event}); the {target} model is skipped",
+            "all {} {what} have label true (every row is a {target}); the {target} model is skipped",
             thousands(labels.len())
         )
     };

@@ -387,17 +387,10 @@ impl SurvivalModel {
         }
     }
 
-    /// The curve for an account in `level` of the queue stratifier, falling
-    /// back to the overall curve.
-    pub fn curve_for(&self, level: Option<&str>) -> &KmCurve {
-        match self.stratum_index(level) {
-            Some(i) => &self.strata[i].curve,
-            None => &self.overall,
-        }
-    }
-
-    /// Index in `strata` of `level` of the queue stratifier, if it has a curve.
-    fn stratum_index(&self, level: Option<&str>) -> Option<usize> {
+    /// Index in `strata` of `level` of the queue stratifier, if it has a
+    /// curve (`None`: the overall curve). Scoring and the queue page find a
+    /// level's curve through it.
+    pub fn stratum_index(&self, level: Option<&str>) -> Option<usize> {
         let s = self.queue_stratifier.as_deref()?;
         let l = level?;
         self.strata

@@ -156,15 +156,9 @@ impl ScoreReport<'_> {
         let tiers = ["high", "medium", "low"];
         let tier = |t: &str| tiers.iter().position(|x| *x == t);
 
-        // The curve each row's survival_90d was read from: the stratum of
-        // its level, or the overall curve (`SurvivalModel::curve_for`).
-        let stratum_of = |level: Option<&str>| -> Option<usize> {
-            let s = b.survival.queue_stratifier.as_deref()?;
-            b.survival
-                .strata
-                .iter()
-                .position(|x| x.stratifier == s && Some(x.level.as_str()) == level)
-        };
+        // The curve each row's survival was read from: the stratum of its
+        // level, or the overall curve (`SurvivalModel::stratum_index`).
+        let stratum_of = |level: Option<&str>| b.survival.stratum_index(level);
         let used: BTreeSet<Option<usize>> = self
             .rows
             .iter()
