@@ -50,11 +50,12 @@
     const verb = r.move === "same" ? `still ${r.tier}` : `${r.prevTier} → ${r.tier}`;
     return `${verb}; churn risk ${fmt.pct(r.prev)} → ${fmt.pct(r.churn)} (${points(r.change)}) since ${M.previous_as_of}`;
   };
-  const moveCell = (r) => (r.move ? [el("span", { class: "pill move move-" + r.move }, ARROW[r.move] + " " + r.move), r.move === "new" ? "" : el("span", { class: "small muted" }, " " + points(r.change))] : "–");
+  // Narrow: the arrow and the change in points ("new" for a new account); the title says it all.
+  const moveCell = (r) => (r.move ? el("span", { class: "move move-" + r.move }, ARROW[r.move] + " " + (r.move === "new" ? "new" : points(r.change).replace(" pts", ""))) : "–");
   const tierText = (t) => (t ? `high from ${fmt.pct(t.high)}, medium from ${fmt.pct(t.medium)}` : "no model");
   const COLS = [
     { key: "rank", label: "#", num: true, width: 58, sort: (r) => r.rank, cell: (r) => String(r.rank) },
-    { key: "account", label: "Account", width: 196, sort: (r) => lower(r.name || r.id), cls: "acct",
+    { key: "account", label: "Account", width: M ? 180 : 196, sort: (r) => lower(r.name || r.id), cls: "acct",
       cell: (r) => (r.name ? [el("span", { class: "nm", title: r.name }, r.name), el("span", { class: "id" }, r.id)] : el("span", { class: "nm" }, r.id)) },
     D.has_owner ? { key: "owner", label: "Owner", width: 124, sort: (r) => lower(r.owner), cell: (r) => r.owner, title: (r) => r.owner } : null,
     { key: "mrr", label: "MRR", num: true, width: 74, sort: (r) => r.mrr, cell: (r) => fmt.money(r.mrr) },
@@ -63,10 +64,10 @@
     { key: "arr", label: "ARR at risk", num: true, width: 82, sort: (r) => r.arr, cell: (r) => fmt.money(r.arr) },
     { key: "up", label: `Upgrade\nnext ${H} d`, num: true, width: 122, sort: (r) => r.up,
       cell: (r) => tierCell(r.upTier, r.up) },
-    { key: "segment", label: "RFM segment", width: 120, sort: (r) => lower(r.seg), cell: (r) => r.seg, title: (r) => `${r.seg}, RFM code ${r.rfm} (recency, frequency, money; 5 is best)` },
+    { key: "segment", label: "RFM segment", width: M ? 110 : 120, sort: (r) => lower(r.seg), cell: (r) => r.seg, title: (r) => `${r.seg}, RFM code ${r.rfm} (recency, frequency, money; 5 is best)` },
     { key: "s90", label: "Survival\nnext 90 d", num: true, width: 86, sort: (r) => r.s90, cell: (r) => fmt.pct(r.s90) },
     { key: "edr", label: "Expected\ndays left", num: true, width: 74, sort: (r) => r.edr, cell: (r) => fmt.int(r.edr) },
-    M ? { key: "move", label: `Since\n${M.previous_as_of}`, num: false, width: 132, sort: (r) => (r.change === null ? -Infinity : r.change), cell: moveCell, title: moveText } : null,
+    M ? { key: "move", label: "Moved", num: false, width: 84, sort: (r) => (r.change === null ? -Infinity : r.change), cell: moveCell, title: moveText } : null,
     { key: "play", label: "Play", width: 86, sort: (r) => r.play, cell: (r) => el("span", { class: "pill play play-" + r.play }, r.play) },
     { key: "driver", label: "Top churn driver", width: null, sort: (r) => lower(r.cd), cell: (r) => el("span", { class: "clamp2" }, r.cd.split("; ")[0] || "–"), title: (r) => r.cd },
   ].filter(Boolean);
@@ -118,7 +119,7 @@
     filterSel("f-tier", "Churn risk tier", tierOptions.map((o) => o.cloneNode(true)), "tier"),
     filterSel("f-upgrade-tier", "Upgrade tier", tierOptions.map((o) => o.cloneNode(true)), "upTier"),
     filterSel("f-play", "Suggested play", dictOptions(D.dicts.play, "all plays"), "play"),
-    M ? filterSel("f-movement", `Since ${M.previous_as_of}`, [opt("", "all movements")].concat(MOVES.map((m, i) => opt(String(i), m))), "move") : null,
+    M ? filterSel("f-movement", `Moved since ${M.previous_as_of}`, [opt("", "all movements")].concat(MOVES.map((m, i) => opt(String(i), m))), "move") : null,
     el("button", { id: "reset", type: "button", onclick: reset }, "Clear filters"));
 
   const status = el("div", { class: "status", id: "queue-status", "aria-live": "polite" });
@@ -302,7 +303,7 @@
         el("p", { class: "muted", id: "moved-none" }, "No earlier run to compare with: score with --previous PATH (an earlier run's queue file or --out folder) to see which accounts moved up or down a tier, which are new and which left the queue."));
     }
     const c = M.counts;
-    const who = (a) => (a.name ? [el("span", { class: "nm", title: a.name }, a.name), " ", el("span", { class: "id" }, a.account_id)] : el("span", { class: "nm" }, a.account_id));
+    const who = (a) => (a.name ? [el("span", { class: "nm", title: a.name }, a.name), el("span", { class: "id" }, a.account_id)] : el("span", { class: "nm" }, a.account_id));
     const more = (list, what) => (list.total > list.rows.length ? el("p", { class: "muted small" }, `… and ${fmt.int(list.total - list.rows.length)} more ${what}.`) : null);
     const empty = (list, text) => (list.total ? null : el("p", { class: "muted small" }, text));
     const pill = (t) => (t ? el("span", { class: "pill " + t }, t) : "–");
@@ -323,7 +324,6 @@
         ], "newly in the high tier", "No account is newly in the high tier."),
         panel("moved-risers", "Biggest risers", `Largest rise in churn risk since ${M.previous_as_of}, whatever the tier.`, M.risers, [
           { label: "account", get: who },
-          { label: "tier", get: (a) => (a.prev_risk_tier === a.risk_tier ? pill(a.risk_tier) : [pill(a.prev_risk_tier), " → ", pill(a.risk_tier)]) },
           { label: "churn risk", cls: "num", get: (a) => `${fmt.pct(a.prev_churn_risk)} → ${fmt.pct(a.churn_risk)}` },
           { label: "change", cls: "num", get: (a) => points(a.churn_risk_change) },
         ], "with a higher churn risk", "No account's churn risk rose."),
