@@ -752,6 +752,49 @@ mod tests {
     }
 
     #[test]
+    fn reads_json_queues_and_older_parquet_queues_with_text_dates() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(
+            dir.path(),
+            "queue.json",
+            r#"[{"rank":1,"account_id":"A-1","as_of":"2025-11-30","churn_risk":0.5,"risk_tier":"high"},
+                {"rank":2,"account_id":"A-2","as_of":"2025-11-30","churn_risk":null,"risk_tier":null}]"#,
+        );
+        let p = Previous::read(&f).unwrap();
+        assert_eq!((p.as_of, p.len()), (day("2025-11-30"), 2));
+        assert_eq!(p.get("A-1").unwrap().churn_risk, Some(0.5));
+        assert_eq!(p.get("A-2").unwrap().risk_tier, None);
+        // Queues written before `as_of` became a Parquet date hold it as text.
+        let mut df = df!(
+            "account_id" => ["A-9"],
+            "as_of" => ["2025-10-31"],
+            "churn_risk" => [0.25f64],
+            "risk_tier" => ["medium"],
+        )
+        .unwrap();
+        let f = dir.path().join("queue.parquet");
+        ParquetWriter::new(std::fs::File::create(&f).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let p = Previous::read(&f).unwrap();
+        assert_eq!(p.as_of, day("2025-10-31"));
+        assert_eq!(p.get("A-9").unwrap().risk_tier.as_deref(), Some("medium"));
+        // An empty queue takes its date from the manifest beside it.
+        let f = write(
+            dir.path(),
+            "queue.csv",
+            "rank,account_id,as_of,churn_risk,risk_tier\n",
+        );
+        assert!(
+            Previous::read(&f).is_err(),
+            "no rows and no manifest: no date"
+        );
+        write(dir.path(), "manifest.json", r#"{"as_of": "2025-09-30"}"#);
+        let p = Previous::read(&f).unwrap();
+        assert_eq!((p.as_of, p.len()), (day("2025-09-30"), 0));
+    }
+
+    #[test]
     fn a_queue_without_the_needed_columns_or_damaged_is_bad_input() {
         let dir = tempfile::tempdir().unwrap();
         let f = write(dir.path(), "queue.csv", "account_id,mrr\nA-1,10\n");

@@ -54,6 +54,9 @@ pub const FIELDS: [&str; 25] = [
     "movement",
 ];
 
+/// The last fields of [`FIELDS`], sent only with a previous run.
+const MOVERS_FIELDS: usize = 4;
+
 /// Accounts listed under each heading of the "Moved since" section; the
 /// section gives each list's full count.
 pub const MOVERS_LISTED: usize = 10;
@@ -203,11 +206,16 @@ impl ScoreReport<'_> {
             used.iter().position(|x| *x == u).expect("collected above")
         };
 
+        // Without a previous run the rows end before the movers fields.
+        let n_fields = match self.movers {
+            Some(_) => FIELDS.len(),
+            None => FIELDS.len() - MOVERS_FIELDS,
+        };
         let rows: Vec<Value> = self
             .rows
             .iter()
             .map(|r| {
-                json!([
+                let mut row = json!([
                     r.rank,
                     r.account_id,
                     r.name,
@@ -236,7 +244,12 @@ impl ScoreReport<'_> {
                     round(r.churn_risk_change, 4),
                     tier(&r.prev_risk_tier),
                     movement(r.movement),
-                ])
+                ]);
+                if self.movers.is_none() {
+                    // A first run's movers fields are all null: not sent.
+                    row.as_array_mut().expect("an array").truncate(n_fields);
+                }
+                row
             })
             .collect();
 
@@ -281,7 +294,7 @@ impl ScoreReport<'_> {
             },
             "has_names": self.has_names,
             "has_owner": self.has_owner,
-            "fields": FIELDS,
+            "fields": &FIELDS[..n_fields],
             "dicts": {
                 "owner": owners.values(),
                 "segment": segments.values(),

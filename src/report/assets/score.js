@@ -31,8 +31,10 @@
       cd: a[F.churn_drivers].map((i) => PHRASES[i]).join("; "), ud: a[F.upgrade_drivers].map((i) => PHRASES[i]).join("; "), playIx: a[F.suggested_play], play: D.dicts.play[a[F.suggested_play]],
       tenure: a[F.tenure_days], curve: a[F.curve], theta: a[F.hazard_ratio], tread: a[F.curve_tenure],
       // Against the previous run (all null on a first run).
-      prev: a[F.prev_churn_risk], change: a[F.churn_risk_change], prevTier: a[F.prev_risk_tier] === null ? "" : TIERS[a[F.prev_risk_tier]],
-      moveIx: a[F.movement], move: a[F.movement] === null ? "" : MOVES[a[F.movement]],
+      // (A first run's rows do not carry these fields.)
+      prev: M ? a[F.prev_churn_risk] : null, change: M ? a[F.churn_risk_change] : null,
+      prevTier: M && a[F.prev_risk_tier] !== null ? TIERS[a[F.prev_risk_tier]] : "",
+      moveIx: M ? a[F.movement] : null, move: M && a[F.movement] !== null ? MOVES[a[F.movement]] : "",
     };
     r.search = (r.id + "\u0001" + r.name + "\u0001" + r.owner).toLowerCase();
     return r;
