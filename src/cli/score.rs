@@ -14,6 +14,7 @@ use crate::dates::{format_day, now_rfc3339, parse_day};
 use crate::error::{Error, Result};
 use crate::io::load::{load_dir_with, LoadOptions, Need, SourceFile};
 use crate::io::write::Format;
+use crate::movers::{apply, Previous};
 use crate::publish::lock::describe_holder;
 use crate::publish::scoring::{publish, ScoringRun, SCORING_FILES};
 use crate::publish::{DriftReport, LockWait, OutputFolder, DRIFT_WARN_PSI};
@@ -26,6 +27,7 @@ Examples:
   ebbflow-score                      # demo bundle on the demo data, queue in out/
   ebbflow-score --model models/demo --data datasets/demo --as-of 2025-12-31 --format parquet,csv --top 20
   ebbflow-score --out out --report   # then open out/report.html in a browser (works offline)
+  ebbflow-score --as-of 2025-11-30 --out nov && ebbflow-score --previous nov   # what moved since November
 
 Exit codes (a contract for schedulers):
   0  ok
@@ -92,6 +94,12 @@ pub struct ScoreArgs {
     /// gated: it drifts with the calendar by construction.
     #[arg(long, value_name = "PSI")]
     pub fail_on_drift: Option<f64>,
+    /// An earlier run to compare with: its queue file (queue.parquet, queue.csv or queue.json) or
+    /// its --out folder. Its as-of date must be before this run's. Fills the queue's
+    /// prev_churn_risk, churn_risk_change, prev_risk_tier and movement (new, up, down, same) and
+    /// the page's "Moved since" section. Without it those columns are empty.
+    #[arg(long, value_name = "PATH")]
+    pub previous: Option<PathBuf>,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -151,6 +159,14 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
             skip.target, skip.reason
         ));
     }
+    // A damaged or missing previous queue fails before the data is read.
+    let previous = match &args.previous {
+        Some(p) => {
+            log.step(&format!("reading the previous run {}", p.display()));
+            Some(Previous::read(p)?)
+        }
+        None => None,
+    };
     let cfg = Config::load(args.config.as_deref())?;
     log.step(&format!("loading data {}", args.data.display()));
     // Events and tickets: only the rows features as of the date can read.
@@ -177,6 +193,9 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     }
     let read_s = start.elapsed().as_secs_f64();
     let as_of = as_of_arg.unwrap_or(tables.last_day);
+    if let Some(p) = &previous {
+        p.check_before(as_of)?;
+    }
     let params = ScoreParams::new(as_of, args.batch_size)?;
     log.step(&format!(
         "scoring {} accounts as of {}",
@@ -184,6 +203,10 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         format_day(as_of)
     ));
     let mut scored = score(&tables, &bundle, params)?;
+    let movers = match &previous {
+        Some(p) => Some(apply(p, as_of, &mut scored.rows)?),
+        None => None,
+    };
     // From here on only the queue and the tables' sources are read: free
     // the rows and the feature frame before the outputs are built.
     let mut tables = tables;
@@ -218,6 +241,8 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     let report = (!args.no_report).then(|| ScoreReport {
         bundle: &bundle,
         rows: &scored.rows[..shown],
+        queue: &scored.rows,
+        movers: movers.as_ref(),
         scored: scored.rows.len(),
         has_names: scored.has_names,
         has_owner: scored.has_owner,
@@ -239,6 +264,7 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
             formats: &args.format,
             report,
             drift: &drift,
+            movers: movers.as_ref(),
             generated_at: &generated_at,
             read_s,
             started: start,
@@ -252,8 +278,19 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
             args.out.display()
         )));
     }
+    let moved = movers.as_ref().map_or(String::new(), |m| {
+        let c = &m.counts;
+        format!(
+            "; since {}: {} up, {} down, {} new, {} left the queue",
+            format_day(m.previous_as_of),
+            c.up,
+            c.down,
+            c.new,
+            c.left
+        )
+    });
     log.summary(&format!(
-        "scored {} of {} accounts as of {} with bundle {} in {:.2}s; queue in {}",
+        "scored {} of {} accounts as of {} with bundle {} in {:.2}s; queue in {}{moved}",
         scored.rows.len(),
         scored.accounts,
         format_day(as_of),
