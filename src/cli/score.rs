@@ -35,7 +35,7 @@ Exit codes (a contract for schedulers):
   3  bad input data (the message names file, line, account and column)
   4  incompatible or damaged model bundle
   5  drift gate: some feature's PSI exceeded --fail-on-drift, or no account to measure (queue not replaced)
-  6  I/O failure (cannot read or write files), or another run kept --out locked past --lock-timeout";
+  6  I/O failure (cannot read or write files, or reach the database), or another run kept --out locked past --lock-timeout";
 
 /// Score accounts with a model bundle and write the ranked risk queue.
 #[derive(Debug, Parser)]

@@ -58,6 +58,8 @@ struct DbColumn {
 pub struct DbTable {
     /// `schema.name`, as the catalog spells it.
     pub qualified: String,
+    /// The same, quoted by the server (`format('%I.%I')`) for the SELECT.
+    from: String,
     columns: Vec<DbColumn>,
 }
 
@@ -241,15 +243,7 @@ fn serve(
             ))));
             continue;
         };
-        copy_table(
-            &mut tx,
-            url,
-            secret,
-            req.table,
-            t,
-            req.slice_rows,
-            &req.reply,
-        );
+        copy_table(&mut tx, url, secret, t, req.slice_rows, &req.reply);
     }
 }
 
@@ -269,7 +263,8 @@ fn read_catalog(
             None => (format!("\"{}\"", t.name()), None),
         };
         let found = tx.query_opt(
-            "SELECT n.nspname::text || '.' || c.relname::text FROM pg_class c \
+            "SELECT n.nspname::text || '.' || c.relname::text, format('%I.%I', n.nspname, c.relname) \
+             FROM pg_class c \
              JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
             &[&wanted],
         )?;
@@ -299,7 +294,7 @@ fn read_catalog(
             }
             continue;
         };
-        let qualified: String = row.get(0);
+        let (qualified, from): (String, String) = (row.get(0), row.get(1));
         let rows = tx.query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), bt.typname::text, \
                     bt.typcategory::text \
@@ -316,6 +311,7 @@ fn read_catalog(
             .collect();
         let table = DbTable {
             qualified,
+            from,
             columns: Vec::new(),
         };
         let loc = table.location_name();
@@ -426,7 +422,7 @@ fn quote_ident(s: &str) -> String {
 /// `COPY (SELECT …) TO STDOUT (FORMAT binary)` for a table: the columns
 /// with their casts, ordered by every column (account id and date first)
 /// so that the same rows always arrive in the same order.
-fn copy_sql(t: TableKind, table: &DbTable, from: &str) -> String {
+fn copy_sql(table: &DbTable) -> String {
     let cols: Vec<String> = table
         .columns
         .iter()
@@ -439,11 +435,11 @@ fn copy_sql(t: TableKind, table: &DbTable, from: &str) -> String {
             }
         })
         .collect();
-    let _ = t;
     let order: Vec<String> = (1..=cols.len()).map(|i| i.to_string()).collect();
     format!(
-        "COPY (SELECT {} FROM {from} ORDER BY {}) TO STDOUT (FORMAT binary)",
+        "COPY (SELECT {} FROM {} ORDER BY {}) TO STDOUT (FORMAT binary)",
         cols.join(", "),
+        table.from,
         order.join(", ")
     )
 }
@@ -532,17 +528,11 @@ fn copy_table(
     tx: &mut postgres::Transaction<'_>,
     url: &PgUrl,
     secret: Option<&str>,
-    t: TableKind,
     table: &DbTable,
     slice_rows: usize,
     reply: &SyncSender<Msg>,
 ) {
-    let from = table
-        .qualified
-        .split_once('.')
-        .map(|(s, n)| format!("{}.{}", quote_ident(s), quote_ident(n)))
-        .unwrap_or_else(|| quote_ident(&table.qualified));
-    let sql = copy_sql(t, table, &from);
+    let sql = copy_sql(table);
     let where_ = |what: &str| format!("{what} {}", table.qualified);
     let reader = match tx.copy_out(sql.as_str()) {
         Ok(r) => r,
@@ -826,6 +816,7 @@ mod tests {
     fn sql_quotes_identifiers_and_orders_by_every_column() {
         let table = DbTable {
             qualified: "public.events".into(),
+            from: "public.events".into(),
             columns: vec![
                 DbColumn {
                     name: "acc\"id".into(),
@@ -842,9 +833,9 @@ mod tests {
             ],
         };
         assert_eq!(
-            copy_sql(TableKind::Events, &table, "\"public\".\"events\""),
+            copy_sql(&table),
             "COPY (SELECT \"acc\"\"id\"::text AS \"acc\"\"id\", \"ts\", \"n\"::int8 AS \"n\" \
-             FROM \"public\".\"events\" ORDER BY 1, 2, 3) TO STDOUT (FORMAT binary)"
+             FROM public.events ORDER BY 1, 2, 3) TO STDOUT (FORMAT binary)"
         );
     }
 }
