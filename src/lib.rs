@@ -22,6 +22,7 @@ pub mod io;
 pub mod labels;
 pub mod metrics;
 pub mod models;
+pub mod pg;
 pub mod publish;
 pub mod queue;
 pub mod report;

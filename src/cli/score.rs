@@ -14,8 +14,10 @@ use crate::dates::{format_day, now_rfc3339, parse_day};
 use crate::error::{Error, Result};
 use crate::io::load::{load_dir_with, LoadOptions, Need, SourceFile};
 use crate::io::write::Format;
+use crate::pg::PgUrl;
 use crate::publish::lock::describe_holder;
 use crate::publish::scoring::{publish, ScoringRun, SCORING_FILES};
+use crate::publish::sink::Sink;
 use crate::publish::{DriftReport, LockWait, OutputFolder, DRIFT_WARN_PSI};
 use crate::queue::render_top;
 use crate::report::score_page::ScoreReport;
@@ -26,6 +28,7 @@ Examples:
   ebbflow-score                      # demo bundle on the demo data, queue in out/
   ebbflow-score --model models/demo --data datasets/demo --as-of 2025-12-31 --format parquet,csv --top 20
   ebbflow-score --out out --report   # then open out/report.html in a browser (works offline)
+  PGPASSWORD=... ebbflow-score --sink postgres://ebbflow@db.internal/analytics   # also to PostgreSQL
 
 Exit codes (a contract for schedulers):
   0  ok
@@ -34,7 +37,8 @@ Exit codes (a contract for schedulers):
   3  bad input data (the message names file, line, account and column)
   4  incompatible or damaged model bundle
   5  drift gate: some feature's PSI exceeded --fail-on-drift, or no account to measure (queue not replaced)
-  6  I/O failure (cannot read or write files), or another run kept --out locked past --lock-timeout";
+  6  I/O failure (cannot read or write files, or the --sink database), or another run kept
+     --out locked past --lock-timeout";
 
 /// Score accounts with a model bundle and write the ranked risk queue.
 #[derive(Debug, Parser)]
@@ -92,6 +96,15 @@ pub struct ScoreArgs {
     /// gated: it drifts with the calendar by construction.
     #[arg(long, value_name = "PSI")]
     pub fail_on_drift: Option<f64>,
+    /// Also publish the run to PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB (the
+    /// password may instead come from PGPASSWORD or ~/.pgpass; it is never printed). Writes
+    /// ebbflow_runs, ebbflow_queue and the view ebbflow_queue_latest in one transaction,
+    /// creating the tables when absent; a rerun of a date with the same bundle replaces it.
+    #[arg(long, value_name = "URL")]
+    pub sink: Option<String>,
+    /// Schema of the --sink tables (it must exist). Default: the connection's current schema.
+    #[arg(long, value_name = "NAME", requires = "sink")]
+    pub sink_schema: Option<String>,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -141,6 +154,15 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         &describe_holder("ebbflow-score"),
         &mut |m| log.warn(m),
     )?;
+    // A database the run cannot publish to fails it before the work.
+    let mut sink = match &args.sink {
+        Some(url) => {
+            let url = PgUrl::parse("--sink", url)?;
+            log.step(&format!("checking sink {url}"));
+            Some(Sink::open(url, args.sink_schema.as_deref())?)
+        }
+        None => None,
+    };
     // Timings count the work, not a wait for another run.
     let start = Instant::now();
     log.step(&format!("loading bundle {}", args.model.display()));
@@ -242,6 +264,7 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
             generated_at: &generated_at,
             read_s,
             started: start,
+            sink: sink.as_mut(),
         },
     )?;
     let gate = published.gate;
@@ -252,15 +275,19 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
             args.out.display()
         )));
     }
-    log.summary(&format!(
-        "scored {} of {} accounts as of {} with bundle {} in {:.2}s; queue in {}",
-        scored.rows.len(),
-        scored.accounts,
-        format_day(as_of),
-        bundle.bundle_id,
-        start.elapsed().as_secs_f64(),
-        args.out.display()
-    ));
+    log.summary(
+        &(format!(
+            "scored {} of {} accounts as of {} with bundle {} in {:.2}s; queue in {}",
+            scored.rows.len(),
+            scored.accounts,
+            format_day(as_of),
+            bundle.bundle_id,
+            start.elapsed().as_secs_f64(),
+            args.out.display()
+        ) + &sink
+            .map(|k| format!(" and {} (schema {})", k.shown(), k.schema()))
+            .unwrap_or_default()),
+    );
     Ok(if args.top > 0 {
         render_top(&scored.rows, args.top)
     } else {

@@ -100,7 +100,10 @@ fn the_test_cluster_is_a_real_postgres_with_passwords() {
     let mut c = db.client();
     let v: String = c.query_one("SELECT version()", &[]).unwrap().get(0);
     assert!(v.starts_with("PostgreSQL "), "{v}");
-    let name: String = c.query_one("SELECT current_database()", &[]).unwrap().get(0);
+    let name: String = c
+        .query_one("SELECT current_database()", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(name, db.name);
     // Password authentication is on: a wrong password is refused, so tests
     // of PGPASSWORD and ~/.pgpass prove something.
