@@ -8,7 +8,8 @@
 //! time (`metrics`) -> a versioned `bundle` -> parallel `score` -> the risk
 //! `queue`. `report` turns a bundle and a queue into self-contained HTML
 //! pages for people; `publish` switches a run's outputs into their folder
-//! as one set, under a lock.
+//! as one set, under a lock, and can also commit the run to PostgreSQL
+//! (`publish::sink`; connection URLs in `pg`).
 
 pub mod account;
 pub mod bundle;

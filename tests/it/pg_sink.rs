@@ -842,3 +842,62 @@ mod chrono_free {
         }
     }
 }
+
+#[test]
+fn a_queue_column_the_layout_lacks_is_added_and_a_conflicting_type_refused() {
+    use ebbflow::publish::sink::{Sink, SinkRun};
+    let db = TempDb::new("sink_columns");
+    let open = || Sink::open(ebbflow::pg::PgUrl::parse("--sink", &db.url).unwrap(), None).unwrap();
+    let run = |df: &DataFrame, bundle: &str| {
+        open().write_run(&SinkRun {
+            as_of: ebbflow::dates::parse_day(LAST_DAY).unwrap(),
+            bundle_id: bundle,
+            generated_at: "2026-01-01T00:00:00Z",
+            gate: None,
+            accounts: 2,
+            scored: 2,
+            skipped_inactive: 0,
+            skipped_rows_unknown_account: 0,
+            queue: Some((df, Default::default())),
+            manifest: "{}",
+        })
+    };
+    // A queue that gained a column (as movers' did): it reaches the table
+    // and the view, typed from the frame.
+    let df = df!(
+        "rank" => [1u32, 2],
+        "account_id" => ["A-1", "A-2"],
+        "as_of" => [LAST_DAY, LAST_DAY],
+        "mrr" => [10.0, 20.0],
+        "seats_change" => [Some(3i64), None],
+    )
+    .unwrap();
+    assert_eq!(run(&df, "b1").unwrap(), format!("{LAST_DAY}/b1"));
+    let mut c = db.client();
+    let got: Vec<(String, Option<i64>)> = c
+        .query(
+            "SELECT account_id, seats_change FROM ebbflow_queue_latest ORDER BY rank",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(got, [("A-1".into(), Some(3)), ("A-2".into(), None)]);
+    // The same name with another type: refused (exit 2), nothing written.
+    let df = df!(
+        "rank" => [1u32],
+        "account_id" => ["A-1"],
+        "as_of" => [LAST_DAY],
+        "mrr" => ["ten"],
+    )
+    .unwrap();
+    let err = run(&df, "b2").unwrap_err();
+    assert_eq!(err.exit_code(), ebbflow::error::ExitCode::Usage, "{err}");
+    assert!(
+        err.to_string()
+            .contains("column ebbflow_queue.mrr is double precision, but this run writes text"),
+        "{err}"
+    );
+    assert_eq!(count(&mut c, "SELECT count(*) FROM ebbflow_runs"), 1);
+}
