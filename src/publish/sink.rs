@@ -176,7 +176,7 @@ impl Sink {
         if let Some(s) = schema {
             check_identifier("--sink-schema", s)?;
             client
-                .batch_execute(&format!("SET search_path TO \"{s}\""))
+                .batch_execute(&format!("SET search_path TO {}", quote(s)))
                 .map_err(|e| url.error("cannot set the schema", &e))?;
         }
         let current: Option<String> = client
@@ -260,6 +260,15 @@ impl Sink {
     /// On any failure nothing is written. Returns the run's id.
     pub fn write_run(&mut self, run: &SinkRun<'_>) -> Result<String> {
         let id = run_id(run.as_of, run.bundle_id, run.gate.is_some());
+        // Scoring a large batch takes minutes; a server may have closed the
+        // idle connection meanwhile.
+        let alive = std::time::Duration::from_secs(10);
+        if self.client.is_closed() || self.client.is_valid(alive).is_err() {
+            self.client = self.url.connect()?;
+            self.client
+                .batch_execute(&format!("SET search_path TO {}", quote(&self.schema)))
+                .map_err(|e| self.url.error("cannot set the schema", &e))?;
+        }
         let Sink {
             url,
             client,
@@ -530,6 +539,11 @@ fn table_columns(
         .collect())
 }
 
+/// `name` as an SQL identifier, quoted.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// Names used in SQL text: ASCII letters, digits and `_`, not starting
 /// with a digit, at most 63 bytes (PostgreSQL's limit).
 fn check_identifier(what: &str, name: &str) -> Result<()> {
@@ -774,6 +788,7 @@ mod tests {
 
     #[test]
     fn names_in_sql_text_are_plain() {
+        assert_eq!(quote("a\"b"), "\"a\"\"b\"");
         assert!(check_identifier("x", "analytics_2").is_ok());
         for bad in ["", "1abc", "a\"b", "a b", "a;drop"] {
             assert!(check_identifier("x", bad).is_err(), "{bad}");

@@ -901,3 +901,36 @@ fn a_queue_column_the_layout_lacks_is_added_and_a_conflicting_type_refused() {
     );
     assert_eq!(count(&mut c, "SELECT count(*) FROM ebbflow_runs"), 1);
 }
+
+#[test]
+fn a_connection_the_server_closed_while_scoring_is_opened_again() {
+    use ebbflow::publish::sink::{Sink, SinkRun};
+    let db = TempDb::new("sink_reconnect");
+    let mut sink = Sink::open(ebbflow::pg::PgUrl::parse("--sink", &db.url).unwrap(), None).unwrap();
+    let mut c = db.client();
+    // What an idle_session_timeout or a restarted pooler does.
+    let killed = count(
+        &mut c,
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = '{}' AND application_name = 'ebbflow'",
+            db.name
+        ),
+    );
+    assert_eq!(killed, 1);
+    let df = df!("rank" => [1u32], "account_id" => ["A-1"], "as_of" => [LAST_DAY]).unwrap();
+    sink.write_run(&SinkRun {
+        as_of: ebbflow::dates::parse_day(LAST_DAY).unwrap(),
+        bundle_id: "b1",
+        generated_at: "2026-01-01T00:00:00Z",
+        gate: None,
+        accounts: 1,
+        scored: 1,
+        skipped_inactive: 0,
+        skipped_rows_unknown_account: 0,
+        queue: Some((&df, Default::default())),
+        manifest: "{}",
+    })
+    .unwrap();
+    assert_eq!(queue_count(&mut c, &format!("{LAST_DAY}/b1")), 1);
+}
