@@ -201,6 +201,14 @@ pub enum Error {
         holder: Option<String>,
         waited: String,
     },
+    /// A database could not be reached, read or written (`target` is the
+    /// URL without its password; the message never holds it either).
+    #[error("{target}: {message}")]
+    Database { target: String, message: String },
+    /// A database holds ebbflow tables this binary cannot use (a later
+    /// schema version, or tables it did not make): a setup problem.
+    #[error("{target}: {message}")]
+    DatabaseSchema { target: String, message: String },
     #[error(transparent)]
     Json(#[from] serde_json::Error),
 }
@@ -244,12 +252,16 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::BadInput(_) | Error::NoSignal(_) => ExitCode::BadInput,
-            Error::InvalidParam(_) | Error::Config { .. } => ExitCode::Usage,
+            Error::InvalidParam(_) | Error::Config { .. } | Error::DatabaseSchema { .. } => {
+                ExitCode::Usage
+            }
             Error::Bundle { .. } => ExitCode::IncompatibleBundle,
             Error::Drift(_) => ExitCode::DriftGate,
-            Error::Io { .. } | Error::Polars { .. } | Error::Json(_) | Error::Locked { .. } => {
-                ExitCode::Io
-            }
+            Error::Io { .. }
+            | Error::Polars { .. }
+            | Error::Json(_)
+            | Error::Locked { .. }
+            | Error::Database { .. } => ExitCode::Io,
             Error::Model(_) => ExitCode::Internal,
         }
     }

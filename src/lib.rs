@@ -8,7 +8,9 @@
 //! time (`metrics`) -> a versioned `bundle` -> parallel `score` -> the risk
 //! `queue`, compared with the previous run's by `movers`. `report` turns a
 //! bundle and a queue into self-contained HTML pages for people; `publish`
-//! switches a run's outputs into their folder as one set, under a lock.
+//! switches a run's outputs into their folder as one set, under a lock, and
+//! can also commit the run to PostgreSQL (`publish::sink`; connection URLs
+//! in `pg`).
 
 pub mod account;
 pub mod bundle;
@@ -23,6 +25,7 @@ pub mod labels;
 pub mod metrics;
 pub mod models;
 pub mod movers;
+pub mod pg;
 pub mod publish;
 pub mod queue;
 pub mod report;

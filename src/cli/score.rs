@@ -16,8 +16,10 @@ use crate::error::{Error, Result};
 use crate::io::load::{load_source_with, LoadOptions, Need, SourceFile};
 use crate::io::write::Format;
 use crate::movers::{apply, Previous};
+use crate::pg::PgUrl;
 use crate::publish::lock::describe_holder;
 use crate::publish::scoring::{publish, ScoringRun, SCORING_FILES};
+use crate::publish::sink::Sink;
 use crate::publish::{DriftReport, LockWait, OutputFolder, DRIFT_WARN_PSI};
 use crate::queue::render_top;
 use crate::report::score_page::ScoreReport;
@@ -29,6 +31,7 @@ Examples:
   ebbflow-score --model models/demo --data datasets/demo --as-of 2025-12-31 --format parquet,csv --top 20
   ebbflow-score --out out --report   # then open out/report.html in a browser (works offline)
   ebbflow-score --as-of 2025-11-30 --out nov && ebbflow-score --previous nov   # what moved since November
+  PGPASSWORD=... ebbflow-score --sink postgres://ebbflow@db.internal/analytics   # also to PostgreSQL
 
 Exit codes (a contract for schedulers):
   0  ok
@@ -37,7 +40,8 @@ Exit codes (a contract for schedulers):
   3  bad input data (the message names file, line, account and column)
   4  incompatible or damaged model bundle
   5  drift gate: some feature's PSI exceeded --fail-on-drift, or no account to measure (queue not replaced)
-  6  I/O failure (cannot read or write files, or reach the database), or another run kept --out locked past --lock-timeout";
+  6  I/O failure (cannot read or write files, or reach the --data or --sink database), or another run
+     kept --out locked past --lock-timeout";
 
 /// Score accounts with a model bundle and write the ranked risk queue.
 #[derive(Debug, Parser)]
@@ -102,6 +106,15 @@ pub struct ScoreArgs {
     /// the page's "Moved since" section. Without it those columns are empty.
     #[arg(long, value_name = "PATH")]
     pub previous: Option<PathBuf>,
+    /// Also publish the run to PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB (the
+    /// password may instead come from PGPASSWORD or ~/.pgpass; it is never printed). Writes
+    /// ebbflow_runs, ebbflow_queue and the view ebbflow_queue_latest in one transaction,
+    /// creating the tables when absent; a rerun of a date with the same bundle replaces it.
+    #[arg(long, value_name = "URL")]
+    pub sink: Option<String>,
+    /// Schema of the --sink tables (it must exist). Default: the connection's current schema.
+    #[arg(long, value_name = "NAME", requires = "sink")]
+    pub sink_schema: Option<String>,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -152,6 +165,15 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         &describe_holder("ebbflow-score"),
         &mut |m| log.warn(m),
     )?;
+    // A database the run cannot publish to fails it before the work.
+    let mut sink = match &args.sink {
+        Some(url) => {
+            let url = PgUrl::parse("--sink", url)?;
+            log.step(&format!("checking sink {url}"));
+            Some(Sink::open(url, args.sink_schema.as_deref())?)
+        }
+        None => None,
+    };
     // Timings count the work, not a wait for another run.
     let start = Instant::now();
     log.step(&format!("loading bundle {}", args.model.display()));
@@ -199,6 +221,23 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     if let Some(p) = &previous {
         p.check_before(as_of)?;
     }
+    // With a sink and no --previous, the previous run is the database's
+    // latest earlier successful run.
+    let previous = match (previous, sink.as_mut()) {
+        (None, Some(k)) => match k.previous_run(as_of)? {
+            Some(run) => {
+                log.step(&format!(
+                    "comparing with run {} in {}",
+                    run.run_id,
+                    k.shown()
+                ));
+                let source = format!("{} run {}", k.shown(), run.run_id);
+                Some(Previous::from_rows(run.as_of, source, run.accounts)?)
+            }
+            None => None,
+        },
+        (p, _) => p,
+    };
     let params = ScoreParams::new(as_of, args.batch_size)?;
     log.step(&format!(
         "scoring {} accounts as of {}",
@@ -271,6 +310,7 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
             generated_at: &generated_at,
             read_s,
             started: start,
+            sink: sink.as_mut(),
         },
     )?;
     let gate = published.gate;

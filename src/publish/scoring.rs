@@ -2,7 +2,9 @@
 //! `manifest.json`, published together into the output folder (see
 //! `folder`); or, when the drift gate stops the run, the previous set's
 //! files unchanged under a new manifest saying why. The manifest lists
-//! exactly the files of its set, with their sizes and sha256.
+//! exactly the files of its set, with their sizes and sha256. With a sink
+//! (`--sink`), the run is committed to the database after the files are
+//! staged and before they are switched (see [`publish`]).
 
 use std::io::Read;
 use std::path::Path;
@@ -19,6 +21,7 @@ use crate::io::write::{write_bytes, write_frame, Format};
 use crate::movers::{MovementCounts, Movers};
 use crate::publish::folder::{Contents, OutputFolder};
 use crate::publish::gate::DriftReport;
+use crate::publish::sink::{run_id, Sink, SinkRun, TierCounts};
 use crate::queue::{to_frame, with_text_dates};
 use crate::report::score_page::ScoreReport;
 use crate::score::{Scored, Timings};
@@ -54,6 +57,8 @@ pub struct ScoringRun<'a> {
     pub generated_at: &'a str,
     pub read_s: f64,
     pub started: Instant,
+    /// The database the run is also published to (`--sink`).
+    pub sink: Option<&'a mut Sink>,
 }
 
 /// A written file as the manifest records it: name, checksum, size.
@@ -144,6 +149,17 @@ struct Manifest<'a> {
     /// Models the bundle does not have (single-class history), and why:
     /// their queue columns are empty.
     models_skipped: &'a [SkippedTarget],
+    /// Where the run was also published (`--sink`): the database without
+    /// its password, the schema and the run's id there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sink: Option<SinkInfo>,
+}
+
+#[derive(Debug, Serialize)]
+struct SinkInfo {
+    url: String,
+    schema: String,
+    run_id: String,
 }
 
 /// What publishing did: `gate` says why the drift gate kept the previous
@@ -156,16 +172,26 @@ pub struct Published {
 /// Publishes the run's set into `folder` as one switch: the queue files,
 /// the page and the manifest; or, past the drift gate, the previous files
 /// and a manifest saying why.
+///
+/// With a sink, the order is: stage the files, commit the run to the
+/// database, switch the files. A failed database write leaves both sides
+/// as they were (the transaction rolls back, the staged files are
+/// deleted). Only a failed switch after the commit leaves them apart: the
+/// database holds the new run and the folder the previous set, and the
+/// error says so (rerunning replaces the database's copy).
 pub fn publish(folder: &OutputFolder, run: ScoringRun<'_>) -> Result<Published> {
     let t_write = Instant::now();
     let gate = run.drift.gate(run.as_of);
     let stage = folder.stage()?;
     let mut outputs: Vec<Output> = Vec::new();
     let mut outputs_from = None;
+    let mut queue = None;
     if gate.is_none() {
         let s = run.scored;
-        let mut df = to_frame(&s.rows, s.has_names, s.has_owner)
-            .map_err(|e| Error::polars(folder.shown(), e))?;
+        let df = queue.insert(
+            to_frame(&s.rows, s.has_names, s.has_owner)
+                .map_err(|e| Error::polars(folder.shown(), e))?,
+        );
         // Parquet keeps `as_of` a date; CSV and JSON write it as text.
         let mut text = None;
         for fmt in run.formats {
@@ -174,12 +200,11 @@ pub fn publish(folder: &OutputFolder, run: ScoringRun<'_>) -> Result<Published> 
                 continue;
             }
             let df = match fmt {
-                Format::Parquet => &mut df,
+                Format::Parquet => &mut *df,
                 Format::Csv | Format::Json => match &mut text {
                     Some(t) => t,
-                    None => text.insert(
-                        with_text_dates(&df).map_err(|e| Error::polars(folder.shown(), e))?,
-                    ),
+                    None => text
+                        .insert(with_text_dates(df).map_err(|e| Error::polars(folder.shown(), e))?),
                 },
             };
             outputs.push(stage.write(|dir| {
@@ -239,10 +264,57 @@ pub fn publish(folder: &OutputFolder, run: ScoringRun<'_>) -> Result<Published> 
         outputs_from,
         drift: run.drift,
         models_skipped: &run.bundle.skipped,
+        sink: run.sink.as_deref().map(|k| SinkInfo {
+            url: k.shown().to_string(),
+            schema: k.schema().to_string(),
+            run_id: run_id(run.as_of, &run.bundle.bundle_id, gate.is_some()),
+        }),
     };
     let text = serde_json::to_string_pretty(&manifest)?;
     stage.write(|dir| write_bytes(&dir.join(MANIFEST), text.as_bytes()))?;
-    stage.publish()?;
+    let Some(sink) = run.sink else {
+        stage.publish()?;
+        return Ok(Published { gate });
+    };
+    let counts = &manifest.counts;
+    let id = sink
+        .write_run(&SinkRun {
+            as_of: run.as_of,
+            bundle_id: &run.bundle.bundle_id,
+            generated_at: run.generated_at,
+            gate: gate.as_deref(),
+            accounts: counts.accounts,
+            scored: counts.scored,
+            skipped_inactive: counts.skipped_inactive_at_as_of,
+            skipped_rows_unknown_account: counts.skipped_rows_unknown_account,
+            queue: queue.as_ref().map(|df| (df, TierCounts::of(&s.rows))),
+            manifest: &text,
+        })
+        .map_err(|e| {
+            let kept = format!(
+                "; nothing of this run was written there, and {} keeps its previous set",
+                folder.shown().display()
+            );
+            match e {
+                Error::Database { target, message } => Error::Database {
+                    target,
+                    message: message + &kept,
+                },
+                Error::DatabaseSchema { target, message } => Error::DatabaseSchema {
+                    target,
+                    message: message + &kept,
+                },
+                other => other,
+            }
+        })?;
+    stage.publish().map_err(|e| Error::Database {
+        target: sink.shown().to_string(),
+        message: format!(
+            "run {id} was committed here, but the files could not be switched into {} ({e}); \
+             the folder still holds the previous set: rerun to bring both to this run",
+            folder.shown().display()
+        ),
+    })?;
     Ok(Published { gate })
 }
 

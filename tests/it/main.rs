@@ -9,6 +9,7 @@ mod fuzz;
 mod histories;
 mod pg;
 mod pg_read;
+mod pg_sink;
 mod publish;
 mod report;
 mod score;
