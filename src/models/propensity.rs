@@ -57,17 +57,18 @@
 //!
 //! # Cost
 //!
-//! A fit is a few dozen L-BFGS iterations, each a pass over the design for
-//! `X w` and one for `X^T r`; nothing else scales with the rows. The design
-//! is column-major and holds only the non-constant columns. linfa is the
-//! locally patched 0.8.1 in `src/vendor/linfa-logistic` (see its `PATCH.md`):
-//! the published crate copies the whole design for a gemm two or three times
-//! per iteration, which took two thirds of a training run.
+//! A fit is a few dozen L-BFGS iterations, each one sequential pass over the
+//! design computing `X w`, the loss and `X^T r` together; nothing else
+//! scales with the rows. The design is row-major and holds only the
+//! non-constant columns. linfa is the locally patched 0.8.1 in
+//! `src/vendor/linfa-logistic` (see its `PATCH.md`): the published crate
+//! copies the whole design for a gemm two or three times per iteration,
+//! which took two thirds of a training run.
 
 use linfa::traits::Fit;
 use linfa::{DatasetBase, ParamGuard};
 use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2, ShapeBuilder};
+use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -410,9 +411,10 @@ struct Prepared {
     /// (see [`Preprocessor`]), so its coefficient is 0 at the optimum and
     /// every pass over the design would only multiply zeros.
     active: Vec<usize>,
-    /// The `active` columns, column-major (Fortran order): linfa (as patched
-    /// in `src/vendor/linfa-logistic`) then reads contiguous memory in both
-    /// `X w` and `X^T r`. Built once per design, not once per fit.
+    /// The `active` columns, row-major: linfa (as patched in
+    /// `src/vendor/linfa-logistic`) then computes the loss and gradient in
+    /// one sequential pass over it per evaluation. Built once per design,
+    /// not once per fit.
     x: Array2<f64>,
     y: Vec<bool>,
 }
@@ -788,7 +790,7 @@ impl PropensityValidParams {
             params = params.initial_params(w);
         }
         let params = params.check().map_err(model_err)?;
-        debug_assert!(x.t().is_standard_layout(), "column-major design");
+        debug_assert!(x.is_standard_layout(), "row-major design");
         let dataset = DatasetBase::new(x.view(), Array1::from(y.to_vec()));
         let fitted = params.fit(&dataset).map_err(model_err)?;
         debug_assert_eq!(fitted.labels().pos.class, sign > 0.0);
@@ -842,10 +844,17 @@ fn prepare(design: &Design, rows: Option<&[usize]>) -> Result<Prepared> {
     let active: Vec<usize> = (0..preprocessor.n_outputs())
         .filter(|&j| rows_major.column(j).iter().any(|&v| v != 0.0))
         .collect();
-    let mut x = Array2::<f64>::zeros((rows_major.nrows(), active.len()).f());
-    for (mut to, &j) in x.columns_mut().into_iter().zip(&active) {
-        to.assign(&rows_major.column(j));
-    }
+    let x = if active.len() == rows_major.ncols() {
+        rows_major
+    } else {
+        let mut x = Array2::<f64>::zeros((rows_major.nrows(), active.len()));
+        for (mut to, from) in x.rows_mut().into_iter().zip(rows_major.rows()) {
+            for (t, &j) in to.iter_mut().zip(&active) {
+                *t = from[j];
+            }
+        }
+        x
+    };
     Ok(Prepared {
         preprocessor,
         active,
@@ -946,25 +955,19 @@ fn with_target(target: &str, err: Error) -> Error {
 
 /// Norm of the gradient of `sum_i logloss_i + alpha / 2 * ||w||^2` (with an
 /// unpenalized intercept), divided by `n`.
-/// `x` is the column-major design, read column by column.
+/// `x` is the design, read row by row; this is written independently of
+/// linfa's loss and gradient, as a check on them.
 fn mean_gradient_norm(x: &Array2<f64>, y: &[bool], w: &[f64], b: f64, alpha: f64) -> f64 {
     let p = w.len();
-    let mut z = vec![b; y.len()];
-    for (col, wj) in x.columns().into_iter().zip(w) {
-        for (zi, xij) in z.iter_mut().zip(col) {
-            *zi += wj * xij;
-        }
-    }
-    let r: Vec<f64> = z
-        .iter()
-        .zip(y)
-        .map(|(&zi, &yi)| sigmoid(zi) - if yi { 1.0 } else { 0.0 })
-        .collect();
     let mut g = vec![0.0; p + 1];
-    for (gj, col) in g.iter_mut().zip(x.columns()) {
-        *gj = col.iter().zip(&r).map(|(xij, ri)| xij * ri).sum();
+    for (row, &yi) in x.rows().into_iter().zip(y) {
+        let z = b + row.iter().zip(w).map(|(xij, wj)| xij * wj).sum::<f64>();
+        let r = sigmoid(z) - if yi { 1.0 } else { 0.0 };
+        for (gj, xij) in g.iter_mut().zip(row) {
+            *gj += xij * r;
+        }
+        g[p] += r;
     }
-    g[p] = r.iter().sum();
     for (gj, wj) in g.iter_mut().zip(w) {
         *gj += alpha * wj;
     }
