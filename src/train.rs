@@ -287,7 +287,9 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
     let is_last: Vec<bool> = frame.as_of.iter().map(|&d| d == last).collect();
     let latest = frame.filter(&is_last);
     progress(&format!(
-        "final fit: churn and upgrade side by side on {} rows",
+        "final fit: churn and upgrade side by side on {} rows; meanwhile segments \
+         (RFM quintiles and k-means on the last snapshot) and survival (Kaplan–Meier \
+         overall and per stratum)",
         frame.n_rows()
     ));
     let ship = |target: &str,
@@ -324,9 +326,32 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
             separating_features: bt.separating,
         }))
     };
-    let (churn, upgrade) = rayon::join(
-        || ship("churn", &churned, bt.churn),
-        || ship("upgrade", &upgraded, bt.upgrade),
+    let (r, f, m) = rfm_inputs(&latest);
+    let (yc, yu) = (pick(&churned, &is_last), pick(&upgraded, &is_last));
+    // Segments and survival need neither propensity model: they run beside
+    // the two fits (whose lengths differ) instead of after them. Results
+    // are joined in a fixed order, so the bundle does not depend on it.
+    let segments_and_survival = || -> (Result<Segments>, SurvivalModel) {
+        let segments = (|| {
+            // k-means costs seconds per 10k rows; an evenly spaced sample
+            // of at most RFM_FIT_ROWS rows fixes the cut points and
+            // centroids, and every row is profiled.
+            let step = r.len().div_ceil(RFM_FIT_ROWS).max(1);
+            let every = |v: &[f64]| v.iter().step_by(step).copied().collect::<Vec<_>>();
+            let model = p.rfm.fit(&every(&r), &every(&f), &every(&m))?;
+            let profiles = profile(&model, &r, &f, &m, Some(&yc), Some(&yu))?;
+            Ok(Segments { model, profiles })
+        })();
+        (segments, SurvivalModel::fit(tables, &tl, &spec, end))
+    };
+    let ((churn, upgrade), (segments, survival)) = rayon::join(
+        || {
+            rayon::join(
+                || ship("churn", &churned, bt.churn),
+                || ship("upgrade", &upgraded, bt.upgrade),
+            )
+        },
+        segments_and_survival,
     );
     let mut skipped = Vec::new();
     let mut keep = |r: Result<Target, SkippedTarget>| match r {
@@ -348,21 +373,7 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         )));
     }
 
-    progress("segments: RFM quintiles and k-means on the last snapshot");
-    let (r, f, m) = rfm_inputs(&latest);
-    let rfm = {
-        // k-means over 3..=8 with 10 restarts each costs seconds per 10k
-        // rows; an evenly spaced sample of at most RFM_FIT_ROWS rows fixes
-        // the cut points and centroids, and every row is profiled.
-        let step = r.len().div_ceil(RFM_FIT_ROWS).max(1);
-        let every = |v: &[f64]| v.iter().step_by(step).copied().collect::<Vec<_>>();
-        p.rfm.fit(&every(&r), &every(&f), &every(&m))?
-    };
-    let (yc, yu) = (pick(&churned, &is_last), pick(&upgraded, &is_last));
-    let profiles = profile(&rfm, &r, &f, &m, Some(&yc), Some(&yu))?;
-
-    progress("survival: Kaplan–Meier overall and per stratum");
-    let survival = SurvivalModel::fit(tables, &tl, &spec, end);
+    let segments = segments?;
 
     let distributions = frame
         .names
@@ -399,10 +410,7 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         churn,
         upgrade,
         skipped,
-        segments: Segments {
-            model: rfm,
-            profiles,
-        },
+        segments,
         survival,
         backtest: bt.backtest,
         distributions,
@@ -562,7 +570,8 @@ pub fn backtest(
     let is_hold: Vec<bool> = is_train.iter().map(|t| !t).collect();
     let (tr, ho) = (frame_bt.filter(&is_train), frame_bt.filter(&is_hold));
     progress(&format!(
-        "backtest: fitting churn and upgrade side by side on {} rows",
+        "backtest: fitting churn and upgrade side by side on {} rows, then survival \
+         against what happened after each held-out month end",
         tr.n_rows()
     ));
     // Each target's alpha path runs on one thread (see `propensity`), so the
@@ -603,26 +612,28 @@ pub fn backtest(
             separating,
         }))
     };
-    let (churn, upgrade) = rayon::join(
-        || run("churn", &labels_bt.churned),
-        || run("upgrade", &labels_bt.upgraded),
-    );
-    let (churn, upgrade) = (churn?, upgrade?);
-    progress("backtest: survival against what happened after each held-out month end");
-    let churn_probs = churn
-        .as_ref()
-        .ok()
-        .map(|t| t.model.predict_proba_matrix(&ho.column_slices()));
-    let survival = crate::models::lifetime::validate(
-        tables,
-        tl,
-        &spec_bt,
-        &ho,
-        churn_probs.as_deref(),
-        now,
-        end,
-        h,
-    );
+    // Survival is validated (with the churn scores) while the upgrade fit
+    // still runs.
+    let churn_then_survival = || {
+        let churn = run("churn", &labels_bt.churned)?;
+        let churn_probs = churn
+            .as_ref()
+            .ok()
+            .map(|t| t.model.predict_proba_matrix(&ho.column_slices()));
+        let survival = crate::models::lifetime::validate(
+            tables,
+            tl,
+            &spec_bt,
+            &ho,
+            churn_probs.as_deref(),
+            now,
+            end,
+            h,
+        );
+        Ok::<_, Error>((churn, survival))
+    };
+    let (churn, upgrade) = rayon::join(churn_then_survival, || run("upgrade", &labels_bt.upgraded));
+    let ((churn, survival), upgrade) = (churn?, upgrade?);
     let backtest = Backtest {
         train_months: day_strings(&train_dates),
         holdout_months: day_strings(hold_dates),
