@@ -568,26 +568,35 @@ fn fused_loss_and_grad<F: Float>(xs: &[F], p: usize, ys: &[F], alpha: F, ws: &[F
     let (params, intercept) = ws.split_at(p);
     let b = intercept.first().copied().unwrap_or_else(F::zero);
     let mut grad = vec![F::zero(); ws.len()];
-    let (mut log_lik, mut grad_b) = (F::zero(), F::zero());
-    for (row, &yi) in xs.chunks_exact(p).zip(ys) {
-        // Margin m = y z: log sigma(m) (as `log_logistic`) and the
-        // residual d/dz of -log sigma(y z), which is -y sigma(-m), from one
-        // exp(-|m|).
-        let m = (b + dot4(row, params)) * yi;
-        let e = (-m.abs()).exp();
-        let l1 = (F::one() + e).ln();
-        log_lik = log_lik + if m > F::zero() { -l1 } else { m - l1 };
-        let sigma_neg = if m >= F::zero() {
-            e / (F::one() + e)
-        } else {
-            F::one() / (F::one() + e)
-        };
-        let r = -yi * sigma_neg;
-        grad_b = grad_b + r;
-        for (g, &xij) in grad[..p].iter_mut().zip(row) {
-            *g = *g + r * xij;
+    // log sigma(m) = min(m, 0) - ln(1 + exp(-|m|)) (as `log_logistic`).
+    // The logarithms are taken of products of LOG_GROUP factors in (1, 2],
+    // which cannot overflow: one `ln` per group instead of one per row
+    // (it was ~8% of a training run).
+    const LOG_GROUP: usize = 8;
+    let (mut neg_margins, mut log_terms, mut grad_b) = (F::zero(), F::zero(), F::zero());
+    for (rows, ys) in xs.chunks(p * LOG_GROUP).zip(ys.chunks(LOG_GROUP)) {
+        let mut product = F::one();
+        for (row, &yi) in rows.chunks_exact(p).zip(ys) {
+            // Margin m = y z, and the residual d/dz of -log sigma(y z),
+            // which is -y sigma(-m), from the same exp(-|m|).
+            let m = (b + dot4(row, params)) * yi;
+            let e = (-m.abs()).exp();
+            product = product * (F::one() + e);
+            let sigma_neg = if m > F::zero() {
+                e / (F::one() + e)
+            } else {
+                neg_margins = neg_margins + m;
+                F::one() / (F::one() + e)
+            };
+            let r = -yi * sigma_neg;
+            grad_b = grad_b + r;
+            for (g, &xij) in grad[..p].iter_mut().zip(row) {
+                *g = *g + r * xij;
+            }
         }
+        log_terms = log_terms + product.ln();
     }
+    let log_lik = neg_margins - log_terms;
     let mut penalty = F::zero();
     for (g, &wj) in grad[..p].iter_mut().zip(params) {
         *g = *g + alpha * wj;
