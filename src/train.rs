@@ -132,37 +132,61 @@ fn folds(frame: &FeatureFrame) -> Vec<u32> {
     frame.as_of.iter().map(|&d| d.max(0) as u32).collect()
 }
 
-/// The one fit step of every propensity model, backtest and shipped alike:
-/// the rows it sees (all, or the seeded sample of [`fit_sample`] beyond
-/// `max_fit_rows`), then the fit with alpha chosen out of time. The
-/// recency baseline fits on the same rows (`frame`, `labels`).
-struct FitStep<'a> {
-    fit: crate::models::propensity::FitReport,
+/// The rows every propensity model of one frame is fitted on, backtest and
+/// shipped alike: all, or the seeded sample of [`fit_sample`] beyond
+/// `max_fit_rows` (it depends on the rows, not on labels, so churn and
+/// upgrade share it), and their standardized design, built once for both
+/// targets. The recency baseline fits on the same rows (`frame`).
+struct FitRows<'a> {
     frame: Cow<'a, FeatureFrame>,
-    labels: Cow<'a, [bool]>,
+    keep: Option<Vec<bool>>,
+    design: crate::models::propensity::SharedDesign,
 }
 
-fn fit_step<'a>(
+impl FitRows<'_> {
+    /// The labels of the fit rows.
+    fn labels<'b>(&self, labels: &'b [bool]) -> Cow<'b, [bool]> {
+        match &self.keep {
+            Some(k) => Cow::Owned(pick(labels, k)),
+            None => Cow::Borrowed(labels),
+        }
+    }
+}
+
+fn fit_rows<'a>(
     p: &ValidTrainParams,
-    target: &str,
     spec: &FeatureSpec,
     frame: &'a FeatureFrame,
-    labels: &'a [bool],
-) -> Result<FitStep<'a>> {
-    let (frame, labels): (Cow<FeatureFrame>, Cow<[bool]>) =
-        match fit_sample(frame, p.p.max_fit_rows, p.p.seed) {
-            Some(k) => (Cow::Owned(frame.filter(&k)), Cow::Owned(pick(labels, &k))),
-            None => (Cow::Borrowed(frame), Cow::Borrowed(labels)),
-        };
-    let fit = p.propensity.fit(
-        target,
+) -> Result<FitRows<'a>> {
+    let keep = fit_sample(frame, p.p.max_fit_rows, p.p.seed);
+    let frame = match &keep {
+        Some(k) => Cow::Owned(frame.filter(k)),
+        None => Cow::Borrowed(frame),
+    };
+    let design = p.propensity.design(
+        "churn and upgrade",
         &frame.names,
         &transforms(spec),
         &frame.column_slices(),
-        &labels,
         &folds(&frame),
     )?;
-    Ok(FitStep { fit, frame, labels })
+    Ok(FitRows {
+        frame,
+        keep,
+        design,
+    })
+}
+
+/// The one fit step of every propensity model: the fit on the shared rows
+/// with alpha chosen out of time.
+fn fit_step(
+    p: &ValidTrainParams,
+    target: &str,
+    rows: &FitRows,
+    labels: &[bool],
+) -> Result<crate::models::propensity::FitReport> {
+    p.propensity
+        .fit_design(target, &rows.design, &rows.labels(labels))
 }
 
 /// Why a target cannot be modelled on `labels` (one class only), if so.
@@ -287,9 +311,20 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
     let is_last: Vec<bool> = frame.as_of.iter().map(|&d| d == last).collect();
     let latest = frame.filter(&is_last);
     progress(&format!(
-        "final fit: churn and upgrade side by side on {} rows",
+        "final fit: churn and upgrade side by side on {} rows; meanwhile segments \
+         (RFM quintiles and k-means on the last snapshot) and survival (Kaplan–Meier \
+         overall and per stratum)",
         frame.n_rows()
     ));
+    // The shared design is built only when some target will be fitted.
+    let fitted = |bt: &Result<BacktestTarget, SkippedTarget>, y: &[bool]| {
+        bt.is_ok() && single_class("", y, "").is_none()
+    };
+    let fit_rows = if fitted(&bt.churn, &churned) || fitted(&bt.upgrade, &upgraded) {
+        Some(fit_rows(p, &spec, &frame)?)
+    } else {
+        None
+    };
     let ship = |target: &str,
                 y: &[bool],
                 bt: Result<BacktestTarget, SkippedTarget>|
@@ -301,8 +336,9 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         if let Some(skip) = single_class(target, y, "training rows") {
             return Ok(Err(skip));
         }
-        let step = fit_step(p, target, &spec, &frame, y)?;
-        let model = step.fit.model;
+        let rows = fit_rows.as_ref().expect("built when a target is modelled");
+        let fit = fit_step(p, target, rows, y)?;
+        let model = fit.model;
         let in_sample = evaluate(
             &model.predict_proba_matrix(&frame.column_slices()),
             y,
@@ -310,7 +346,7 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         );
         let tiers = tiers(&model, &latest);
         let suppressors = model.suppressors(&frame.column_slices(), y);
-        let mut warnings = step.fit.warnings;
+        let mut warnings = fit.warnings;
         warnings.extend(bt.warnings);
         Ok(Ok(Target {
             model,
@@ -318,15 +354,38 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
             holdout: bt.report,
             baselines: bt.baselines,
             in_sample,
-            alpha_search: step.fit.alpha_search,
+            alpha_search: fit.alpha_search,
             warnings,
             suppressors,
             separating_features: bt.separating,
         }))
     };
-    let (churn, upgrade) = rayon::join(
-        || ship("churn", &churned, bt.churn),
-        || ship("upgrade", &upgraded, bt.upgrade),
+    let (r, f, m) = rfm_inputs(&latest);
+    let (yc, yu) = (pick(&churned, &is_last), pick(&upgraded, &is_last));
+    // Segments and survival need neither propensity model: they run beside
+    // the two fits (whose lengths differ) instead of after them. Results
+    // are joined in a fixed order, so the bundle does not depend on it.
+    let segments_and_survival = || -> (Result<Segments>, SurvivalModel) {
+        let segments = (|| {
+            // k-means costs seconds per 10k rows; an evenly spaced sample
+            // of at most RFM_FIT_ROWS rows fixes the cut points and
+            // centroids, and every row is profiled.
+            let step = r.len().div_ceil(RFM_FIT_ROWS).max(1);
+            let every = |v: &[f64]| v.iter().step_by(step).copied().collect::<Vec<_>>();
+            let model = p.rfm.fit(&every(&r), &every(&f), &every(&m))?;
+            let profiles = profile(&model, &r, &f, &m, Some(&yc), Some(&yu))?;
+            Ok(Segments { model, profiles })
+        })();
+        (segments, SurvivalModel::fit(tables, &tl, &spec, end))
+    };
+    let ((churn, upgrade), (segments, survival)) = rayon::join(
+        || {
+            rayon::join(
+                || ship("churn", &churned, bt.churn),
+                || ship("upgrade", &upgraded, bt.upgrade),
+            )
+        },
+        segments_and_survival,
     );
     let mut skipped = Vec::new();
     let mut keep = |r: Result<Target, SkippedTarget>| match r {
@@ -348,21 +407,7 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         )));
     }
 
-    progress("segments: RFM quintiles and k-means on the last snapshot");
-    let (r, f, m) = rfm_inputs(&latest);
-    let rfm = {
-        // k-means over 3..=8 with 10 restarts each costs seconds per 10k
-        // rows; an evenly spaced sample of at most RFM_FIT_ROWS rows fixes
-        // the cut points and centroids, and every row is profiled.
-        let step = r.len().div_ceil(RFM_FIT_ROWS).max(1);
-        let every = |v: &[f64]| v.iter().step_by(step).copied().collect::<Vec<_>>();
-        p.rfm.fit(&every(&r), &every(&f), &every(&m))?
-    };
-    let (yc, yu) = (pick(&churned, &is_last), pick(&upgraded, &is_last));
-    let profiles = profile(&rfm, &r, &f, &m, Some(&yc), Some(&yu))?;
-
-    progress("survival: Kaplan–Meier overall and per stratum");
-    let survival = SurvivalModel::fit(tables, &tl, &spec, end);
+    let segments = segments?;
 
     let distributions = frame
         .names
@@ -399,10 +444,7 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         churn,
         upgrade,
         skipped,
-        segments: Segments {
-            model: rfm,
-            profiles,
-        },
+        segments,
         survival,
         backtest: bt.backtest,
         distributions,
@@ -562,18 +604,29 @@ pub fn backtest(
     let is_hold: Vec<bool> = is_train.iter().map(|t| !t).collect();
     let (tr, ho) = (frame_bt.filter(&is_train), frame_bt.filter(&is_hold));
     progress(&format!(
-        "backtest: fitting churn and upgrade side by side on {} rows",
+        "backtest: fitting churn and upgrade side by side on {} rows, then survival \
+         against what happened after each held-out month end",
         tr.n_rows()
     ));
     // Each target's alpha path runs on one thread (see `propensity`), so the
     // two targets share the cores; the results do not depend on it.
+    let train_labels = |y_all: &[bool]| pick(y_all, &is_train);
+    let bt_rows = if [&labels_bt.churned, &labels_bt.upgraded]
+        .iter()
+        .any(|y| single_class("", &train_labels(y), "").is_none())
+    {
+        Some(fit_rows(p, &spec_bt, &tr)?)
+    } else {
+        None
+    };
     let run = |target: &str, y_all: &[bool]| -> Result<Result<BacktestTarget, SkippedTarget>> {
-        let (y, y_hold) = (pick(y_all, &is_train), pick(y_all, &is_hold));
+        let (y, y_hold) = (train_labels(y_all), pick(y_all, &is_hold));
         if let Some(skip) = single_class(target, &y, "backtest training rows") {
             return Ok(Err(skip));
         }
-        let step = fit_step(p, target, &spec_bt, &tr, &y)?;
-        let probs = step.fit.model.predict_proba_matrix(&ho.column_slices());
+        let rows = bt_rows.as_ref().expect("built when a target is modelled");
+        let fit = fit_step(p, target, rows, &y)?;
+        let probs = fit.model.predict_proba_matrix(&ho.column_slices());
         let report = evaluate(&probs, &y_hold, CALIBRATION_BINS);
         let base = y.iter().filter(|&&v| v).count() as f64 / y.len().max(1) as f64;
         let mut baselines = vec![(
@@ -581,7 +634,7 @@ pub fn backtest(
             evaluate(&vec![base; y_hold.len()], &y_hold, CALIBRATION_BINS),
         )];
         if target == "churn" {
-            if let Some(r) = recency_baseline(&step.frame, &step.labels, &ho, &y_hold)? {
+            if let Some(r) = recency_baseline(&rows.frame, &rows.labels(&y), &ho, &y_hold)? {
                 baselines.push(("recency only".to_string(), r));
             }
         }
@@ -596,33 +649,35 @@ pub fn backtest(
             ));
         }
         Ok(Ok(BacktestTarget {
-            model: step.fit.model,
+            model: fit.model,
             report,
             baselines,
             warnings,
             separating,
         }))
     };
-    let (churn, upgrade) = rayon::join(
-        || run("churn", &labels_bt.churned),
-        || run("upgrade", &labels_bt.upgraded),
-    );
-    let (churn, upgrade) = (churn?, upgrade?);
-    progress("backtest: survival against what happened after each held-out month end");
-    let churn_probs = churn
-        .as_ref()
-        .ok()
-        .map(|t| t.model.predict_proba_matrix(&ho.column_slices()));
-    let survival = crate::models::lifetime::validate(
-        tables,
-        tl,
-        &spec_bt,
-        &ho,
-        churn_probs.as_deref(),
-        now,
-        end,
-        h,
-    );
+    // Survival is validated (with the churn scores) while the upgrade fit
+    // still runs.
+    let churn_then_survival = || {
+        let churn = run("churn", &labels_bt.churned)?;
+        let churn_probs = churn
+            .as_ref()
+            .ok()
+            .map(|t| t.model.predict_proba_matrix(&ho.column_slices()));
+        let survival = crate::models::lifetime::validate(
+            tables,
+            tl,
+            &spec_bt,
+            &ho,
+            churn_probs.as_deref(),
+            now,
+            end,
+            h,
+        );
+        Ok::<_, Error>((churn, survival))
+    };
+    let (churn, upgrade) = rayon::join(churn_then_survival, || run("upgrade", &labels_bt.upgraded));
+    let ((churn, survival), upgrade) = (churn?, upgrade?);
     let backtest = Backtest {
         train_months: day_strings(&train_dates),
         holdout_months: day_strings(hold_dates),

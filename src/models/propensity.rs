@@ -57,17 +57,18 @@
 //!
 //! # Cost
 //!
-//! A fit is a few dozen L-BFGS iterations, each a pass over the design for
-//! `X w` and one for `X^T r`; nothing else scales with the rows. The design
-//! is column-major and holds only the non-constant columns. linfa is the
-//! locally patched 0.8.1 in `src/vendor/linfa-logistic` (see its `PATCH.md`):
-//! the published crate copies the whole design for a gemm two or three times
-//! per iteration, which took two thirds of a training run.
+//! A fit is a few dozen L-BFGS iterations, each one sequential pass over the
+//! design computing `X w`, the loss and `X^T r` together; nothing else
+//! scales with the rows. The design is row-major and holds only the
+//! non-constant columns. linfa is the locally patched 0.8.1 in
+//! `src/vendor/linfa-logistic` (see its `PATCH.md`): the published crate
+//! copies the whole design for a gemm two or three times per iteration,
+//! which took two thirds of a training run.
 
 use linfa::traits::Fit;
 use linfa::{DatasetBase, ParamGuard};
 use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2, ShapeBuilder};
+use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -398,8 +399,38 @@ struct Design<'a> {
     names: &'a [String],
     transforms: &'a [Transform],
     columns: &'a [&'a [f64]],
-    labels: &'a [bool],
-    fold: &'a [u32],
+}
+
+/// The standardized training rows of one or more targets and the rows
+/// that choose alpha, prepared once by [`PropensityValidParams::design`].
+/// Churn and upgrade are fitted on the same rows with the same folds (only
+/// their labels differ), so they share this: the preprocessor, the
+/// standardized design and its copy for the alpha search are built once,
+/// not once per target.
+pub struct SharedDesign {
+    rows: usize,
+    search: Option<SearchDesign>,
+    full: Prepared,
+}
+
+/// The alpha search's part of a [`SharedDesign`].
+struct SearchDesign {
+    cut: u32,
+    embargo: u64,
+    /// Rows the search fits on (`fold < cut` with the embargo) and scores
+    /// on (`fold >= cut`).
+    train: Vec<usize>,
+    tune: Vec<usize>,
+    /// Raw columns of the `tune` rows.
+    tune_cols: Vec<Vec<f64>>,
+    prepared: Prepared,
+}
+
+impl SharedDesign {
+    /// Number of rows; labels must have this length.
+    pub fn n_rows(&self) -> usize {
+        self.rows
+    }
 }
 
 /// The standardized training design of one fit.
@@ -410,11 +441,11 @@ struct Prepared {
     /// (see [`Preprocessor`]), so its coefficient is 0 at the optimum and
     /// every pass over the design would only multiply zeros.
     active: Vec<usize>,
-    /// The `active` columns, column-major (Fortran order): linfa (as patched
-    /// in `src/vendor/linfa-logistic`) then reads contiguous memory in both
-    /// `X w` and `X^T r`. Built once per design, not once per fit.
+    /// The `active` columns, row-major: linfa (as patched in
+    /// `src/vendor/linfa-logistic`) then computes the loss and gradient in
+    /// one sequential pass over it per evaluation. Built once per design,
+    /// not once per fit.
     x: Array2<f64>,
-    y: Vec<bool>,
 }
 
 /// A starting point for the solver, in our orientation: the solution for a
@@ -528,38 +559,129 @@ impl PropensityValidParams {
         labels: &[bool],
         fold: &[u32],
     ) -> Result<FitReport> {
-        let design = Design {
+        let shapes = Design {
             target,
             names,
             transforms,
             columns,
-            labels,
-            fold,
         };
-        design.check_shapes()?;
+        shapes.check_names()?;
+        if fold.len() != labels.len() {
+            return Err(Error::Model(format!(
+                "{target}: {} fold values for {} labels",
+                fold.len(),
+                labels.len()
+            )));
+        }
+        shapes.check_rows(labels.len())?;
         if labels.is_empty() {
             return Err(Error::Model(format!(
                 "{target}: no training rows; cannot fit"
             )));
         }
         check_two_classes(target, labels, "training rows", "fit")?;
+        let design = self.design(target, names, transforms, columns, fold)?;
+        self.fit_design(target, &design, labels)
+    }
+
+    /// Prepare the rows every target of [`Self::fit_design`] will be fitted
+    /// on: the alpha search's split and standardized rows, and the
+    /// standardized design of all rows. `what` names the targets in
+    /// messages. Errors as [`Self::fit`], except the label checks.
+    pub fn design(
+        &self,
+        what: &str,
+        names: &[String],
+        transforms: &[Transform],
+        columns: &[&[f64]],
+        fold: &[u32],
+    ) -> Result<SharedDesign> {
+        let design = Design {
+            target: what,
+            names,
+            transforms,
+            columns,
+        };
+        design.check_names()?;
+        design.check_rows(fold.len())?;
+        if fold.is_empty() {
+            return Err(Error::Model(format!(
+                "{what}: no training rows; cannot fit"
+            )));
+        }
+        let search = if self.alphas.len() == 1 {
+            None
+        } else {
+            let cut = tuning_cut(fold, self.tuning_fraction).ok_or_else(|| {
+                Error::Model(format!(
+                    "{what}: choosing alpha out of time needs at least 2 distinct folds \
+                     (months), got 1 (fold {}); give a single alpha to skip the search",
+                    fold[0]
+                ))
+            })?;
+            let embargo = self.embargo as u64;
+            let train: Vec<usize> = (0..fold.len())
+                .filter(|&i| fold[i] < cut && fold[i] as u64 + embargo <= cut as u64)
+                .collect();
+            let tune: Vec<usize> = (0..fold.len()).filter(|&i| fold[i] >= cut).collect();
+            if train.is_empty() {
+                return Err(Error::Model(format!(
+                    "{what}: no alpha-search training rows (folds < {cut} with fold + \
+                     {embargo} <= {cut}); cannot tune alpha"
+                )));
+            }
+            let prepared = prepare(&design, Some(&train))?;
+            Some(SearchDesign {
+                cut,
+                embargo,
+                tune_cols: gather_columns(columns, &tune),
+                train,
+                tune,
+                prepared,
+            })
+        };
+        let full = prepare(&design, None)?;
+        Ok(SharedDesign {
+            rows: fold.len(),
+            search,
+            full,
+        })
+    }
+
+    /// Fit a propensity model for `target` with `labels` (one per row of
+    /// `design`), as [`Self::fit`] describes.
+    pub fn fit_design(
+        &self,
+        target: &str,
+        design: &SharedDesign,
+        labels: &[bool],
+    ) -> Result<FitReport> {
+        if labels.len() != design.rows {
+            return Err(Error::Model(format!(
+                "{target}: {} labels for a design of {} rows",
+                labels.len(),
+                design.rows
+            )));
+        }
+        check_two_classes(target, labels, "training rows", "fit")?;
 
         let mut warnings = Vec::new();
-        let (alpha, alpha_search, tuning_from_fold, alpha_search_start) = if self.alphas.len() == 1
-        {
-            (self.alphas[0], Vec::new(), None, None)
-        } else {
-            let (alpha, search, cut, start) = self.select_alpha(&design, &mut warnings)?;
-            (alpha, search, Some(cut), Some(start))
+        let (alpha, alpha_search, tuning_from_fold, alpha_search_start) = match &design.search {
+            None => (self.alphas[0], Vec::new(), None, None),
+            Some(search) => {
+                let (alpha, scores, start) =
+                    self.select_alpha(target, search, labels, &mut warnings)?;
+                (alpha, scores, Some(search.cut), Some(start))
+            }
         };
         // The final fit starts from the chosen alpha's search solution: the
         // same penalty on a superset of its rows.
         let start = alpha_search_start;
 
-        let prepared = prepare(&design, None)?;
         let model = self.fit_prepared(
             target,
-            &prepared,
+            &design.full,
+            labels,
             alpha,
             "final fit",
             start.as_ref(),
@@ -574,41 +696,28 @@ impl PropensityValidParams {
     }
 
     /// Run the out-of-time alpha search; returns the chosen alpha, one score
-    /// per alpha (ascending), the first tuning fold and the chosen alpha's
-    /// solution (a warm start for the final fit).
+    /// per alpha (ascending) and the chosen alpha's solution (a warm start
+    /// for the final fit).
     fn select_alpha(
         &self,
-        design: &Design,
+        target: &str,
+        search: &SearchDesign,
+        labels: &[bool],
         warnings: &mut Vec<String>,
-    ) -> Result<(f64, Vec<AlphaScore>, u32, Start)> {
-        let Design {
-            target,
-            columns,
-            labels,
-            fold,
-            ..
-        } = *design;
-        let cut = tuning_cut(fold, self.tuning_fraction).ok_or_else(|| {
-            Error::Model(format!(
-                "{target}: choosing alpha out of time needs at least 2 distinct folds (months), \
-                 got 1 (fold {}); give a single alpha to skip the search",
-                fold[0]
-            ))
-        })?;
-        let embargo = self.embargo as u64;
-        let train: Vec<usize> = (0..labels.len())
-            .filter(|&i| fold[i] < cut && fold[i] as u64 + embargo <= cut as u64)
-            .collect();
-        let tune: Vec<usize> = (0..labels.len()).filter(|&i| fold[i] >= cut).collect();
+    ) -> Result<(f64, Vec<AlphaScore>, Start)> {
+        let SearchDesign {
+            cut,
+            embargo,
+            train,
+            tune,
+            tune_cols,
+            prepared,
+        } = search;
         let train_what =
             format!("alpha-search training rows (folds < {cut} with fold + {embargo} <= {cut})");
-        check_two_classes(
-            target,
-            &gather_labels(labels, &train),
-            &train_what,
-            "tune alpha",
-        )?;
-        let tune_labels = gather_labels(labels, &tune);
+        let train_labels = gather_labels(labels, train);
+        check_two_classes(target, &train_labels, &train_what, "tune alpha")?;
+        let tune_labels = gather_labels(labels, tune);
         if tune_labels.iter().all(|&y| y == tune_labels[0]) {
             warnings.push(format!(
                 "{target}: all {} tuning rows (folds >= {cut}) have label {}; \
@@ -617,10 +726,8 @@ impl PropensityValidParams {
                 tune_labels[0]
             ));
         }
-        let tune_cols = gather_columns(columns, &tune);
         let tune_refs: Vec<&[f64]> = tune_cols.iter().map(Vec::as_slice).collect();
 
-        let prepared = prepare(design, Some(&train))?;
         // A regularization path: from the strongest penalty (a quick,
         // well-conditioned solve) down to the weakest, each fit starting
         // from the previous solution. That costs about one cold fit plus a
@@ -636,7 +743,8 @@ impl PropensityValidParams {
             );
             let mut w = Vec::new();
             let start = fits.last().map(|(_, s, _)| s);
-            let model = self.fit_prepared(target, &prepared, alpha, &what, start, &mut w)?;
+            let model =
+                self.fit_prepared(target, prepared, &train_labels, alpha, &what, start, &mut w)?;
             let score = AlphaScore {
                 alpha,
                 tuning_log_loss: model.mean_log_loss(&tune_refs, &tune_labels),
@@ -671,22 +779,24 @@ impl PropensityValidParams {
                  a stronger penalty might do better"
             ));
         }
-        Ok((alpha, search, cut, start))
+        Ok((alpha, search, start))
     }
 
     /// Solve for one alpha and wrap the result in our own model; adds a
     /// warning when the solver did not converge.
+    #[allow(clippy::too_many_arguments)]
     fn fit_prepared(
         &self,
         target: &str,
         prepared: &Prepared,
+        y: &[bool],
         alpha: f64,
         what: &str,
         start: Option<&Start>,
         warnings: &mut Vec<String>,
     ) -> Result<LogisticModel> {
         let start = start.map(|s| s.coefficients_for(&prepared.preprocessor));
-        let mut solved = self.solve(target, prepared, alpha, start.as_ref())?;
+        let mut solved = self.solve(target, prepared, y, alpha, start.as_ref())?;
         // Back to every output column; constant ones keep coefficient 0.
         let mut coefficients = vec![0.0; prepared.preprocessor.n_outputs()];
         for (&j, c) in prepared.active.iter().zip(&solved.coefficients) {
@@ -728,10 +838,11 @@ impl PropensityValidParams {
         &self,
         target: &str,
         prepared: &Prepared,
+        y: &[bool],
         alpha: f64,
         start: Option<&(Vec<f64>, f64)>,
     ) -> Result<Solved> {
-        let (x, y) = (&prepared.x, prepared.y.as_slice());
+        let x = &prepared.x;
         let start = start.map(|(c, b)| {
             let active: Vec<f64> = prepared.active.iter().map(|&j| c[j]).collect();
             (active, *b)
@@ -788,7 +899,7 @@ impl PropensityValidParams {
             params = params.initial_params(w);
         }
         let params = params.check().map_err(model_err)?;
-        debug_assert!(x.t().is_standard_layout(), "column-major design");
+        debug_assert!(x.is_standard_layout(), "row-major design");
         let dataset = DatasetBase::new(x.view(), Array1::from(y.to_vec()));
         let fitted = params.fit(&dataset).map_err(model_err)?;
         debug_assert_eq!(fitted.labels().pos.class, sign > 0.0);
@@ -814,18 +925,14 @@ fn prepare(design: &Design, rows: Option<&[usize]>) -> Result<Prepared> {
         names,
         transforms,
         columns,
-        labels,
         ..
     } = *design;
     let owned;
-    let (cols, y): (Vec<&[f64]>, Vec<bool>) = match rows {
-        None => (columns.to_vec(), labels.to_vec()),
+    let cols: Vec<&[f64]> = match rows {
+        None => columns.to_vec(),
         Some(rows) => {
             owned = gather_columns(columns, rows);
-            (
-                owned.iter().map(Vec::as_slice).collect(),
-                gather_labels(labels, rows),
-            )
+            owned.iter().map(Vec::as_slice).collect()
         }
     };
     let preprocessor =
@@ -842,15 +949,21 @@ fn prepare(design: &Design, rows: Option<&[usize]>) -> Result<Prepared> {
     let active: Vec<usize> = (0..preprocessor.n_outputs())
         .filter(|&j| rows_major.column(j).iter().any(|&v| v != 0.0))
         .collect();
-    let mut x = Array2::<f64>::zeros((rows_major.nrows(), active.len()).f());
-    for (mut to, &j) in x.columns_mut().into_iter().zip(&active) {
-        to.assign(&rows_major.column(j));
-    }
+    let x = if active.len() == rows_major.ncols() {
+        rows_major
+    } else {
+        let mut x = Array2::<f64>::zeros((rows_major.nrows(), active.len()));
+        for (mut to, from) in x.rows_mut().into_iter().zip(rows_major.rows()) {
+            for (t, &j) in to.iter_mut().zip(&active) {
+                *t = from[j];
+            }
+        }
+        x
+    };
     Ok(Prepared {
         preprocessor,
         active,
         x,
-        y,
     })
 }
 
@@ -870,14 +983,14 @@ fn tuning_cut(fold: &[u32], fraction: f64) -> Option<u32> {
 }
 
 impl Design<'_> {
-    fn check_shapes(&self) -> Result<()> {
+    /// Names, transforms and columns agree and there is a column.
+    fn check_names(&self) -> Result<()> {
         let Design {
             target,
             names,
             transforms,
             columns,
-            labels,
-            fold,
+            ..
         } = *self;
         if names.len() != transforms.len() || names.len() != columns.len() {
             return Err(Error::Model(format!(
@@ -892,13 +1005,17 @@ impl Design<'_> {
                 "{target}: no feature columns; cannot fit"
             )));
         }
-        let n = labels.len();
-        if fold.len() != n {
-            return Err(Error::Model(format!(
-                "{target}: {} fold values for {n} labels",
-                fold.len()
-            )));
-        }
+        Ok(())
+    }
+
+    /// Every column has `n` values.
+    fn check_rows(&self, n: usize) -> Result<()> {
+        let Design {
+            target,
+            names,
+            columns,
+            ..
+        } = *self;
         for (name, col) in names.iter().zip(columns) {
             if col.len() != n {
                 return Err(Error::Model(format!(
@@ -946,25 +1063,19 @@ fn with_target(target: &str, err: Error) -> Error {
 
 /// Norm of the gradient of `sum_i logloss_i + alpha / 2 * ||w||^2` (with an
 /// unpenalized intercept), divided by `n`.
-/// `x` is the column-major design, read column by column.
+/// `x` is the design, read row by row; this is written independently of
+/// linfa's loss and gradient, as a check on them.
 fn mean_gradient_norm(x: &Array2<f64>, y: &[bool], w: &[f64], b: f64, alpha: f64) -> f64 {
     let p = w.len();
-    let mut z = vec![b; y.len()];
-    for (col, wj) in x.columns().into_iter().zip(w) {
-        for (zi, xij) in z.iter_mut().zip(col) {
-            *zi += wj * xij;
-        }
-    }
-    let r: Vec<f64> = z
-        .iter()
-        .zip(y)
-        .map(|(&zi, &yi)| sigmoid(zi) - if yi { 1.0 } else { 0.0 })
-        .collect();
     let mut g = vec![0.0; p + 1];
-    for (gj, col) in g.iter_mut().zip(x.columns()) {
-        *gj = col.iter().zip(&r).map(|(xij, ri)| xij * ri).sum();
+    for (row, &yi) in x.rows().into_iter().zip(y) {
+        let z = b + row.iter().zip(w).map(|(xij, wj)| xij * wj).sum::<f64>();
+        let r = sigmoid(z) - if yi { 1.0 } else { 0.0 };
+        for (gj, xij) in g.iter_mut().zip(row) {
+            *gj += xij * r;
+        }
+        g[p] += r;
     }
-    g[p] = r.iter().sum();
     for (gj, wj) in g.iter_mut().zip(w) {
         *gj += alpha * wj;
     }
@@ -1182,6 +1293,35 @@ mod tests {
     }
 
     #[test]
+    fn shared_design_fits_as_separate_fits_do() {
+        // Two targets on the same rows: one design, two label vectors, and
+        // each report equals what a fit of its own gives.
+        let a = simulate(3_000, -1.0, &[1.0, -0.5], 6, 11);
+        let b = simulate(3_000, 0.5, &[-0.3, 0.8], 6, 12);
+        let params = PropensityParams::new()
+            .alphas(vec![0.1, 10.0])
+            .check()
+            .unwrap();
+        let cols = a.cols();
+        let design = params
+            .design("both", &a.names, &a.transforms, &cols, &a.fold)
+            .unwrap();
+        assert_eq!(design.n_rows(), 3_000);
+        for labels in [&a.labels, &b.labels] {
+            let shared = params.fit_design("t", &design, labels).unwrap();
+            let own = params
+                .fit("t", &a.names, &a.transforms, &cols, labels, &a.fold)
+                .unwrap();
+            assert_eq!(shared, own);
+        }
+        let err = params.fit_design("t", &design, &a.labels[1..]).unwrap_err();
+        assert!(
+            matches!(&err, Error::Model(m) if m == "t: 2999 labels for a design of 3000 rows"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn preprocessor_uses_training_medians_only() {
         let mut data = simulate(4_000, -0.5, &[1.0, 0.5], 8, 3);
         let cut = tuning_cut(&data.fold, 0.25).unwrap();
@@ -1194,8 +1334,6 @@ mod tests {
                 names: &d.names,
                 transforms: &d.transforms,
                 columns: &cols,
-                labels: &d.labels,
-                fold: &d.fold,
             };
             prepare(&design, Some(&train)).unwrap()
         };
@@ -1372,8 +1510,6 @@ mod tests {
             names: &data.names,
             transforms: &data.transforms,
             columns: &cols,
-            labels: &data.labels,
-            fold: &data.fold,
         };
         let prepared = prepare(&design, None).unwrap();
         assert_eq!(prepared.active, [0]);
