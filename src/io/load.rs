@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::dates::{parse_day, Day};
 use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
+pub use crate::io::csv::BYTES_PER_ROW;
+use crate::io::csv::{CsvSlices, CsvStream};
 #[cfg(test)]
 use crate::io::group::BY_TEXT;
 use crate::io::group::{for_each_view, for_each_view_where, Interner, ViewCache, EMPTY};
@@ -324,7 +326,9 @@ struct TableReader<'a> {
         Option<std::thread::JoinHandle<Result<DataFrame>>>,
         (usize, usize),
     )>,
-    /// The line of each row (CSV only).
+    /// The rest of a CSV file, read a slice at a time (until its end).
+    csv: Option<crate::io::csv::CsvSlices>,
+    /// The line of each row of the current slice (CSV only).
     lines: crate::io::csv::LineMap,
     /// Blank lines skipped (CSV only).
     blank_lines: usize,
@@ -333,7 +337,8 @@ struct TableReader<'a> {
     bad_columns: std::collections::HashSet<&'static str>,
     /// File row of the current slice's first row.
     offset: usize,
-    /// Rows in the whole file.
+    /// Rows in the whole file (of a CSV file, estimated until it is read
+    /// to its end: only buffer sizes read it before).
     total: usize,
     cfg: &'a Config,
     problems: Problems,
@@ -345,9 +350,11 @@ struct TableReader<'a> {
 }
 
 impl<'a> TableReader<'a> {
-    /// Opens `path` and reads its first slice of runs of whole row groups
-    /// of at least `slice_rows` rows (the whole file for CSV). Missing
-    /// required columns and an empty required table are problems.
+    /// Opens `path` and reads its first slice: runs of whole row groups of
+    /// at least `slice_rows` rows (Parquet), the records of a chunk of
+    /// about `slice_rows` x [`BYTES_PER_ROW`] bytes (CSV); the whole file
+    /// with `usize::MAX`. Missing required columns and an empty required
+    /// table are problems.
     fn open(
         table: TableKind,
         path: PathBuf,
@@ -357,14 +364,28 @@ impl<'a> TableReader<'a> {
         let kind = file_kind(&path)?;
         let mut lines = Default::default();
         let mut blank_lines = 0;
+        let mut csv = None;
         let (df, rest, total) = match kind {
             FileKind::Csv => {
                 let account = cfg.source_column(table, "account_id");
-                let t = crate::io::csv::read(&path, cfg.encoding(table), Some(account))?;
-                lines = t.lines;
-                blank_lines = t.blank_lines;
-                let n = t.df.height();
-                (t.df, Default::default(), n)
+                let chunk = slice_rows.saturating_mul(BYTES_PER_ROW);
+                let mut s = CsvStream::open(&path, cfg.encoding(table), Some(account), chunk)?;
+                let first = s.next_slice()?;
+                s.check()?;
+                let df = match first {
+                    Some(first) => {
+                        lines = first.lines;
+                        first.df
+                    }
+                    None => s.empty_frame()?,
+                };
+                let total = s.estimated_rows();
+                if s.is_done() {
+                    blank_lines = s.finish()?;
+                } else {
+                    csv = Some(CsvSlices::new(s, rayon::current_num_threads() > 1));
+                }
+                (df, Default::default(), total)
             }
             FileKind::Parquet => {
                 let (slices, total) = parquet_slices(&path, slice_rows)?;
@@ -380,6 +401,7 @@ impl<'a> TableReader<'a> {
             kind,
             rest,
             prefetch: None,
+            csv,
             lines,
             blank_lines,
             bad_columns: Default::default(),
@@ -440,6 +462,19 @@ impl<'a> TableReader<'a> {
     /// Moves to the next slice; false when the file is done. Row indices
     /// restart at 0 in the new slice.
     fn next_slice(&mut self) -> Result<bool> {
+        if let Some(csv) = self.csv.as_mut() {
+            let Some(next) = csv.next()? else {
+                self.blank_lines = self.csv.take().map_or(Ok(0), CsvSlices::finish)?;
+                self.total = self.offset + self.df.height();
+                return Ok(false);
+            };
+            self.offset += self.df.height();
+            self.df = next.df;
+            self.lines = next.lines;
+            self.row_accounts = None;
+            self.reported.clear();
+            return Ok(true);
+        }
         let Some((next, slice)) = self.prefetch.take() else {
             return Ok(false);
         };
@@ -479,7 +514,7 @@ impl<'a> TableReader<'a> {
         let at = row;
         let row = self.offset + row;
         let line = match self.kind {
-            FileKind::Csv => self.lines.line(row),
+            FileKind::Csv => self.lines.line(at),
             FileKind::Parquet => row + 1,
         };
         Location {
@@ -835,7 +870,12 @@ impl<'a> TableReader<'a> {
         Ok(Some(ids))
     }
 
-    fn finish(self) -> Result<()> {
+    /// The problems found, if any; a CSV file's rest is read first, since
+    /// a problem of its shape (a ragged line…) fails it as a whole.
+    fn finish(mut self) -> Result<()> {
+        if let Some(csv) = self.csv.take() {
+            csv.finish()?;
+        }
         self.problems.into_result()
     }
 }
@@ -2063,6 +2103,134 @@ mod slice_tests {
             bad + 1
         );
         assert!(msg.contains(&want), "{msg}\nwanted: {want}");
+    }
+}
+
+#[cfg(test)]
+mod csv_slice_tests {
+    //! CSV files read in chunks give the tables of reading them whole, and
+    //! a bad value in the last of many chunks still names its file line,
+    //! account and column.
+    use super::*;
+    use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
+
+    fn csv_data() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let p = SynthParams {
+            accounts: 120,
+            months: 8,
+            seed: 5,
+            ..SynthParams::default()
+        };
+        generate_to_dir(&p.check().unwrap(), dir.path(), SynthFormat::Csv).unwrap();
+        dir
+    }
+
+    /// Rewrites `table`.csv with a quoted field holding a line break in its
+    /// first row and blank lines every 500 lines (so file lines are not
+    /// rows + 1), then `edit` on each data record (0-based) and its fields.
+    fn rewrite(dir: &Path, table: &str, edit: impl Fn(usize, &mut Vec<String>)) {
+        let path = dir.join(format!("{table}.csv"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut out = String::new();
+        for (i, line) in text.lines().enumerate() {
+            if i == 0 {
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
+            if i == 1 {
+                fields[0] = format!("\"{}\"", fields[0]);
+                let last = fields.len() - 1;
+                fields[last] = format!("\"{}\r\n\"", fields[last]);
+            }
+            edit(i - 1, &mut fields);
+            out.push_str(&fields.join(","));
+            out.push_str(if i % 3 == 0 { "\r\n" } else { "\n" });
+            if i % 500 == 0 {
+                out.push_str("\n  \n");
+            }
+        }
+        std::fs::write(&path, out).unwrap();
+    }
+
+    #[test]
+    fn chunks_do_not_change_the_tables() {
+        let dir = csv_data();
+        // The quoted line break goes into a user id and a ticket's priority
+        // would not parse: only events get it.
+        rewrite(dir.path(), "events", |_, _| {});
+        let cfg = Config::default();
+        let whole = load_dir_sliced(dir.path(), &cfg, usize::MAX).unwrap();
+        let events = whole.events.as_ref().unwrap();
+        assert!(events.rows.len() > 5_000, "{}", events.rows.len());
+        assert!(whole.warnings.iter().any(|w| w.contains("blank line")));
+        for slice_rows in [1, 37, 2_000] {
+            let sliced = load_dir_sliced(dir.path(), &cfg, slice_rows).unwrap();
+            assert_eq!(
+                format!("{sliced:?}"),
+                format!("{whole:?}"),
+                "slice_rows {slice_rows}"
+            );
+        }
+        // And in one thread, where no slice is read ahead.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let one = pool.install(|| load_dir_sliced(dir.path(), &cfg, 37).unwrap());
+        assert_eq!(format!("{one:?}"), format!("{whole:?}"));
+    }
+
+    #[test]
+    fn a_bad_value_in_the_last_chunk_names_its_file_line_account_and_column() {
+        let dir = csv_data();
+        let path = dir.path().join("events.csv");
+        let n = std::fs::read_to_string(&path).unwrap().lines().count() - 1;
+        let bad = n - 3; // 0-based record, in the last chunk
+        rewrite(dir.path(), "events", |i, f| {
+            if i == bad {
+                f[4] = "-2".into();
+            }
+        });
+        // Its line: header, records, the quoted line break, blank lines.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let line = 1 + text
+            .split_inclusive('\n')
+            .position(|l| l.contains(",-2"))
+            .unwrap();
+        let account = text.split_inclusive('\n').nth(line - 1).unwrap();
+        let account = account.split(',').next().unwrap();
+        assert!(line > bad + 2 + 2, "line {line}, record {bad}");
+        for slice_rows in [usize::MAX, 40] {
+            let err =
+                load_dir_sliced(dir.path(), &Config::default(), slice_rows).expect_err("must fail");
+            let msg = err.to_string();
+            let want = format!(
+                "events.csv: line {line} (account {account}), column count: expected a number >= 0, found -2"
+            );
+            assert!(msg.contains(&want), "{msg}\nwanted: {want}");
+            assert!(msg.starts_with("1 problem"), "{msg}");
+        }
+        // A ragged line near the end fails the file as a whole, as when
+        // it was read whole: the bad value is not reported beside it.
+        let dir = csv_data();
+        rewrite(dir.path(), "events", |i, f| {
+            if i == bad {
+                f[4] = "-2".into();
+            }
+            if i == n - 2 {
+                f.push("extra".into());
+            }
+        });
+        for slice_rows in [usize::MAX, 40] {
+            let msg = load_dir_sliced(dir.path(), &Config::default(), slice_rows)
+                .expect_err("must fail")
+                .to_string();
+            assert!(msg.starts_with("1 problem"), "{msg}");
+            assert!(msg.contains("6 fields, but the header has 5"), "{msg}");
+        }
     }
 }
 
