@@ -20,7 +20,7 @@ pub use crate::io::csv::BYTES_PER_ROW;
 use crate::io::csv::{CsvSlices, CsvStream};
 #[cfg(test)]
 use crate::io::group::BY_TEXT;
-use crate::io::group::{for_each_view, for_each_view_where, Interner, ViewCache, EMPTY};
+use crate::io::group::{for_each_view, intern_column, InternWorker, Interner, ViewCache, EMPTY};
 pub use crate::io::group::{Dated, FastMap, Grouped, NONE};
 pub use crate::io::parquet::SLICE_ROWS;
 use crate::io::parquet::{parquet_slices, read_parquet, undecodable_rows};
@@ -802,17 +802,10 @@ impl<'a> TableReader<'a> {
         let Some(ca) = self.text_column(ours)? else {
             return Ok(None);
         };
-        let mut ids = Vec::with_capacity(ca.len());
+        let ids = intern_column(&ca, wanted, interner);
         let mut missing = Vec::new();
         match wanted {
             None => {
-                let mut cache = ViewCache::default();
-                for_each_view(&ca, &mut cache, &mut ids, |v| {
-                    match v.map(str::trim).filter(|v| !v.is_empty()) {
-                        Some(v) => interner.id(v),
-                        None => NONE,
-                    }
-                });
                 if required.is_some() {
                     missing.extend(
                         ids.iter()
@@ -822,22 +815,13 @@ impl<'a> TableReader<'a> {
                     );
                 }
             }
-            Some(wanted) => {
+            Some(_) => {
                 // Empty or not, per view; interned only where wanted.
                 let mut empty = Vec::with_capacity(ca.len());
                 let mut cache = ViewCache::default();
                 for_each_view(&ca, &mut cache, &mut empty, |v| {
                     u32::from(v.map(str::trim).is_none_or(str::is_empty))
                 });
-                let mut cache = ViewCache::default();
-                let mut kept = Vec::new();
-                for_each_view_where(&ca, wanted, &mut cache, &mut kept, |v| {
-                    match v.map(str::trim).filter(|v| !v.is_empty()) {
-                        Some(v) => interner.id(v),
-                        None => NONE,
-                    }
-                });
-                ids = kept;
                 if required.is_some() {
                     missing.extend(
                         empty
@@ -1414,7 +1398,12 @@ fn load_events(
     if !r.problems.is_empty() {
         return r.finish();
     }
-    let (mut types, mut users) = (Interner::default(), Interner::default());
+    let mut types = Interner::default();
+    // User ids (millions at 1M accounts) are interned on a thread of their
+    // own, a slice behind: each slice's rows are kept once the next one is
+    // converted.
+    let mut users = InternWorker::new(rayon::current_num_threads() > 1);
+    let mut pending: Option<PendingEvents> = None;
     let has_users = r.has("user_id");
     let mut tagged = Vec::with_capacity(if window.is_some() { 0 } else { r.total });
     let mut dropped = Dropped::new(if window.is_some() {
@@ -1431,31 +1420,49 @@ fn load_events(
         let event = r
             .interned("event", Some("an event type name"), &mut types, None)?
             .unwrap_or_default();
-        let user = r.interned("user_id", None, &mut users, wanted.as_deref())?;
+        let user = r.text_column("user_id")?;
+        let has_user = user.is_some();
+        if let Some(ca) = user {
+            let first = (r.offset == 0).then_some(r.total);
+            users.send(ca, wanted.clone(), first);
+        }
         let count = r.numbers("count")?;
         if let Some(c) = &count {
             r.check_range("count", c, 0.0, f64::MAX, "a number >= 0");
         }
-        if r.problems.is_empty() {
-            let row = |i: usize| Event {
-                day: day[i].unwrap_or_default(),
-                event_type: event[i],
-                user: user.as_ref().map_or(NONE, |u| u[i]),
-                count: count.as_ref().and_then(|c| c[i]).unwrap_or(1.0) as f32,
-            };
-            keep(
-                &keys,
-                wanted.as_deref(),
+        if let Some(p) = pending.take() {
+            p.keep(
+                &mut users,
+                r.problems.is_empty(),
                 &mut tagged,
                 &mut dropped,
                 &mut skipped,
-                row,
             );
         }
+        pending = Some(PendingEvents {
+            keys,
+            day,
+            wanted,
+            event,
+            has_user,
+            count,
+        });
         if !r.next_slice()? {
             break;
         }
     }
+    if let Some(p) = pending.take() {
+        p.keep(
+            &mut users,
+            r.problems.is_empty(),
+            &mut tagged,
+            &mut dropped,
+            &mut skipped,
+        );
+    }
+    // Only distinct counts of users are read: the interner's strings are
+    // not kept.
+    drop(users.finish());
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -1476,6 +1483,48 @@ fn load_events(
         skipped,
         r.blank_lines,
     )
+}
+
+/// A slice of events converted but for its user ids (being interned).
+struct PendingEvents {
+    keys: Vec<u32>,
+    day: Vec<Option<Day>>,
+    wanted: Option<Vec<bool>>,
+    event: Vec<u32>,
+    has_user: bool,
+    count: Option<Vec<Option<f64>>>,
+}
+
+impl PendingEvents {
+    /// Takes the slice's user ids from `users` and keeps its rows (unless
+    /// a problem was found: the table then fails).
+    fn keep(
+        self,
+        users: &mut InternWorker,
+        ok: bool,
+        tagged: &mut Vec<(u32, Event)>,
+        dropped: &mut Dropped<Event>,
+        skipped: &mut usize,
+    ) {
+        let user = self.has_user.then(|| users.recv());
+        if !ok {
+            return;
+        }
+        let row = |i: usize| Event {
+            day: self.day[i].unwrap_or_default(),
+            event_type: self.event[i],
+            user: user.as_ref().map_or(NONE, |u| u[i]),
+            count: self.count.as_ref().and_then(|c| c[i]).unwrap_or(1.0) as f32,
+        };
+        keep(
+            &self.keys,
+            self.wanted.as_deref(),
+            tagged,
+            dropped,
+            skipped,
+            row,
+        );
+    }
 }
 
 fn load_tickets(
@@ -2378,6 +2427,44 @@ mod read_path_tests {
             || s.table == TableKind::Subscriptions
             || s.table == TableKind::Surveys
             || s.skipped_unknown_account > 0));
+    }
+
+    /// User ids interned on their own thread (a slice behind) give the
+    /// tables of interning them inline, as `--threads 1` does: edge cases
+    /// in slices of 100 rows, whole, in a scoring window, and the demo.
+    #[test]
+    fn the_interning_thread_gives_the_tables_of_one_thread() {
+        let dir = edge_cases();
+        let cfg = Config::default();
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
+        let window = Need::Window {
+            as_of: None,
+            days: LONGEST_WINDOW_DAYS,
+        };
+        for (data, slice_rows, need) in [
+            (dir.path().to_path_buf(), 100, Need::Everything),
+            (dir.path().to_path_buf(), usize::MAX, Need::Everything),
+            (dir.path().to_path_buf(), 100, window),
+            (demo(), SLICE_ROWS, Need::Everything),
+        ] {
+            let opts = LoadOptions { slice_rows, need };
+            let one = pool(1).install(|| load_dir_with(&data, &cfg, &opts).unwrap());
+            let two = pool(2).install(|| load_dir_with(&data, &cfg, &opts).unwrap());
+            assert_eq!(format!("{two:?}"), format!("{one:?}"), "{}", data.display());
+            assert!(two
+                .events
+                .as_ref()
+                .unwrap()
+                .rows
+                .rows
+                .iter()
+                .any(|e| e.user != NONE));
+        }
     }
 
     /// Every field but the rows a window drops (and the user ids it does
