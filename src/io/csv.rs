@@ -131,6 +131,10 @@ pub struct CsvStream {
     src: Box<dyn Read + Send>,
     encoding: Encoding,
     chunk_bytes: usize,
+    /// Bytes the next read asks for: `chunk_bytes`, doubled each time a
+    /// record is still cut (a quoted value running on for megabytes, or
+    /// never closed), so a long record is not parsed over and over.
+    next_read: usize,
     /// Decoded text not parsed yet; starts at a record's start.
     buf: Vec<u8>,
     eof: bool,
@@ -186,6 +190,7 @@ impl CsvStream {
             src,
             encoding,
             chunk_bytes: chunk_bytes.max(1),
+            next_read: chunk_bytes.max(1),
             buf: Vec::new(),
             eof: false,
             line: 1,
@@ -241,7 +246,10 @@ impl CsvStream {
                     break r.line;
                 }
                 // Cut by the chunk's end: read on.
-                _ => s.fill()?,
+                _ => {
+                    s.next_read = s.next_read.saturating_mul(2);
+                    s.fill()?
+                }
             }
         };
         let mut names: Vec<String> = Vec::with_capacity(ends.len());
@@ -281,6 +289,7 @@ impl CsvStream {
                 }
             }
         }
+        s.next_read = s.chunk_bytes;
         s.account_idx = account_column.and_then(|a| names.iter().position(|n| n == a));
         s.names = names;
         s.header_line = header_line;
@@ -292,7 +301,7 @@ impl CsvStream {
         if self.eof {
             return Ok(());
         }
-        let want = self.chunk_bytes as u64;
+        let want = self.next_read as u64;
         let mut take = (&mut self.src).take(want);
         let n = match self.encoding {
             Encoding::Utf8 => take.read_to_end(&mut self.buf),
@@ -458,6 +467,10 @@ impl CsvStream {
         }
         self.buf = bytes;
         self.buf.drain(..used);
+        self.next_read = match used {
+            0 => self.next_read.saturating_mul(2),
+            _ => self.chunk_bytes,
+        };
         self.line = line_after;
         self.rows += rows;
         if rows == 0 {
@@ -990,6 +1003,25 @@ mod tests {
         // A file that does not end with a line break.
         let t = read_str(b"id,n\nA1,1\nA2,\"2\"").unwrap();
         assert_eq!(cells(&t, "n"), [Some("1".into()), Some("2".into())]);
+    }
+
+    #[test]
+    fn a_record_longer_than_many_chunks_is_read_whole() {
+        let long = "x\n".repeat(5_000);
+        let text = format!("id,note\nA1,\"{long}\"\nA2,y\n");
+        let src = Box::new(std::io::Cursor::new(text.into_bytes()));
+        let mut s = CsvStream::from_reader(Path::new("t.csv"), src, None, Encoding::Utf8, None, 16)
+            .unwrap();
+        let (mut notes, mut lines) = (Vec::new(), Vec::new());
+        while let Some(slice) = s.next_slice().unwrap() {
+            let col = slice.df.column("note").unwrap().str().unwrap().clone();
+            for r in 0..slice.df.height() {
+                notes.push(col.get(r).unwrap().to_string());
+                lines.push(slice.lines.line(r));
+            }
+        }
+        assert_eq!(notes, [long, "y".to_string()]);
+        assert_eq!(lines, [2, 5_003]);
     }
 
     #[test]
