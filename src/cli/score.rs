@@ -73,7 +73,8 @@ pub struct ScoreArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "parquet,csv")]
     pub format: Vec<Format>,
     /// Worker threads for every pool: ours (rayon), polars' decoding and writing, and the
-    /// reader's prefetch thread (none with 1). Default: one per core. Results do not depend on it.
+    /// reader's prefetch and user-id interning threads (none with 1). Default: one per core.
+    /// Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Accounts per scoring batch, the unit of parallel work when scoring; results do not depend

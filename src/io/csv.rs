@@ -5,7 +5,8 @@
 //! problem names its file and line in our words, and line numbers stay the
 //! file's own even after blank lines and line breaks inside quoted fields.
 
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -64,19 +65,29 @@ impl LineMap {
     }
 }
 
-/// Reads `path` as CSV in `encoding`. `account_column` (the file's name for
-/// `account_id`) lets problems name the account of their record. Fails with
-/// every problem found (ragged lines, bytes that are not UTF-8, an unclosed
-/// quote, a duplicate header name), up to the usual cap.
+/// CSV tables are read in chunks of about this many bytes per row of the
+/// slice asked for (an events row runs 40 to 70 bytes): a slice of
+/// [`crate::io::parquet::SLICE_ROWS`] rows is a 64 MiB chunk.
+pub const BYTES_PER_ROW: usize = 64;
+
+/// Reads `path` whole as CSV in `encoding` (see [`CsvStream`] for reading
+/// in slices). `account_column` (the file's name for `account_id`) lets
+/// problems name the account of their record. Fails with every problem
+/// found (ragged lines, bytes that are not UTF-8, an unclosed quote, a
+/// duplicate header name), up to the usual cap.
 pub fn read(path: &Path, encoding: Encoding, account_column: Option<&str>) -> Result<CsvTable> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    match encoding {
-        Encoding::Utf8 => {
-            let body = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&raw);
-            parse(path, body, account_column)
-        }
-        Encoding::Windows1252 => parse(path, decode_windows_1252(&raw).as_bytes(), account_column),
-    }
+    let mut s = CsvStream::open(path, encoding, account_column, usize::MAX)?;
+    let slice = s.next_slice()?;
+    let (df, lines) = match slice {
+        Some(sl) => (sl.df, sl.lines),
+        None => (s.empty_frame()?, LineMap::default()),
+    };
+    let blank_lines = s.finish()?;
+    Ok(CsvTable {
+        df,
+        lines,
+        blank_lines,
+    })
 }
 
 fn problem(path: &Path, line: Option<usize>, kind: ProblemKind, message: String) -> Problem {
@@ -98,213 +109,541 @@ struct ColumnBuf {
     ends: Vec<usize>,
 }
 
-fn parse(path: &Path, bytes: &[u8], account_column: Option<&str>) -> Result<CsvTable> {
-    let mut p = Parser {
-        b: bytes,
-        i: 0,
-        line: 1,
-    };
-    let mut problems = Problems::default();
-    let mut scratch = Vec::new();
-    let mut ends = Vec::new();
-    let mut blank_lines = 0usize;
+/// Records of one slice: text columns (empty cells null) and the line each
+/// record starts on (row 0 is the slice's first row).
+#[derive(Debug, Clone)]
+pub struct CsvSlice {
+    pub df: DataFrame,
+    pub lines: LineMap,
+}
 
-    // The header: the first line that is not blank.
-    let header_line = loop {
-        match p.record(&mut scratch, &mut ends) {
-            None => {
-                return Err(Error::BadInput(one(problem(
-                    path,
-                    None,
-                    ProblemKind::EmptyTable,
-                    "the file is empty: expected a header line naming the columns".into(),
-                ))))
-            }
-            Some(Err(open)) => return Err(Error::BadInput(one(unclosed(path, open, None)))),
-            Some(Ok(r)) if r.blank => blank_lines += r.lines,
-            Some(Ok(r)) => break r.line,
+/// A CSV file read in slices of whole records, each from a chunk of about
+/// `chunk_bytes` bytes (the whole file with `usize::MAX`): memory holds a
+/// chunk and its columns, never the file. A record cut by the chunk's end
+/// (a quoted field holding line breaks included) is carried over to the
+/// next chunk, so records, line numbers and problems are those of reading
+/// the file whole. Problems of the file's shape (ragged lines, bytes that
+/// are not UTF-8, an unclosed quote, the header) are gathered across slices
+/// and returned by [`CsvStream::finish`]; once there is one, slices carry
+/// no columns (the file fails as a whole, as it did when read whole).
+pub struct CsvStream {
+    path: PathBuf,
+    src: Box<dyn Read + Send>,
+    encoding: Encoding,
+    chunk_bytes: usize,
+    /// Bytes the next read asks for: `chunk_bytes`, doubled each time a
+    /// record is still cut (a quoted value running on for megabytes, or
+    /// never closed), so a long record is not parsed over and over.
+    next_read: usize,
+    /// Decoded text not parsed yet; starts at a record's start.
+    buf: Vec<u8>,
+    eof: bool,
+    /// The line `buf[0]` is on.
+    line: usize,
+    names: Vec<String>,
+    header_line: usize,
+    account_idx: Option<usize>,
+    blank_lines: usize,
+    /// Records kept (not ragged) so far.
+    rows: usize,
+    /// Ragged lines, and the first one's line and field count: when no
+    /// line matches the header, the header is what is wrong.
+    ragged: usize,
+    first_ragged: Option<(usize, usize)>,
+    problems: Problems,
+    /// The file's size and the bytes read so far, for estimating its rows.
+    len: Option<u64>,
+    read_bytes: u64,
+}
+
+impl CsvStream {
+    /// Opens `path` and reads its header.
+    pub fn open(
+        path: &Path,
+        encoding: Encoding,
+        account_column: Option<&str>,
+        chunk_bytes: usize,
+    ) -> Result<CsvStream> {
+        let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = f.metadata().ok().map(|m| m.len());
+        CsvStream::from_reader(
+            path,
+            Box::new(f),
+            len,
+            encoding,
+            account_column,
+            chunk_bytes,
+        )
+    }
+
+    /// [`CsvStream::open`] over any reader; `path` names it in problems.
+    pub fn from_reader(
+        path: &Path,
+        src: Box<dyn Read + Send>,
+        len: Option<u64>,
+        encoding: Encoding,
+        account_column: Option<&str>,
+        chunk_bytes: usize,
+    ) -> Result<CsvStream> {
+        let mut s = CsvStream {
+            path: path.to_path_buf(),
+            src,
+            encoding,
+            chunk_bytes: chunk_bytes.max(1),
+            next_read: chunk_bytes.max(1),
+            buf: Vec::new(),
+            eof: false,
+            line: 1,
+            names: Vec::new(),
+            header_line: 0,
+            account_idx: None,
+            blank_lines: 0,
+            rows: 0,
+            ragged: 0,
+            first_ragged: None,
+            problems: Problems::default(),
+            len,
+            read_bytes: 0,
+        };
+        if let (usize::MAX, Some(n)) = (s.chunk_bytes, len) {
+            s.buf.reserve(n as usize);
         }
-    };
-    let mut names: Vec<String> = Vec::with_capacity(ends.len());
-    let mut start = 0;
-    for (j, &end) in ends.iter().enumerate() {
-        let cell = &scratch[start..end];
-        start = end;
-        match std::str::from_utf8(cell) {
-            Ok(s) if s.is_empty() => names.push(format!("column_{}", j + 1)),
-            Ok(s) => {
-                if let Some(k) = names.iter().position(|n| n == s) {
-                    problems.push(Problem {
-                        location: Location {
-                            file: path.to_path_buf(),
-                            line: Some(header_line),
-                            column: Some(s.to_string()),
-                            ..Default::default()
-                        },
-                        kind: ProblemKind::DuplicateKey,
-                        message: format!(
-                            "the header names column {s:?} twice (fields {} and {})",
-                            k + 1,
-                            j + 1
-                        ),
-                    });
+        while s.buf.len() < 3 && !s.eof {
+            s.fill()?;
+        }
+        if encoding == Encoding::Utf8 && s.buf.starts_with(b"\xEF\xBB\xBF") {
+            s.buf.drain(..3);
+        }
+        let (mut scratch, mut ends) = (Vec::new(), Vec::new());
+        // The header: the first line that is not blank.
+        let header_line = loop {
+            let mut p = Parser {
+                b: &s.buf,
+                i: 0,
+                line: s.line,
+            };
+            let r = p.record(&mut scratch, &mut ends);
+            let (used, line) = (p.i, p.line);
+            match r {
+                None if s.eof => {
+                    return Err(Error::BadInput(one(problem(
+                        path,
+                        None,
+                        ProblemKind::EmptyTable,
+                        "the file is empty: expected a header line naming the columns".into(),
+                    ))))
                 }
-                names.push(s.to_string());
+                Some(Err(open)) if s.eof => {
+                    return Err(Error::BadInput(one(unclosed(path, open, None))))
+                }
+                Some(Ok(r)) if r.newline || s.eof => {
+                    s.buf.drain(..used);
+                    s.line = line;
+                    if r.blank {
+                        s.blank_lines += r.lines;
+                        continue;
+                    }
+                    break r.line;
+                }
+                // Cut by the chunk's end: read on.
+                _ => {
+                    s.next_read = s.next_read.saturating_mul(2);
+                    s.fill()?
+                }
             }
-            Err(e) => {
-                problems.push(problem(
-                    path,
-                    Some(header_line),
-                    ProblemKind::Unreadable,
-                    format!("the header {}", not_utf8(cell, &e)),
-                ));
-                names.push(format!("column_{}", j + 1));
+        };
+        let mut names: Vec<String> = Vec::with_capacity(ends.len());
+        let mut start = 0;
+        for (j, &end) in ends.iter().enumerate() {
+            let cell = &scratch[start..end];
+            start = end;
+            match std::str::from_utf8(cell) {
+                Ok(s) if s.is_empty() => names.push(format!("column_{}", j + 1)),
+                Ok(text) => {
+                    if let Some(k) = names.iter().position(|n| n == text) {
+                        s.problems.push(Problem {
+                            location: Location {
+                                file: path.to_path_buf(),
+                                line: Some(header_line),
+                                column: Some(text.to_string()),
+                                ..Default::default()
+                            },
+                            kind: ProblemKind::DuplicateKey,
+                            message: format!(
+                                "the header names column {text:?} twice (fields {} and {})",
+                                k + 1,
+                                j + 1
+                            ),
+                        });
+                    }
+                    names.push(text.to_string());
+                }
+                Err(e) => {
+                    s.problems.push(problem(
+                        path,
+                        Some(header_line),
+                        ProblemKind::Unreadable,
+                        format!("the header {}", not_utf8(cell, &e)),
+                    ));
+                    names.push(format!("column_{}", j + 1));
+                }
+            }
+        }
+        s.next_read = s.chunk_bytes;
+        s.account_idx = account_column.and_then(|a| names.iter().position(|n| n == a));
+        s.names = names;
+        s.header_line = header_line;
+        Ok(s)
+    }
+
+    /// Reads one more chunk (decoded to UTF-8) onto the text not parsed yet.
+    fn fill(&mut self) -> Result<()> {
+        if self.eof {
+            return Ok(());
+        }
+        let want = self.next_read as u64;
+        let mut take = (&mut self.src).take(want);
+        let n = match self.encoding {
+            Encoding::Utf8 => take.read_to_end(&mut self.buf),
+            Encoding::Windows1252 => {
+                let mut raw = Vec::new();
+                let n = take.read_to_end(&mut raw);
+                self.buf
+                    .extend_from_slice(decode_windows_1252(&raw).as_bytes());
+                n
+            }
+        }
+        .map_err(|e| Error::io(&self.path, e))?;
+        self.read_bytes += n as u64;
+        if (n as u64) < want {
+            self.eof = true;
+        }
+        Ok(())
+    }
+
+    /// Whether every record has been read.
+    pub fn is_done(&self) -> bool {
+        self.eof && self.buf.is_empty()
+    }
+
+    /// Whether a problem of the file's shape has been found so far.
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    /// Rows of the whole file: exact once it is read, else estimated from
+    /// the rows per byte so far (for sizing buffers, never for results).
+    pub fn estimated_rows(&self) -> usize {
+        let consumed = self.read_bytes.saturating_sub(self.buf.len() as u64);
+        match self.len {
+            Some(len) if !self.is_done() && consumed > 0 && self.rows > 0 => {
+                ((self.rows as f64 * len as f64 / consumed as f64) as usize).max(self.rows)
+            }
+            _ => self.rows,
+        }
+    }
+
+    /// The header's columns with no rows.
+    pub fn empty_frame(&self) -> Result<DataFrame> {
+        self.frame(self.names.iter().map(|_| ColumnBuf::default()).collect(), 0)
+    }
+
+    /// The next slice of at least one record, `None` after the last.
+    pub fn next_slice(&mut self) -> Result<Option<CsvSlice>> {
+        loop {
+            if self.is_done() {
+                return Ok(None);
+            }
+            self.fill()?;
+            if let Some(slice) = self.parse_buf()? {
+                return Ok(Some(slice));
             }
         }
     }
-    let width = names.len();
-    let account_idx = account_column.and_then(|a| names.iter().position(|n| n == a));
 
-    // A valid UTF-8 file (the rule) needs no check per cell: cells split at
-    // ASCII bytes stay valid. Otherwise every cell is checked, to name each
-    // bad one.
-    let check_cells = std::str::from_utf8(bytes).is_err();
-    let mut cols: Vec<ColumnBuf> = (0..width).map(|_| ColumnBuf::default()).collect();
-    let mut lines = LineMap::default();
-    let mut rows = 0usize;
-    // Ragged lines, and the first one's line and field count: when no line
-    // matches the header, the header is what is wrong.
-    let mut ragged = 0usize;
-    let mut first_ragged: Option<(usize, usize)> = None;
-    loop {
-        let r = match p.record(&mut scratch, &mut ends) {
-            None => break,
-            Some(Err(open)) => {
-                let column = names.get(open.field).cloned();
-                problems.push(unclosed(path, open, column));
-                break;
-            }
-            Some(Ok(r)) => r,
+    /// Parses the complete records in the buffer, keeping a cut one for the
+    /// next chunk; `None` when they hold no row.
+    fn parse_buf(&mut self) -> Result<Option<CsvSlice>> {
+        let bytes = std::mem::take(&mut self.buf);
+        let path = self.path.clone();
+        let eof = self.eof;
+        // A valid UTF-8 text (the rule) needs no check per cell: cells
+        // split at ASCII bytes stay valid. A character cut by the chunk's
+        // end is in the record carried over. Otherwise every cell is
+        // checked, to name each bad one.
+        let check_cells = match std::str::from_utf8(&bytes) {
+            Ok(_) => false,
+            Err(e) => eof || e.error_len().is_some(),
         };
-        if r.blank {
-            blank_lines += r.lines;
-            continue;
-        }
-        let cell = |j: usize| &scratch[if j == 0 { 0 } else { ends[j - 1] }..ends[j]];
-        let account = || {
-            account_idx
-                .filter(|&k| k < ends.len())
-                .and_then(|k| std::str::from_utf8(cell(k)).ok())
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
+        let width = self.names.len();
+        let mut cols: Vec<ColumnBuf> = (0..width).map(|_| ColumnBuf::default()).collect();
+        let mut lines = LineMap::default();
+        let mut rows = 0usize;
+        let (mut scratch, mut ends) = (Vec::new(), Vec::new());
+        let mut p = Parser {
+            b: &bytes,
+            i: 0,
+            line: self.line,
         };
-        if ends.len() != width {
-            ragged += 1;
-            first_ragged.get_or_insert((r.line, ends.len()));
-            problems.push(Problem {
-                location: Location {
-                    file: path.to_path_buf(),
-                    line: Some(r.line),
-                    account_id: account(),
-                    ..Default::default()
-                },
-                kind: ProblemKind::BadValue,
-                message: format!(
-                    "{} field{}, but the header has {width}{}",
-                    ends.len(),
-                    if ends.len() == 1 { "" } else { "s" },
-                    if ends.len() > width {
-                        " (an unquoted comma in a value?)"
-                    } else {
-                        ""
+        let (mut used, mut line_after) = (0, self.line);
+        loop {
+            let r = match p.record(&mut scratch, &mut ends) {
+                None => break,
+                Some(Err(open)) => {
+                    if !eof {
+                        break;
                     }
-                ),
-            });
-            continue;
-        }
-        for (j, col) in cols.iter_mut().enumerate() {
-            let c = cell(j);
-            let bad = check_cells.then(|| std::str::from_utf8(c).err()).flatten();
-            match bad {
-                None => col.text.extend_from_slice(c),
-                Some(e) => problems.push(Problem {
+                    let column = self.names.get(open.field).cloned();
+                    self.problems.push(unclosed(&path, open, column));
+                    (used, line_after) = (bytes.len(), p.line);
+                    break;
+                }
+                Some(Ok(r)) if !r.newline && !eof => break,
+                Some(Ok(r)) => r,
+            };
+            (used, line_after) = (p.i, p.line);
+            if r.blank {
+                self.blank_lines += r.lines;
+                continue;
+            }
+            let cell = |j: usize| &scratch[if j == 0 { 0 } else { ends[j - 1] }..ends[j]];
+            let account = || {
+                self.account_idx
+                    .filter(|&k| k < ends.len())
+                    .and_then(|k| std::str::from_utf8(cell(k)).ok())
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            };
+            if ends.len() != width {
+                self.ragged += 1;
+                self.first_ragged.get_or_insert((r.line, ends.len()));
+                self.problems.push(Problem {
                     location: Location {
-                        file: path.to_path_buf(),
+                        file: path.clone(),
                         line: Some(r.line),
                         account_id: account(),
-                        column: Some(names[j].clone()),
-                        is_row: false,
+                        ..Default::default()
                     },
-                    kind: ProblemKind::Unreadable,
+                    kind: ProblemKind::BadValue,
                     message: format!(
-                        "the value {}: re-export the file as UTF-8, or set \
-                         encoding = \"windows-1252\" for it in the config's [files]",
-                        not_utf8(c, &e)
+                        "{} field{}, but the header has {width}{}",
+                        ends.len(),
+                        if ends.len() == 1 { "" } else { "s" },
+                        if ends.len() > width {
+                            " (an unquoted comma in a value?)"
+                        } else {
+                            ""
+                        }
                     ),
-                }),
+                });
+                continue;
             }
-            col.ends.push(col.text.len());
+            for (j, col) in cols.iter_mut().enumerate() {
+                let c = cell(j);
+                let bad = check_cells.then(|| std::str::from_utf8(c).err()).flatten();
+                match bad {
+                    None => col.text.extend_from_slice(c),
+                    Some(e) => self.problems.push(Problem {
+                        location: Location {
+                            file: path.clone(),
+                            line: Some(r.line),
+                            account_id: account(),
+                            column: Some(self.names[j].clone()),
+                            is_row: false,
+                        },
+                        kind: ProblemKind::Unreadable,
+                        message: format!(
+                            "the value {}: re-export the file as UTF-8, or set \
+                             encoding = \"windows-1252\" for it in the config's [files]",
+                            not_utf8(c, &e)
+                        ),
+                    }),
+                }
+                col.ends.push(col.text.len());
+            }
+            lines.push(rows, r.line);
+            rows += 1;
         }
-        lines.push(rows, r.line);
-        rows += 1;
-    }
-    if let (0, Some((line, n))) = (rows, first_ragged) {
-        if ragged > 1 {
-            let mut only = Problems::default();
-            only.push(Problem {
-                location: Location {
-                    file: path.to_path_buf(),
-                    line: Some(header_line),
-                    ..Default::default()
-                },
-                kind: ProblemKind::BadValue,
-                message: format!(
-                    "the header has {width} field{}, but no line below has as many (line {line} has {n}, \
-                     and {} more lines differ): is the header line cut short or damaged?",
-                    if width == 1 { "" } else { "s" },
-                    crate::error::thousands(ragged - 1)
-                ),
-            });
-            problems = only;
+        self.buf = bytes;
+        self.buf.drain(..used);
+        self.next_read = match used {
+            0 => self.next_read.saturating_mul(2),
+            _ => self.chunk_bytes,
+        };
+        self.line = line_after;
+        self.rows += rows;
+        if rows == 0 {
+            return Ok(None);
         }
+        // Once the file has failed its columns are of no use.
+        let df = if self.problems.is_empty() {
+            self.frame(cols, rows)?
+        } else {
+            DataFrame::empty()
+        };
+        Ok(Some(CsvSlice { df, lines }))
     }
-    problems.into_result()?;
 
-    // One column at a time, each buffer dropped once polars holds its copy.
-    let mut columns: Vec<Column> = Vec::with_capacity(width);
-    for (name, col) in names.iter().zip(cols) {
-        // Valid by construction (checked above, or a valid file cut at
-        // ASCII bytes); checked once more per column, cheaply, not assumed.
-        let text = std::str::from_utf8(&col.text).map_err(|e| {
+    /// Text columns from the buffers, one at a time, each buffer dropped
+    /// once polars holds its copy.
+    fn frame(&self, cols: Vec<ColumnBuf>, rows: usize) -> Result<DataFrame> {
+        let path = &self.path;
+        let mut columns: Vec<Column> = Vec::with_capacity(cols.len());
+        for (name, col) in self.names.iter().zip(cols) {
+            // Valid by construction (checked above, or a valid text cut
+            // at ASCII bytes); checked once more per column, cheaply, not
+            // assumed.
+            let text = std::str::from_utf8(&col.text).map_err(|e| {
+                Error::BadInput(one(problem(
+                    path,
+                    None,
+                    ProblemKind::Unreadable,
+                    format!("column {name}: the text {}", not_utf8(&col.text, &e)),
+                )))
+            })?;
+            let mut start = 0;
+            let cells = col.ends.iter().map(|&end| {
+                let s = &text[start..end];
+                start = end;
+                (!s.is_empty()).then_some(s)
+            });
+            columns
+                .push(StringChunked::from_iter_options(name.as_str().into(), cells).into_column());
+        }
+        DataFrame::new(rows, columns).map_err(|_| {
             Error::BadInput(one(problem(
                 path,
-                None,
-                ProblemKind::Unreadable,
-                format!("column {name}: the text {}", not_utf8(&col.text, &e)),
+                Some(self.header_line),
+                ProblemKind::BadValue,
+                "the header's column names cannot be used together".into(),
             )))
-        })?;
-        let mut start = 0;
-        let cells = col.ends.iter().map(|&end| {
-            let s = &text[start..end];
-            start = end;
-            (!s.is_empty()).then_some(s)
-        });
-        columns.push(StringChunked::from_iter_options(name.as_str().into(), cells).into_column());
+        })
     }
-    let df = DataFrame::new(rows, columns).map_err(|_| {
-        Error::BadInput(one(problem(
-            path,
-            Some(header_line),
-            ProblemKind::BadValue,
-            "the header's column names cannot be used together".into(),
-        )))
-    })?;
-    Ok(CsvTable {
-        df,
-        lines,
-        blank_lines,
-    })
+
+    /// Reads what is left for problems only (no columns are built once
+    /// there is one), then returns the blank lines skipped, or every
+    /// problem of the file's shape.
+    pub fn finish(mut self) -> Result<usize> {
+        self.read_to_end()
+    }
+
+    /// [`CsvStream::finish`] in place: a stream that has found a problem
+    /// fails here.
+    pub fn check(&mut self) -> Result<()> {
+        if self.has_problems() {
+            self.read_to_end()?;
+        }
+        Ok(())
+    }
+
+    fn read_to_end(&mut self) -> Result<usize> {
+        while !self.is_done() {
+            self.fill()?;
+            // A slice read here is dropped: the caller stopped reading.
+            let _ = self.parse_buf()?;
+        }
+        if let (0, Some((line, n))) = (self.rows, self.first_ragged) {
+            if self.ragged > 1 {
+                let width = self.names.len();
+                self.problems = one(Problem {
+                    location: Location {
+                        file: self.path.clone(),
+                        line: Some(self.header_line),
+                        ..Default::default()
+                    },
+                    kind: ProblemKind::BadValue,
+                    message: format!(
+                        "the header has {width} field{}, but no line below has as many (line {line} has {n}, \
+                         and {} more lines differ): is the header line cut short or damaged?",
+                        if width == 1 { "" } else { "s" },
+                        crate::error::thousands(self.ragged - 1)
+                    ),
+                });
+            }
+        }
+        std::mem::take(&mut self.problems).into_result()?;
+        Ok(self.blank_lines)
+    }
+}
+
+/// A [`CsvStream`] whose next slice is parsed on its own thread while the
+/// caller converts the current one (when `prefetch`; with one thread it is
+/// parsed when asked for). A problem of the file's shape fails it as a
+/// whole, as soon as a slice shows one (the rest is read for problems).
+pub struct CsvSlices {
+    stream: Option<CsvStream>,
+    pending: Option<Pending>,
+    prefetch: bool,
+}
+
+type Pending = std::thread::JoinHandle<(CsvStream, Result<Option<CsvSlice>>)>;
+
+impl CsvSlices {
+    pub fn new(stream: CsvStream, prefetch: bool) -> CsvSlices {
+        let mut s = CsvSlices {
+            stream: Some(stream),
+            pending: None,
+            prefetch,
+        };
+        s.start();
+        s
+    }
+
+    fn start(&mut self) {
+        if !self.prefetch || self.stream.as_ref().is_none_or(CsvStream::is_done) {
+            return;
+        }
+        if let Some(mut s) = self.stream.take() {
+            self.pending = Some(std::thread::spawn(move || {
+                let r = s.next_slice();
+                (s, r)
+            }));
+        }
+    }
+
+    /// The slice being parsed on the other thread, once parsed.
+    fn join(&mut self) -> Option<Result<Option<CsvSlice>>> {
+        let (s, r) = self
+            .pending
+            .take()?
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        self.stream = Some(s);
+        Some(r)
+    }
+
+    /// The next slice, `None` after the last.
+    pub fn next(&mut self) -> Result<Option<CsvSlice>> {
+        let r = match self.join() {
+            Some(r) => r,
+            None => self
+                .stream
+                .as_mut()
+                .expect("the stream is here when nothing is pending")
+                .next_slice(),
+        }?;
+        if self.stream.as_ref().is_some_and(CsvStream::has_problems) {
+            let s = self.stream.take().expect("checked above");
+            s.finish()?;
+            return Ok(None);
+        }
+        if r.is_some() {
+            self.start();
+        }
+        Ok(r)
+    }
+
+    /// Reads the rest for problems (see [`CsvStream::finish`]).
+    pub fn finish(mut self) -> Result<usize> {
+        if let Some(r) = self.join() {
+            r?;
+        }
+        match self.stream.take() {
+            Some(s) => s.finish(),
+            None => Ok(0),
+        }
+    }
 }
 
 fn one(p: Problem) -> Problems {
@@ -356,6 +695,9 @@ struct Record {
     lines: usize,
     /// A line holding nothing but whitespace.
     blank: bool,
+    /// Ended by a line break (else by the end of the input, which may be
+    /// a chunk's end that cut it).
+    newline: bool,
 }
 
 /// RFC 4180 records over bytes: `,` between fields, `\n` or `\r\n` after
@@ -421,7 +763,7 @@ impl Parser<'_> {
                 match b.get(self.i) {
                     None => {
                         ends.push(scratch.len());
-                        return Some(Ok(self.finish(first, scratch, ends, quoted)));
+                        return Some(Ok(self.finish(first, scratch, ends, quoted, false)));
                     }
                     Some(b',') => {
                         ends.push(scratch.len());
@@ -432,7 +774,7 @@ impl Parser<'_> {
                         ends.push(scratch.len());
                         self.i += 1;
                         self.line += 1;
-                        return Some(Ok(self.finish(first, scratch, ends, quoted)));
+                        return Some(Ok(self.finish(first, scratch, ends, quoted, true)));
                     }
                     // '\r': dropped before a line end, kept elsewhere.
                     Some(_) => {
@@ -446,16 +788,20 @@ impl Parser<'_> {
         }
     }
 
-    fn finish(&self, first: usize, scratch: &[u8], ends: &[usize], quoted: bool) -> Record {
-        let last = if self.i >= self.b.len() && self.b.last() != Some(&b'\n') {
-            self.line
-        } else {
-            self.line - 1
-        };
+    fn finish(
+        &self,
+        first: usize,
+        scratch: &[u8],
+        ends: &[usize],
+        quoted: bool,
+        newline: bool,
+    ) -> Record {
+        let last = if newline { self.line - 1 } else { self.line };
         Record {
             line: first,
             lines: last + 1 - first,
             blank: !quoted && ends.len() == 1 && scratch.iter().all(u8::is_ascii_whitespace),
+            newline,
         }
     }
 }
@@ -485,8 +831,62 @@ pub fn decode_windows_1252(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// Reads `text` in chunks of `chunk` bytes, its slices joined into one
+    /// table (line numbers per row of the whole).
+    fn read_chunked(text: &[u8], chunk: usize, encoding: Encoding) -> Result<CsvTable> {
+        let src = Box::new(std::io::Cursor::new(text.to_vec()));
+        let len = Some(text.len() as u64);
+        let mut s =
+            CsvStream::from_reader(Path::new("t.csv"), src, len, encoding, Some("id"), chunk)?;
+        let mut df = s.empty_frame().unwrap_or_default();
+        let mut lines = LineMap::default();
+        while let Some(slice) = s.next_slice()? {
+            for r in 0..slice.df.height() {
+                lines.push(df.height() + r, slice.lines.line(r));
+            }
+            if s.has_problems() {
+                continue; // a failed file's slices carry no columns
+            }
+            df.vstack_mut(&slice.df).unwrap();
+        }
+        let blank_lines = s.finish()?;
+        Ok(CsvTable {
+            df,
+            lines,
+            blank_lines,
+        })
+    }
+
+    /// What the rows and errors look like, to compare readings.
+    fn shown(t: &Result<CsvTable>) -> String {
+        match t {
+            Ok(t) => {
+                let lines: Vec<usize> = (0..t.df.height()).map(|r| t.lines.line(r)).collect();
+                let cols: Vec<(String, Vec<Option<String>>)> =
+                    t.df.get_column_names()
+                        .iter()
+                        .map(|c| (c.to_string(), cells(t, c)))
+                        .collect();
+                format!("{cols:?} {lines:?} {}", t.blank_lines)
+            }
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// Reads `text` whole, and checks that every chunk size (cutting
+    /// records, quoted line breaks, CRLF pairs and UTF-8 characters
+    /// anywhere) reads the same rows, lines and problems.
     fn read_str(text: &[u8]) -> Result<CsvTable> {
-        parse(Path::new("t.csv"), text, Some("id"))
+        read_enc(text, Encoding::Utf8)
+    }
+
+    fn read_enc(text: &[u8], encoding: Encoding) -> Result<CsvTable> {
+        let whole = read_chunked(text, usize::MAX, encoding);
+        for chunk in [1, 2, 3, 4, 5, 7, 11, 16, 64] {
+            let cut = read_chunked(text, chunk, encoding);
+            assert_eq!(shown(&cut), shown(&whole), "chunks of {chunk} bytes");
+        }
+        whole
     }
 
     fn cells(t: &CsvTable, col: &str) -> Vec<Option<String>> {
@@ -586,6 +986,81 @@ mod tests {
             ours.df.height()
         );
         assert!(ours.df.equals_missing(&theirs));
+    }
+
+    #[test]
+    fn a_bom_crlf_and_windows_1252_read_the_same_in_any_chunks() {
+        let t = read_str(b"\xEF\xBB\xBFid,name\r\nA1,\"a\r\nb\"\r\n\r\nA2,\xC3\xA9t\xC3\xA9\r\n")
+            .unwrap();
+        assert_eq!(cells(&t, "id"), [Some("A1".into()), Some("A2".into())]);
+        assert_eq!(
+            cells(&t, "name"),
+            [Some("a\r\nb".into()), Some("\u{e9}t\u{e9}".into())]
+        );
+        assert_eq!((t.lines.line(0), t.lines.line(1), t.blank_lines), (2, 5, 1));
+        let t = read_enc(b"id,name\r\nA1,Caf\xE9 \x80\r\n", Encoding::Windows1252).unwrap();
+        assert_eq!(cells(&t, "name"), [Some("Caf\u{e9} \u{20ac}".into())]);
+        // A file that does not end with a line break.
+        let t = read_str(b"id,n\nA1,1\nA2,\"2\"").unwrap();
+        assert_eq!(cells(&t, "n"), [Some("1".into()), Some("2".into())]);
+    }
+
+    #[test]
+    fn a_record_longer_than_many_chunks_is_read_whole() {
+        let long = "x\n".repeat(5_000);
+        let text = format!("id,note\nA1,\"{long}\"\nA2,y\n");
+        let src = Box::new(std::io::Cursor::new(text.into_bytes()));
+        let mut s = CsvStream::from_reader(Path::new("t.csv"), src, None, Encoding::Utf8, None, 16)
+            .unwrap();
+        let (mut notes, mut lines) = (Vec::new(), Vec::new());
+        while let Some(slice) = s.next_slice().unwrap() {
+            let col = slice.df.column("note").unwrap().str().unwrap().clone();
+            for r in 0..slice.df.height() {
+                notes.push(col.get(r).unwrap().to_string());
+                lines.push(slice.lines.line(r));
+            }
+        }
+        assert_eq!(notes, [long, "y".to_string()]);
+        assert_eq!(lines, [2, 5_003]);
+    }
+
+    #[test]
+    fn small_chunks_give_several_slices_with_their_own_lines() {
+        let mut text = b"id,n\n".to_vec();
+        for i in 0..200 {
+            text.extend_from_slice(format!("A{i},\"x\ny\"\n").as_bytes());
+        }
+        let src = Box::new(std::io::Cursor::new(text));
+        let mut s =
+            CsvStream::from_reader(Path::new("t.csv"), src, None, Encoding::Utf8, None, 100)
+                .unwrap();
+        let (mut slices, mut rows) = (0, 0);
+        while let Some(slice) = s.next_slice().unwrap() {
+            assert_eq!(slice.lines.line(0), 2 + 2 * rows, "slice {slices}");
+            slices += 1;
+            rows += slice.df.height();
+        }
+        assert_eq!(rows, 200);
+        assert!(slices >= 15, "{slices} slices");
+        assert_eq!(s.finish().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_problem_in_the_last_chunk_fails_the_file_and_names_its_line() {
+        let mut text = b"id,n\n".to_vec();
+        for i in 0..300 {
+            text.extend_from_slice(format!("A{i},{i}\n").as_bytes());
+        }
+        text.extend_from_slice(b"A300,1,2\nA301,\xFF\n");
+        let err = read_str(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("t.csv: line 302 (account A300): 3 fields"),
+            "{err}"
+        );
+        assert!(
+            err.contains("t.csv: line 303 (account A301), column n: the value is not valid UTF-8"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -227,3 +227,148 @@ fn short_key(s: &str) -> Option<u128> {
         u128::from_le_bytes(k)
     })
 }
+
+/// Interns a text column's cells (trimmed; empty and null cells are
+/// [`NONE`]) to dense ids in first-seen order; rows where `wanted` is false
+/// get [`NONE`] and are never interned. Each distinct string view of a
+/// chunk is hashed once.
+pub(crate) fn intern_column(
+    ca: &StringChunked,
+    wanted: Option<&[bool]>,
+    interner: &mut Interner,
+) -> Vec<u32> {
+    let mut ids = Vec::with_capacity(ca.len());
+    let mut cache = ViewCache::default();
+    let id = |v: Option<&str>| match v.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) => interner.id(v),
+        None => NONE,
+    };
+    match wanted {
+        None => for_each_view(ca, &mut cache, &mut ids, id),
+        Some(wanted) => for_each_view_where(ca, wanted, &mut cache, &mut ids, id),
+    }
+    ids
+}
+
+/// A column to intern, and the file's rows when it is the file's first
+/// slice (to size the interner for the whole file at the rate of new
+/// strings per row seen in it).
+type InternJob = (StringChunked, Option<Vec<bool>>, Option<usize>);
+
+/// [`intern_column`] for the slices of one column, in the order they are
+/// sent, on a thread of its own (`threaded`) or inline: the ids are the
+/// same either way, since one interner sees the slices in file order. The
+/// reader converts the next slice while this one is interned (hashing
+/// millions of user ids is the largest single cost of the event table).
+pub(crate) struct InternWorker {
+    /// Inline: the interner and the ids not yet taken.
+    inline: Option<(Interner, std::collections::VecDeque<Vec<u32>>)>,
+    jobs: Option<std::sync::mpsc::Sender<InternJob>>,
+    ids: Option<std::sync::mpsc::Receiver<Vec<u32>>>,
+    thread: Option<std::thread::JoinHandle<Interner>>,
+}
+
+impl InternWorker {
+    pub(crate) fn new(threaded: bool) -> InternWorker {
+        if !threaded {
+            return InternWorker {
+                inline: Some(Default::default()),
+                jobs: None,
+                ids: None,
+                thread: None,
+            };
+        }
+        let (jobs, job_rx) = std::sync::mpsc::channel::<InternJob>();
+        let (ids_tx, ids) = std::sync::mpsc::channel();
+        #[cfg(test)]
+        let by_text = BY_TEXT.with(|b| b.get());
+        let thread = std::thread::spawn(move || {
+            #[cfg(test)]
+            BY_TEXT.with(|b| b.set(by_text));
+            let mut interner = Interner::default();
+            for (ca, wanted, total) in job_rx {
+                let ids = intern_with_hint(&ca, wanted.as_deref(), total, &mut interner);
+                if ids_tx.send(ids).is_err() {
+                    break;
+                }
+            }
+            interner
+        });
+        InternWorker {
+            inline: None,
+            jobs: Some(jobs),
+            ids: Some(ids),
+            thread: Some(thread),
+        }
+    }
+
+    /// Queues a slice's column; `total` only with the file's first slice.
+    pub(crate) fn send(
+        &mut self,
+        ca: StringChunked,
+        wanted: Option<Vec<bool>>,
+        total: Option<usize>,
+    ) {
+        match (&mut self.inline, &self.jobs) {
+            (Some((interner, done)), _) => {
+                done.push_back(intern_with_hint(&ca, wanted.as_deref(), total, interner))
+            }
+            (None, Some(jobs)) => {
+                // A send fails only when the thread has died; its panic
+                // surfaces in `recv`.
+                let _ = jobs.send((ca, wanted, total));
+            }
+            (None, None) => unreachable!("inline or threaded"),
+        }
+    }
+
+    /// The ids of the oldest column sent and not yet taken.
+    pub(crate) fn recv(&mut self) -> Vec<u32> {
+        if let Some((_, done)) = &mut self.inline {
+            return done.pop_front().expect("a column was sent");
+        }
+        match self.ids.as_ref().map(|r| r.recv()) {
+            Some(Ok(ids)) => ids,
+            _ => {
+                self.jobs = None;
+                match self.thread.take().map(|t| t.join()) {
+                    Some(Err(panic)) => std::panic::resume_unwind(panic),
+                    _ => unreachable!("the interning thread stops only when told to"),
+                }
+            }
+        }
+    }
+
+    /// The interner, once every column sent has been taken.
+    pub(crate) fn finish(mut self) -> Interner {
+        if let Some((interner, _)) = self.inline.take() {
+            return interner;
+        }
+        self.jobs = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(interner)) => interner,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => unreachable!("threaded"),
+        }
+    }
+}
+
+/// [`intern_column`], then (on a file's first slice, all rows wanted) the
+/// interner sized for the whole file at the same rate of new strings per
+/// row, instead of letting it double (and rehash every key) a dozen times.
+fn intern_with_hint(
+    ca: &StringChunked,
+    wanted: Option<&[bool]>,
+    total: Option<usize>,
+    interner: &mut Interner,
+) -> Vec<u32> {
+    let ids = intern_column(ca, wanted, interner);
+    if let Some(total) = total {
+        if total > ids.len() && !ids.is_empty() && wanted.is_none() {
+            let per_row = interner.len() as f64 / ids.len() as f64;
+            let expected = (per_row * total as f64) as usize;
+            interner.reserve(expected.saturating_sub(interner.len()));
+        }
+    }
+    ids
+}

@@ -17,9 +17,11 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::dates::{parse_day, Day};
 use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
+pub use crate::io::csv::BYTES_PER_ROW;
+use crate::io::csv::{CsvSlices, CsvStream};
 #[cfg(test)]
 use crate::io::group::BY_TEXT;
-use crate::io::group::{for_each_view, for_each_view_where, Interner, ViewCache, EMPTY};
+use crate::io::group::{for_each_view, intern_column, InternWorker, Interner, ViewCache, EMPTY};
 pub use crate::io::group::{Dated, FastMap, Grouped, NONE};
 pub use crate::io::parquet::SLICE_ROWS;
 use crate::io::parquet::{parquet_slices, read_parquet, undecodable_rows};
@@ -384,7 +386,9 @@ struct TableReader<'a> {
     stream: Option<TableStream>,
     /// The sha256 of the table's COPY stream, once read (PostgreSQL only).
     fingerprint: Option<String>,
-    /// The line of each row (CSV only).
+    /// The rest of a CSV file, read a slice at a time (until its end).
+    csv: Option<crate::io::csv::CsvSlices>,
+    /// The line of each row of the current slice (CSV only).
     lines: crate::io::csv::LineMap,
     /// Blank lines skipped (CSV only).
     blank_lines: usize,
@@ -393,7 +397,8 @@ struct TableReader<'a> {
     bad_columns: std::collections::HashSet<&'static str>,
     /// File row of the current slice's first row.
     offset: usize,
-    /// Rows in the whole file.
+    /// Rows in the whole file (of a CSV file, estimated until it is read
+    /// to its end: only buffer sizes read it before).
     total: usize,
     cfg: &'a Config,
     problems: Problems,
@@ -405,9 +410,11 @@ struct TableReader<'a> {
 }
 
 impl<'a> TableReader<'a> {
-    /// Opens `path` and reads its first slice of runs of whole row groups
-    /// of at least `slice_rows` rows (the whole file for CSV). Missing
-    /// required columns and an empty required table are problems.
+    /// Opens `path` and reads its first slice: runs of whole row groups of
+    /// at least `slice_rows` rows (Parquet), the records of a chunk of
+    /// about `slice_rows` x [`BYTES_PER_ROW`] bytes (CSV); the whole file
+    /// with `usize::MAX`. Missing required columns and an empty required
+    /// table are problems.
     fn open(
         table: TableKind,
         input: &Input,
@@ -422,6 +429,7 @@ impl<'a> TableReader<'a> {
         let mut lines = Default::default();
         let mut blank_lines = 0;
         let mut stream = None;
+        let mut csv = None;
         let (df, rest, total) = match kind {
             FileKind::Postgres => {
                 let Input::Db(session, t) = input else {
@@ -436,11 +444,24 @@ impl<'a> TableReader<'a> {
             }
             FileKind::Csv => {
                 let account = cfg.source_column(table, "account_id");
-                let t = crate::io::csv::read(&path, cfg.encoding(table), Some(account))?;
-                lines = t.lines;
-                blank_lines = t.blank_lines;
-                let n = t.df.height();
-                (t.df, Default::default(), n)
+                let chunk = slice_rows.saturating_mul(BYTES_PER_ROW);
+                let mut s = CsvStream::open(&path, cfg.encoding(table), Some(account), chunk)?;
+                let first = s.next_slice()?;
+                s.check()?;
+                let df = match first {
+                    Some(first) => {
+                        lines = first.lines;
+                        first.df
+                    }
+                    None => s.empty_frame()?,
+                };
+                let total = s.estimated_rows();
+                if s.is_done() {
+                    blank_lines = s.finish()?;
+                } else {
+                    csv = Some(CsvSlices::new(s, rayon::current_num_threads() > 1));
+                }
+                (df, Default::default(), total)
             }
             FileKind::Parquet => {
                 let (slices, total) = parquet_slices(&path, slice_rows)?;
@@ -458,6 +479,7 @@ impl<'a> TableReader<'a> {
             prefetch: None,
             stream,
             fingerprint: None,
+            csv,
             lines,
             blank_lines,
             bad_columns: Default::default(),
@@ -532,6 +554,19 @@ impl<'a> TableReader<'a> {
             self.df = df;
             return Ok(true);
         }
+        if let Some(csv) = self.csv.as_mut() {
+            let Some(next) = csv.next()? else {
+                self.blank_lines = self.csv.take().map_or(Ok(0), CsvSlices::finish)?;
+                self.total = self.offset + self.df.height();
+                return Ok(false);
+            };
+            self.offset += self.df.height();
+            self.df = next.df;
+            self.lines = next.lines;
+            self.row_accounts = None;
+            self.reported.clear();
+            return Ok(true);
+        }
         let Some((next, slice)) = self.prefetch.take() else {
             return Ok(false);
         };
@@ -571,7 +606,7 @@ impl<'a> TableReader<'a> {
         let at = row;
         let row = self.offset + row;
         let line = match self.kind {
-            FileKind::Csv => self.lines.line(row),
+            FileKind::Csv => self.lines.line(at),
             FileKind::Parquet | FileKind::Postgres => row + 1,
         };
         Location {
@@ -874,17 +909,10 @@ impl<'a> TableReader<'a> {
         let Some(ca) = self.text_column(ours)? else {
             return Ok(None);
         };
-        let mut ids = Vec::with_capacity(ca.len());
+        let ids = intern_column(&ca, wanted, interner);
         let mut missing = Vec::new();
         match wanted {
             None => {
-                let mut cache = ViewCache::default();
-                for_each_view(&ca, &mut cache, &mut ids, |v| {
-                    match v.map(str::trim).filter(|v| !v.is_empty()) {
-                        Some(v) => interner.id(v),
-                        None => NONE,
-                    }
-                });
                 if required.is_some() {
                     missing.extend(
                         ids.iter()
@@ -894,22 +922,13 @@ impl<'a> TableReader<'a> {
                     );
                 }
             }
-            Some(wanted) => {
+            Some(_) => {
                 // Empty or not, per view; interned only where wanted.
                 let mut empty = Vec::with_capacity(ca.len());
                 let mut cache = ViewCache::default();
                 for_each_view(&ca, &mut cache, &mut empty, |v| {
                     u32::from(v.map(str::trim).is_none_or(str::is_empty))
                 });
-                let mut cache = ViewCache::default();
-                let mut kept = Vec::new();
-                for_each_view_where(&ca, wanted, &mut cache, &mut kept, |v| {
-                    match v.map(str::trim).filter(|v| !v.is_empty()) {
-                        Some(v) => interner.id(v),
-                        None => NONE,
-                    }
-                });
-                ids = kept;
                 if required.is_some() {
                     missing.extend(
                         empty
@@ -942,7 +961,12 @@ impl<'a> TableReader<'a> {
         Ok(Some(ids))
     }
 
-    fn finish(self) -> Result<()> {
+    /// The problems found, if any; a CSV file's rest is read first, since
+    /// a problem of its shape (a ragged line…) fails it as a whole.
+    fn finish(mut self) -> Result<()> {
+        if let Some(csv) = self.csv.take() {
+            csv.finish()?;
+        }
         self.problems.into_result()
     }
 }
@@ -1517,7 +1541,12 @@ fn load_events(
     if !r.problems.is_empty() {
         return r.finish();
     }
-    let (mut types, mut users) = (Interner::default(), Interner::default());
+    let mut types = Interner::default();
+    // User ids (millions at 1M accounts) are interned on a thread of their
+    // own, a slice behind: each slice's rows are kept once the next one is
+    // converted.
+    let mut users = InternWorker::new(rayon::current_num_threads() > 1);
+    let mut pending: Option<PendingEvents> = None;
     let has_users = r.has("user_id");
     let mut tagged = Vec::with_capacity(if window.is_some() { 0 } else { r.total });
     let mut dropped = Dropped::new(if window.is_some() {
@@ -1534,31 +1563,49 @@ fn load_events(
         let event = r
             .interned("event", Some("an event type name"), &mut types, None)?
             .unwrap_or_default();
-        let user = r.interned("user_id", None, &mut users, wanted.as_deref())?;
+        let user = r.text_column("user_id")?;
+        let has_user = user.is_some();
+        if let Some(ca) = user {
+            let first = (r.offset == 0).then_some(r.total);
+            users.send(ca, wanted.clone(), first);
+        }
         let count = r.numbers("count")?;
         if let Some(c) = &count {
             r.check_range("count", c, 0.0, f64::MAX, "a number >= 0");
         }
-        if r.problems.is_empty() {
-            let row = |i: usize| Event {
-                day: day[i].unwrap_or_default(),
-                event_type: event[i],
-                user: user.as_ref().map_or(NONE, |u| u[i]),
-                count: count.as_ref().and_then(|c| c[i]).unwrap_or(1.0) as f32,
-            };
-            keep(
-                &keys,
-                wanted.as_deref(),
+        if let Some(p) = pending.take() {
+            p.keep(
+                &mut users,
+                r.problems.is_empty(),
                 &mut tagged,
                 &mut dropped,
                 &mut skipped,
-                row,
             );
         }
+        pending = Some(PendingEvents {
+            keys,
+            day,
+            wanted,
+            event,
+            has_user,
+            count,
+        });
         if !r.next_slice()? {
             break;
         }
     }
+    if let Some(p) = pending.take() {
+        p.keep(
+            &mut users,
+            r.problems.is_empty(),
+            &mut tagged,
+            &mut dropped,
+            &mut skipped,
+        );
+    }
+    // Only distinct counts of users are read: the interner's strings are
+    // not kept.
+    drop(users.finish());
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -1572,6 +1619,48 @@ fn load_events(
         has_users,
     });
     record_source(tables, TableKind::Events, input, rows, skipped, &r)
+}
+
+/// A slice of events converted but for its user ids (being interned).
+struct PendingEvents {
+    keys: Vec<u32>,
+    day: Vec<Option<Day>>,
+    wanted: Option<Vec<bool>>,
+    event: Vec<u32>,
+    has_user: bool,
+    count: Option<Vec<Option<f64>>>,
+}
+
+impl PendingEvents {
+    /// Takes the slice's user ids from `users` and keeps its rows (unless
+    /// a problem was found: the table then fails).
+    fn keep(
+        self,
+        users: &mut InternWorker,
+        ok: bool,
+        tagged: &mut Vec<(u32, Event)>,
+        dropped: &mut Dropped<Event>,
+        skipped: &mut usize,
+    ) {
+        let user = self.has_user.then(|| users.recv());
+        if !ok {
+            return;
+        }
+        let row = |i: usize| Event {
+            day: self.day[i].unwrap_or_default(),
+            event_type: self.event[i],
+            user: user.as_ref().map_or(NONE, |u| u[i]),
+            count: self.count.as_ref().and_then(|c| c[i]).unwrap_or(1.0) as f32,
+        };
+        keep(
+            &self.keys,
+            self.wanted.as_deref(),
+            tagged,
+            dropped,
+            skipped,
+            row,
+        );
+    }
 }
 
 fn load_tickets(
@@ -2189,6 +2278,134 @@ mod slice_tests {
 }
 
 #[cfg(test)]
+mod csv_slice_tests {
+    //! CSV files read in chunks give the tables of reading them whole, and
+    //! a bad value in the last of many chunks still names its file line,
+    //! account and column.
+    use super::*;
+    use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
+
+    fn csv_data() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let p = SynthParams {
+            accounts: 120,
+            months: 8,
+            seed: 5,
+            ..SynthParams::default()
+        };
+        generate_to_dir(&p.check().unwrap(), dir.path(), SynthFormat::Csv).unwrap();
+        dir
+    }
+
+    /// Rewrites `table`.csv with a quoted field holding a line break in its
+    /// first row and blank lines every 500 lines (so file lines are not
+    /// rows + 1), then `edit` on each data record (0-based) and its fields.
+    fn rewrite(dir: &Path, table: &str, edit: impl Fn(usize, &mut Vec<String>)) {
+        let path = dir.join(format!("{table}.csv"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut out = String::new();
+        for (i, line) in text.lines().enumerate() {
+            if i == 0 {
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
+            if i == 1 {
+                fields[0] = format!("\"{}\"", fields[0]);
+                let last = fields.len() - 1;
+                fields[last] = format!("\"{}\r\n\"", fields[last]);
+            }
+            edit(i - 1, &mut fields);
+            out.push_str(&fields.join(","));
+            out.push_str(if i % 3 == 0 { "\r\n" } else { "\n" });
+            if i % 500 == 0 {
+                out.push_str("\n  \n");
+            }
+        }
+        std::fs::write(&path, out).unwrap();
+    }
+
+    #[test]
+    fn chunks_do_not_change_the_tables() {
+        let dir = csv_data();
+        // The quoted line break goes into a user id and a ticket's priority
+        // would not parse: only events get it.
+        rewrite(dir.path(), "events", |_, _| {});
+        let cfg = Config::default();
+        let whole = load_dir_sliced(dir.path(), &cfg, usize::MAX).unwrap();
+        let events = whole.events.as_ref().unwrap();
+        assert!(events.rows.len() > 5_000, "{}", events.rows.len());
+        assert!(whole.warnings.iter().any(|w| w.contains("blank line")));
+        for slice_rows in [1, 37, 2_000] {
+            let sliced = load_dir_sliced(dir.path(), &cfg, slice_rows).unwrap();
+            assert_eq!(
+                format!("{sliced:?}"),
+                format!("{whole:?}"),
+                "slice_rows {slice_rows}"
+            );
+        }
+        // And in one thread, where no slice is read ahead.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let one = pool.install(|| load_dir_sliced(dir.path(), &cfg, 37).unwrap());
+        assert_eq!(format!("{one:?}"), format!("{whole:?}"));
+    }
+
+    #[test]
+    fn a_bad_value_in_the_last_chunk_names_its_file_line_account_and_column() {
+        let dir = csv_data();
+        let path = dir.path().join("events.csv");
+        let n = std::fs::read_to_string(&path).unwrap().lines().count() - 1;
+        let bad = n - 3; // 0-based record, in the last chunk
+        rewrite(dir.path(), "events", |i, f| {
+            if i == bad {
+                f[4] = "-2".into();
+            }
+        });
+        // Its line: header, records, the quoted line break, blank lines.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let line = 1 + text
+            .split_inclusive('\n')
+            .position(|l| l.contains(",-2"))
+            .unwrap();
+        let account = text.split_inclusive('\n').nth(line - 1).unwrap();
+        let account = account.split(',').next().unwrap();
+        assert!(line > bad + 2 + 2, "line {line}, record {bad}");
+        for slice_rows in [usize::MAX, 40] {
+            let err =
+                load_dir_sliced(dir.path(), &Config::default(), slice_rows).expect_err("must fail");
+            let msg = err.to_string();
+            let want = format!(
+                "events.csv: line {line} (account {account}), column count: expected a number >= 0, found -2"
+            );
+            assert!(msg.contains(&want), "{msg}\nwanted: {want}");
+            assert!(msg.starts_with("1 problem"), "{msg}");
+        }
+        // A ragged line near the end fails the file as a whole, as when
+        // it was read whole: the bad value is not reported beside it.
+        let dir = csv_data();
+        rewrite(dir.path(), "events", |i, f| {
+            if i == bad {
+                f[4] = "-2".into();
+            }
+            if i == n - 2 {
+                f.push("extra".into());
+            }
+        });
+        for slice_rows in [usize::MAX, 40] {
+            let msg = load_dir_sliced(dir.path(), &Config::default(), slice_rows)
+                .expect_err("must fail")
+                .to_string();
+            assert!(msg.starts_with("1 problem"), "{msg}");
+            assert!(msg.contains("6 fields, but the header has 5"), "{msg}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod read_path_tests {
     //! The read path's shortcuts change nothing: strings looked up once per
     //! view give the tables of a lookup per row, and a scoring window gives
@@ -2332,6 +2549,44 @@ mod read_path_tests {
             || s.table == TableKind::Subscriptions
             || s.table == TableKind::Surveys
             || s.skipped_unknown_account > 0));
+    }
+
+    /// User ids interned on their own thread (a slice behind) give the
+    /// tables of interning them inline, as `--threads 1` does: edge cases
+    /// in slices of 100 rows, whole, in a scoring window, and the demo.
+    #[test]
+    fn the_interning_thread_gives_the_tables_of_one_thread() {
+        let dir = edge_cases();
+        let cfg = Config::default();
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
+        let window = Need::Window {
+            as_of: None,
+            days: LONGEST_WINDOW_DAYS,
+        };
+        for (data, slice_rows, need) in [
+            (dir.path().to_path_buf(), 100, Need::Everything),
+            (dir.path().to_path_buf(), usize::MAX, Need::Everything),
+            (dir.path().to_path_buf(), 100, window),
+            (demo(), SLICE_ROWS, Need::Everything),
+        ] {
+            let opts = LoadOptions { slice_rows, need };
+            let one = pool(1).install(|| load_dir_with(&data, &cfg, &opts).unwrap());
+            let two = pool(2).install(|| load_dir_with(&data, &cfg, &opts).unwrap());
+            assert_eq!(format!("{two:?}"), format!("{one:?}"), "{}", data.display());
+            assert!(two
+                .events
+                .as_ref()
+                .unwrap()
+                .rows
+                .rows
+                .iter()
+                .any(|e| e.user != NONE));
+        }
     }
 
     /// Every field but the rows a window drops (and the user ids it does
