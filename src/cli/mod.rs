@@ -2,5 +2,6 @@
 //! parameters, plus the stderr logger. Binaries stay a screenful.
 pub mod exit;
 pub mod log;
+pub mod merge;
 pub mod score;
 pub mod train;
