@@ -52,13 +52,10 @@ pub fn merge(mut parts: Vec<Part>, bundle: &Bundle) -> Result<Merged> {
     let twice: Vec<String> = by_bucket
         .iter()
         .filter(|(_, dirs)| dirs.len() > 1)
-        .map(|(k, dirs)| format!("bucket {k} in {}", dirs.join(" and ")))
+        .map(|(k, dirs)| format!("bucket {k} given twice: {}", dirs.join(" and ")))
         .collect();
     if !twice.is_empty() {
-        return Err(Error::Merge(format!(
-            "a bucket given twice: {}",
-            twice.join("; ")
-        )));
+        return Err(Error::Merge(twice.join("; ")));
     }
     let missing: Vec<String> = (0..n)
         .filter(|k| !by_bucket.contains_key(k))

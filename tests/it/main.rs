@@ -10,5 +10,6 @@ mod histories;
 mod publish;
 mod report;
 mod score;
+mod shard;
 mod train;
 mod truth;
