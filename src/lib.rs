@@ -6,9 +6,9 @@
 //! path for training and scoring) and horizon `labels` -> models
 //! (`models::rfm`, `models::propensity`, `models::survival`) validated out of
 //! time (`metrics`) -> a versioned `bundle` -> parallel `score` -> the risk
-//! `queue`. `report` turns a bundle and a queue into self-contained HTML
-//! pages for people; `publish` switches a run's outputs into their folder
-//! as one set, under a lock.
+//! `queue`, compared with the previous run's by `movers`. `report` turns a
+//! bundle and a queue into self-contained HTML pages for people; `publish`
+//! switches a run's outputs into their folder as one set, under a lock.
 
 pub mod account;
 pub mod bundle;
@@ -22,6 +22,7 @@ pub mod io;
 pub mod labels;
 pub mod metrics;
 pub mod models;
+pub mod movers;
 pub mod publish;
 pub mod queue;
 pub mod report;

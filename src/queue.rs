@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::thousands;
 
 /// One account in the queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueueRow {
     pub rank: u32,
     pub account_id: String,
@@ -50,6 +50,16 @@ pub struct QueueRow {
     /// The tenure that curve was read at: `tenure_days`, or the oldest the
     /// curve supports for older accounts. Not a queue column.
     pub curve_tenure: f64,
+    /// The previous run's churn risk for this account (NaN, an empty cell:
+    /// no previous run, not queued then, or no churn model then); see
+    /// `movers`. Likewise `churn_risk_change` (now minus then).
+    pub prev_churn_risk: f64,
+    pub churn_risk_change: f64,
+    /// The previous run's tier (empty: as above).
+    pub prev_risk_tier: String,
+    /// `None` (empty) without a previous run, or when a tier is unknown
+    /// on one side.
+    pub movement: Option<crate::movers::Movement>,
 }
 
 /// The play for an account, by the first rule that matches (README):
@@ -322,7 +332,8 @@ pub fn describe(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<St
 }
 
 /// The queue as a table, columns in the documented order; `name` and
-/// `owner` only when the data has them.
+/// `owner` only when the data has them. `as_of` is a date (Parquet keeps it
+/// typed; see [`with_text_dates`] for the text formats).
 pub fn to_frame(rows: &[QueueRow], with_name: bool, with_owner: bool) -> PolarsResult<DataFrame> {
     let s = |f: fn(&QueueRow) -> String| rows.iter().map(f).collect::<Vec<_>>();
     let x = |f: fn(&QueueRow) -> f64| rows.iter().map(f).collect::<Vec<_>>();
@@ -357,7 +368,13 @@ pub fn to_frame(rows: &[QueueRow], with_name: bool, with_owner: bool) -> PolarsR
         ));
     }
     cols.extend([
-        Column::new("as_of".into(), s(|r| r.as_of.clone())),
+        Column::new(
+            "as_of".into(),
+            rows.iter()
+                .map(|r| crate::dates::parse_day(&r.as_of))
+                .collect::<Vec<_>>(),
+        )
+        .cast(&DataType::Date)?,
         Column::new("mrr".into(), x(|r| r.mrr)),
         Column::new("churn_risk".into(), ox(|r| r.churn_risk)),
         Column::new("risk_tier".into(), os(|r| &r.risk_tier)),
@@ -375,7 +392,31 @@ pub fn to_frame(rows: &[QueueRow], with_name: bool, with_owner: bool) -> PolarsR
         Column::new("upgrade_drivers".into(), s(|r| r.upgrade_drivers.clone())),
         Column::new("suggested_play".into(), s(|r| r.suggested_play.clone())),
         Column::new("model_version".into(), s(|r| r.model_version.clone())),
+        Column::new("prev_churn_risk".into(), ox(|r| r.prev_churn_risk)),
+        Column::new("churn_risk_change".into(), ox(|r| r.churn_risk_change)),
+        Column::new("prev_risk_tier".into(), os(|r| &r.prev_risk_tier)),
+        Column::new(
+            "movement".into(),
+            rows.iter()
+                .map(|r| r.movement.map(|m| m.as_str()))
+                .collect::<Vec<_>>(),
+        ),
     ]);
+    DataFrame::new_infer_height(cols)
+}
+
+/// The queue with its date columns as `YYYY-MM-DD` text, as CSV and JSON
+/// write them (a reader of those formats sees the same text as before
+/// dates were typed).
+pub fn with_text_dates(df: &DataFrame) -> PolarsResult<DataFrame> {
+    let cols = df
+        .columns()
+        .iter()
+        .map(|c| match c.dtype() {
+            DataType::Date => c.cast(&DataType::String),
+            _ => Ok(c.clone()),
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
     DataFrame::new_infer_height(cols)
 }
 

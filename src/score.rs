@@ -298,5 +298,10 @@ fn score_row(
         survival_level: survival.curve_level.clone(),
         hazard_ratio: survival.hazard_ratio,
         curve_tenure: survival.curve_tenure,
+        // Filled in by `movers::apply` when there is a previous run.
+        prev_churn_risk: f64::NAN,
+        churn_risk_change: f64::NAN,
+        prev_risk_tier: String::new(),
+        movement: None,
     }
 }

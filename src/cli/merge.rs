@@ -52,6 +52,7 @@ pub fn run(args: MergeArgs) -> Result<String> {
     )?;
     let start = Instant::now();
     let bundle = load_bundle(&args.model, &mut log)?;
+    let previous = args.finish.read_previous(&mut log)?;
     log.step(&format!("reading {} parts", args.parts.len()));
     let parts = args
         .parts
@@ -73,6 +74,7 @@ pub fn run(args: MergeArgs) -> Result<String> {
             scored: merged.scored,
             sources: &merged.sources,
             as_of,
+            previous,
             read_s: merged.read_s,
             started: start,
         },

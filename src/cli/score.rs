@@ -15,6 +15,7 @@ use crate::dates::{format_day, now_rfc3339, parse_day, Day};
 use crate::error::{Error, Result};
 use crate::io::load::{load_dir_with, LoadOptions, Need, SourceFile};
 use crate::io::write::Format;
+use crate::movers::{apply, Previous};
 use crate::publish::lock::describe_holder;
 use crate::publish::scoring::{publish, ScoringRun, SCORING_FILES};
 use crate::publish::{DriftReport, LockWait, OutputFolder, DRIFT_WARN_PSI};
@@ -28,6 +29,7 @@ Examples:
   ebbflow-score                      # demo bundle on the demo data, queue in out/
   ebbflow-score --model models/demo --data datasets/demo --as-of 2025-12-31 --format parquet,csv --top 20
   ebbflow-score --out out --report   # then open out/report.html in a browser (works offline)
+  ebbflow-score --as-of 2025-11-30 --out nov && ebbflow-score --previous nov   # what moved since November
   ebbflow-score --as-of 2025-12-31 --shard 0/2 --out parts/0   # and 1/2 into parts/1, anywhere
   ebbflow-score merge --out out parts/0 parts/1                # the queue one run writes
 
@@ -139,9 +141,28 @@ pub struct FinishArgs {
     /// gated: it drifts with the calendar by construction. With --shard it belongs to merge.
     #[arg(long, value_name = "PSI")]
     pub fail_on_drift: Option<f64>,
+    /// An earlier run to compare with: its queue file (queue.parquet, queue.csv or queue.json) or
+    /// its --out folder. Its as-of date must be before this run's. Fills the queue's
+    /// prev_churn_risk, churn_risk_change, prev_risk_tier and movement (new, up, down, same) and
+    /// the page's "Moved since" section. Without it those columns are empty. With --shard it
+    /// belongs to merge.
+    #[arg(long, value_name = "PATH")]
+    pub previous: Option<PathBuf>,
 }
 
 impl FinishArgs {
+    /// Reads the earlier run `--previous` names, if any: a damaged or
+    /// missing one fails before the data is read.
+    pub(crate) fn read_previous(&self, log: &mut Log) -> Result<Option<Previous>> {
+        match &self.previous {
+            Some(p) => {
+                log.step(&format!("reading the previous run {}", p.display()));
+                Ok(Some(Previous::read(p)?))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Checks the flags before any work.
     pub fn check(&self) -> Result<()> {
         if self.format.is_empty() {
@@ -197,10 +218,17 @@ pub(crate) fn with_threads(
 fn run_inner(args: ScoreArgs) -> Result<String> {
     let mut log = Log::with_format("ebbflow-score", args.quiet, args.log_format);
     args.finish.check()?;
-    if args.shard.is_some() && args.finish.fail_on_drift.is_some() {
-        return Err(Error::InvalidParam(
-            "--fail-on-drift is applied once over all accounts: give it to `ebbflow-score merge`, not to --shard".into(),
-        ));
+    if args.shard.is_some() {
+        for (flag, given) in [
+            ("--fail-on-drift", args.finish.fail_on_drift.is_some()),
+            ("--previous", args.finish.previous.is_some()),
+        ] {
+            if given {
+                return Err(Error::InvalidParam(format!(
+                    "{flag} is applied once over all accounts: give it to `ebbflow-score merge`, not to --shard"
+                )));
+            }
+        }
     }
     // Runs on one folder go one at a time, so the lock is taken before the
     // work: a second run waits here, not after scoring.
@@ -218,6 +246,8 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     // Timings count the work, not a wait for another run.
     let start = Instant::now();
     let bundle = load_bundle(&args.model, &mut log)?;
+    // A damaged or missing previous queue fails before the data is read.
+    let previous = args.finish.read_previous(&mut log)?;
     let cfg = Config::load(args.config.as_deref())?;
     log.step(&format!("loading data {}", args.data.display()));
     // Events and tickets: only the rows features as of the date can read.
@@ -253,6 +283,9 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     };
     let read_s = start.elapsed().as_secs_f64();
     let as_of = as_of_arg.unwrap_or(tables.last_day);
+    if let Some(p) = &previous {
+        p.check_before(as_of)?;
+    }
     let params = ScoreParams::new(as_of, args.batch_size)?;
     log.step(&format!(
         "scoring {} accounts as of {}{}",
@@ -310,6 +343,7 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
             scored,
             sources: &tables.sources,
             as_of,
+            previous,
             read_s,
             started: start,
         },
@@ -337,6 +371,8 @@ pub(crate) struct Finishing<'a> {
     pub scored: Scored,
     pub sources: &'a [SourceFile],
     pub as_of: Day,
+    /// The earlier run `--previous` names, read before the work.
+    pub previous: Option<Previous>,
     pub read_s: f64,
     pub started: Instant,
 }
@@ -358,10 +394,15 @@ pub(crate) fn finish(
         mut scored,
         sources,
         as_of,
+        previous,
         read_s,
         started: start,
     } = run;
     rank(&mut scored.rows);
+    let movers = match &previous {
+        Some(p) => Some(apply(p, as_of, &mut scored.rows)?),
+        None => None,
+    };
     let measured = !scored.rows.is_empty();
     if !measured {
         log.warn(&format!(
@@ -388,6 +429,8 @@ pub(crate) fn finish(
     let report = (!args.no_report).then(|| ScoreReport {
         bundle,
         rows: &scored.rows[..shown],
+        queue: &scored.rows,
+        movers: movers.as_ref(),
         scored: scored.rows.len(),
         has_names: scored.has_names,
         has_owner: scored.has_owner,
@@ -409,6 +452,7 @@ pub(crate) fn finish(
             formats: &args.format,
             report,
             drift: &drift,
+            movers: movers.as_ref(),
             generated_at: &generated_at,
             read_s,
             started: start,
@@ -422,8 +466,19 @@ pub(crate) fn finish(
             args.out.display()
         )));
     }
+    let moved = movers.as_ref().map_or(String::new(), |m| {
+        let c = &m.counts;
+        format!(
+            "; since {}: {} up, {} down, {} new, {} left the queue",
+            format_day(m.previous_as_of),
+            c.up,
+            c.down,
+            c.new,
+            c.left
+        )
+    });
     log.summary(&format!(
-        "scored {} of {} accounts as of {} with bundle {} in {:.2}s; queue in {}",
+        "scored {} of {} accounts as of {} with bundle {} in {:.2}s; queue in {}{moved}",
         scored.rows.len(),
         scored.accounts,
         format_day(as_of),

@@ -16,9 +16,10 @@ use crate::dates::{format_day, Day};
 use crate::error::{Error, Result};
 use crate::io::load::SourceFile;
 use crate::io::write::{write_bytes, write_frame, Format};
+use crate::movers::{MovementCounts, Movers};
 use crate::publish::folder::{Contents, OutputFolder};
 use crate::publish::gate::DriftReport;
-use crate::queue::to_frame;
+use crate::queue::{to_frame, with_text_dates};
 use crate::report::score_page::ScoreReport;
 use crate::score::{Scored, Timings};
 
@@ -47,6 +48,8 @@ pub struct ScoringRun<'a> {
     /// The page, unless the run skips it; rendered only if the queue is published.
     pub report: Option<ScoreReport<'a>>,
     pub drift: &'a DriftReport,
+    /// The comparison with the previous run, when there is one.
+    pub movers: Option<&'a Movers>,
     /// Shared by the manifest and the page.
     pub generated_at: &'a str,
     pub read_s: f64,
@@ -91,6 +94,16 @@ struct Counts {
     skipped_rows_unknown_account: usize,
 }
 
+/// The run this one was compared with, and what moved since.
+#[derive(Debug, Serialize)]
+struct PreviousRun<'a> {
+    as_of: String,
+    /// Where it was read from (a queue file's path).
+    source: &'a str,
+    /// Accounts per movement, and those that left the queue.
+    movement: &'a MovementCounts,
+}
+
 #[derive(Debug, Serialize)]
 struct ManifestTimings {
     read_s: f64,
@@ -116,6 +129,9 @@ struct Manifest<'a> {
     as_of: String,
     data: &'a [SourceFile],
     counts: Counts,
+    /// The previous run the queue's movers columns compare with; null on
+    /// a first run (no --previous), the columns then empty.
+    previous: Option<PreviousRun<'a>>,
     timings: ManifestTimings,
     /// Exactly the files of this folder's set (the manifest aside).
     outputs: Vec<Output>,
@@ -150,13 +166,24 @@ pub fn publish(folder: &OutputFolder, run: ScoringRun<'_>) -> Result<Published> 
         let s = run.scored;
         let mut df = to_frame(&s.rows, s.has_names, s.has_owner)
             .map_err(|e| Error::polars(folder.shown(), e))?;
+        // Parquet keeps `as_of` a date; CSV and JSON write it as text.
+        let mut text = None;
         for fmt in run.formats {
             let name = format!("queue.{}", fmt.extension());
             if outputs.iter().any(|o| o.file == name) {
                 continue;
             }
+            let df = match fmt {
+                Format::Parquet => &mut df,
+                Format::Csv | Format::Json => match &mut text {
+                    Some(t) => t,
+                    None => text.insert(
+                        with_text_dates(&df).map_err(|e| Error::polars(folder.shown(), e))?,
+                    ),
+                },
+            };
             outputs.push(stage.write(|dir| {
-                write_frame(&dir.join(&name), &mut df, *fmt)?;
+                write_frame(&dir.join(&name), df, *fmt)?;
                 Output::of(dir, &name)
             })?);
         }
@@ -197,6 +224,11 @@ pub fn publish(folder: &OutputFolder, run: ScoringRun<'_>) -> Result<Published> 
                 .map(|f| f.skipped_unknown_account)
                 .sum(),
         },
+        previous: run.movers.map(|m| PreviousRun {
+            as_of: format_day(m.previous_as_of),
+            source: &m.source,
+            movement: &m.counts,
+        }),
         timings: ManifestTimings {
             read_s: run.read_s,
             score: s.timings.clone(),

@@ -11,7 +11,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::bundle::Bundle;
+use crate::dates::format_day;
 use crate::error::Result;
+use crate::movers::{Movement, Movers};
 use crate::queue::QueueRow;
 use crate::report::data::{figure_rows, steps, FigureRow, Steps};
 use crate::report::html::{json_for_script, page, round};
@@ -24,7 +26,7 @@ pub(crate) const SCORE_JS: &str = include_str!("assets/score.js");
 /// the tiers and `suggested_play` are indexes into `dicts`; the drivers
 /// are lists of indexes into `dicts.phrase` (joined with "; " they give
 /// the queue's text back).
-pub const FIELDS: [&str; 21] = [
+pub const FIELDS: [&str; 25] = [
     "rank",
     "account_id",
     "name",
@@ -46,7 +48,18 @@ pub const FIELDS: [&str; 21] = [
     "curve",
     "hazard_ratio",
     "curve_tenure",
+    "prev_churn_risk",
+    "churn_risk_change",
+    "prev_risk_tier",
+    "movement",
 ];
+
+/// The last fields of [`FIELDS`], sent only with a previous run.
+const MOVERS_FIELDS: usize = 4;
+
+/// Accounts listed under each heading of the "Moved since" section; the
+/// section gives each list's full count.
+pub const MOVERS_LISTED: usize = 10;
 
 /// Everything the queue page shows, borrowed from the scoring run.
 #[derive(Debug, Clone)]
@@ -54,6 +67,10 @@ pub struct ScoreReport<'a> {
     pub bundle: &'a Bundle,
     /// Ranked queue rows shown on the page: the top of the queue.
     pub rows: &'a [QueueRow],
+    /// Every row of the queue: the "Moved since" section picks from all.
+    pub queue: &'a [QueueRow],
+    /// The comparison with the previous run; `None` on a first run.
+    pub movers: Option<&'a Movers>,
     /// Accounts scored (the queue files hold them all; `rows` may be fewer).
     pub scored: usize,
     pub has_names: bool,
@@ -155,6 +172,8 @@ impl ScoreReport<'_> {
             |s: &str| -> Vec<usize> { split(s).iter().map(|p| phrases.get(p)).collect() };
         let tiers = ["high", "medium", "low"];
         let tier = |t: &str| tiers.iter().position(|x| *x == t);
+        let movements = Movement::ALL.map(Movement::as_str);
+        let movement = |m: Option<Movement>| m.map(|m| Movement::ALL.iter().position(|x| *x == m));
 
         // The curve each row's survival was read from: the stratum of its
         // level, or the overall curve (`SurvivalModel::stratum_index`).
@@ -187,11 +206,16 @@ impl ScoreReport<'_> {
             used.iter().position(|x| *x == u).expect("collected above")
         };
 
+        // Without a previous run the rows end before the movers fields.
+        let n_fields = match self.movers {
+            Some(_) => FIELDS.len(),
+            None => FIELDS.len() - MOVERS_FIELDS,
+        };
         let rows: Vec<Value> = self
             .rows
             .iter()
             .map(|r| {
-                json!([
+                let mut row = json!([
                     r.rank,
                     r.account_id,
                     r.name,
@@ -216,7 +240,16 @@ impl ScoreReport<'_> {
                     curve_index(r),
                     round(r.hazard_ratio, 4),
                     round(r.curve_tenure, 0),
-                ])
+                    round(r.prev_churn_risk, 4),
+                    round(r.churn_risk_change, 4),
+                    tier(&r.prev_risk_tier),
+                    movement(r.movement),
+                ]);
+                if self.movers.is_none() {
+                    // A first run's movers fields are all null: not sent.
+                    row.as_array_mut().expect("an array").truncate(n_fields);
+                }
+                row
             })
             .collect();
 
@@ -261,14 +294,16 @@ impl ScoreReport<'_> {
             },
             "has_names": self.has_names,
             "has_owner": self.has_owner,
-            "fields": FIELDS,
+            "fields": &FIELDS[..n_fields],
             "dicts": {
                 "owner": owners.values(),
                 "segment": segments.values(),
                 "tier": tiers,
                 "play": plays.values(),
                 "phrase": phrases.values(),
+                "movement": movements,
             },
+            "movers": self.movers.map(|m| self.movers_data(m)),
             "rows": rows,
             "curves": curves,
             "segments": profiles,
@@ -276,6 +311,69 @@ impl ScoreReport<'_> {
             "drift": {
                 "warn_above": self.drift_warn_above,
                 "features": self.drift.iter().map(|d| json!([d.feature, round(d.psi, 4)])).collect::<Vec<_>>(),
+            },
+        })
+    }
+}
+
+impl ScoreReport<'_> {
+    /// The "Moved since" section: accounts newly in the high tier (risen
+    /// into it, or new to the queue in it), the largest rises in churn
+    /// risk, and the accounts that left the queue; at most
+    /// [`MOVERS_LISTED`] of each, with each list's full count. Every
+    /// figure is the account's own queue value, now or in the previous run.
+    fn movers_data(&self, m: &Movers) -> Value {
+        let now = |r: &QueueRow| {
+            json!({
+                "rank": r.rank,
+                "account_id": r.account_id,
+                "name": r.name,
+                "movement": r.movement.map(Movement::as_str),
+                "risk_tier": Some(r.risk_tier.as_str()).filter(|t| !t.is_empty()),
+                "prev_risk_tier": Some(r.prev_risk_tier.as_str()).filter(|t| !t.is_empty()),
+                "churn_risk": round(r.churn_risk, 4),
+                "prev_churn_risk": round(r.prev_churn_risk, 4),
+                "churn_risk_change": round(r.churn_risk_change, 4),
+                "arr_at_risk": round(r.arr_at_risk, 0),
+            })
+        };
+        let newly_high: Vec<&QueueRow> = self
+            .queue
+            .iter()
+            .filter(|r| {
+                r.risk_tier == "high" && matches!(r.movement, Some(Movement::Up | Movement::New))
+            })
+            .collect();
+        let mut risers: Vec<&QueueRow> = self
+            .queue
+            .iter()
+            .filter(|r| r.churn_risk_change > 0.0)
+            .collect();
+        risers.sort_by(|a, b| {
+            b.churn_risk_change
+                .total_cmp(&a.churn_risk_change)
+                .then(a.rank.cmp(&b.rank))
+        });
+        let list = |v: &[&QueueRow]| {
+            json!({
+                "total": v.len(),
+                "rows": v.iter().take(MOVERS_LISTED).map(|r| now(r)).collect::<Vec<_>>(),
+            })
+        };
+        json!({
+            "previous_as_of": format_day(m.previous_as_of),
+            "counts": m.counts,
+            "newly_high": list(&newly_high),
+            "risers": list(&risers),
+            "left": {
+                "total": m.left.len(),
+                "rows": m.left.iter().take(MOVERS_LISTED).map(|a| json!({
+                    "account_id": a.account_id,
+                    "name": a.name,
+                    "prev_risk_tier": a.risk_tier,
+                    "prev_churn_risk": a.churn_risk.map(|x| round(x, 4)),
+                    "prev_arr_at_risk": a.arr_at_risk.map(|x| round(x, 0)),
+                })).collect::<Vec<_>>(),
             },
         })
     }
@@ -321,6 +419,7 @@ mod tests {
             survival_level: level.map(String::from),
             hazard_ratio: 1.0,
             curve_tenure: 412.0,
+            ..QueueRow::default()
         }
     }
 
@@ -332,6 +431,8 @@ mod tests {
         ScoreReport {
             bundle: b,
             rows,
+            queue: rows,
+            movers: None,
             scored: rows.len(),
             has_names: true,
             has_owner: true,

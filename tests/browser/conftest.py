@@ -79,6 +79,19 @@ def score_out():
 
 
 @pytest.fixture(scope="session")
+def moved_out():
+    """The demo queue as of 2025-12-31 compared with the one as of 2025-11-30
+    (--previous): the page's "Moved since" section and movement filter."""
+    before = fresh(WORK / "score-nov")
+    run("ebbflow-score", "--model", "models/demo", "--data", "datasets/demo", "--out", str(before),
+        "--as-of", "2025-11-30", "--format", "csv", "--no-report", "--top", "0", "--quiet")
+    out = fresh(WORK / "score-moved")
+    run("ebbflow-score", "--model", "models/demo", "--data", "datasets/demo", "--out", str(out),
+        "--previous", str(before), "--format", "csv", "--report", "--report-rows", "0", "--top", "0", "--quiet")
+    return before, out
+
+
+@pytest.fixture(scope="session")
 def train_out():
     """A bundle on 12 months of demo history, compared with models/demo."""
     out = fresh(WORK / "model")

@@ -372,6 +372,70 @@ def test_fifty_thousand_accounts_load_and_filter_in_reasonable_time(big_out, ope
     assert filter_ms < 2000 and sort_ms < 4000 and search_s < 3, figures
 
 
+def test_moved_since_lists_who_moved_and_filters_by_movement(moved_out, score_out, open_page, shots):
+    before_dir, out = moved_out
+    before = {r["account_id"]: r for r in read_queue(before_dir / "queue.csv")}
+    queue = read_queue(out / "queue.csv")
+    now = {r["account_id"]: r for r in queue}
+    p = open_page(out / "report.html")
+    page = p.page
+    page.wait_for_selector("#queue-table tbody tr")
+    moved = page.locator("#moved")
+    assert moved.locator("h2").inner_text() == "Moved since 2025-11-30"
+
+    # Each list's count is re-derived from the two queue files.
+    order = {"low": 0, "medium": 1, "high": 2}
+    newly_high = [r for r in queue if r["risk_tier"] == "high"
+                  and (r["account_id"] not in before or order[before[r["account_id"]]["risk_tier"]] < 2)]
+    risers = [r for r in queue if r["account_id"] in before
+              and float(r["churn_risk"]) > float(before[r["account_id"]]["churn_risk"])]
+    left = [i for i in before if i not in now]
+    for panel, want in (("moved-high", newly_high), ("moved-risers", risers), ("moved-left", left)):
+        box = page.locator(f"#{panel}")
+        assert int(box.get_attribute("data-total")) == len(want) > 0, panel
+        assert box.locator("tbody tr").count() == min(10, len(want)), panel
+    # The newly-high list is the top of the queue among them, and every
+    # account it names was below high (or absent) on 2025-11-30.
+    names = page.locator("#moved-high tbody tr td:first-child .id").all_inner_texts()
+    assert names == [r["account_id"] for r in newly_high[:10]]
+    for i in page.locator("#moved-left tbody tr td:first-child .id").all_inner_texts():
+        assert i in before and i not in now
+    # The biggest riser first: its change in points as the file gives it.
+    top = max(risers, key=lambda r: float(r["churn_risk"]) - float(before[r["account_id"]]["churn_risk"]))
+    first = page.locator("#moved-risers tbody tr").first
+    assert first.locator(".id").inner_text() == top["account_id"]
+    rise = (float(top["churn_risk"]) - float(before[top["account_id"]]["churn_risk"])) * 100
+    assert first.locator("td").last.inner_text() == f"+{rise:.1f} pts"
+    no_sideways_scroll(page)
+    scroll_to(page, "moved")
+    page.screenshot(path=str(shots / "score-moved.png"))
+
+    # The movement filter narrows the table to exactly those rows of the file.
+    for m in ("up", "down", "new", "same"):
+        page.select_option("#f-movement", label=m)
+        want = [r for r in queue if r["movement"] == m]
+        wait_matching(page, len(want))
+        shown = body_rows(page).evaluate_all("rs => rs.map(r => r.dataset.account)")
+        assert shown == [r["account_id"] for r in want[:100]], m
+    # An account that moved up says so in its panel, from its own values.
+    page.select_option("#f-movement", label="up")
+    scroll_to(page, "queue")
+    page.screenshot(path=str(shots / "score-moved-up.png"))
+    body_rows(page).first.click()
+    r = now[body_rows(page).first.get_attribute("data-account")]
+    said = page.locator("#account-moved").inner_text()
+    pct = lambda x: f"{float(x) * 100:.1f}%"
+    assert said.startswith(f"{r['prev_risk_tier']} → {r['risk_tier']}; churn risk {pct(r['prev_churn_risk'])} → {pct(r['churn_risk'])}"), said
+    no_sideways_scroll(page)
+    p.check_clean()
+
+    # A first run says there is nothing to compare with, and has no such filter.
+    first_run = open_page(score_out / "report.html").page
+    first_run.wait_for_selector("#queue-table tbody tr")
+    assert "No earlier run to compare with" in first_run.locator("#moved-none").inner_text()
+    assert first_run.locator("#f-movement").count() == 0
+
+
 def test_every_page_loads_without_script_errors(score_out, train_out, open_page):
     for path in (score_out / "report.html", train_out / "report.html"):
         p = open_page(path)

@@ -7,6 +7,7 @@ mod drift_gate;
 mod exit_codes;
 mod fuzz;
 mod histories;
+mod pg;
 mod publish;
 mod report;
 mod score;

@@ -79,7 +79,11 @@ fn queue_has_the_documented_columns_order_and_tiers() {
             "churn_drivers",
             "upgrade_drivers",
             "suggested_play",
-            "model_version"
+            "model_version",
+            "prev_churn_risk",
+            "churn_risk_change",
+            "prev_risk_tier",
+            "movement"
         ]
     );
     assert!(

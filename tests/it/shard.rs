@@ -258,6 +258,61 @@ fn shard_and_merge_gated(wd: &Workdir) {
     assert!(String::from_utf8_lossy(&o.stderr).contains("PSI 0.433 > 0.3"));
 }
 
+#[test]
+fn merge_compares_with_previous_as_a_single_run_does() {
+    // Movers against an earlier run are part of the finishing step, so a
+    // merge with --previous writes the single run's movement columns and
+    // "Moved since" section.
+    let wd = Workdir::new();
+    let o = wd.run(
+        "ebbflow-score",
+        &[
+            "--model",
+            s(&demo_model()),
+            "--data",
+            s(&demo_data()),
+            "--as-of",
+            "2025-11-30",
+            "--out",
+            "nov",
+            "--format",
+            "csv",
+            "--quiet",
+        ],
+    );
+    ok(o, "previous run");
+    ok(
+        single(&wd, &demo_data(), "single", &["--previous", "nov"]),
+        "single run",
+    );
+    let parts: Vec<String> = (0..3)
+        .map(|k| {
+            let part = format!("parts/{k}");
+            ok(shard(&wd, &demo_data(), k, 3, &part, &[]), "shard");
+            part
+        })
+        .collect();
+    ok(
+        merge(&wd, "merged", &parts, &["--previous", "nov"]),
+        "merge",
+    );
+    assert_same_outputs(&wd.path("single"), &wd.path("merged"));
+    let queue = std::fs::read_to_string(wd.path("merged/queue.csv")).unwrap();
+    assert!(queue.lines().next().unwrap().ends_with(",movement"));
+    let moved = |m: &str| {
+        queue
+            .lines()
+            .filter(|l| l.ends_with(&format!(",{m}")))
+            .count()
+    };
+    assert!(moved("up") > 10 && moved("down") > 10, "movements filled");
+    refused(
+        shard(&wd, &demo_data(), 0, 3, "p", &["--previous", "nov"]),
+        2,
+        &["--previous", "merge"],
+    );
+}
+
 /// Splits a CSV data folder into `root/bucket=K/` by each row's account,
 /// as a Spark job partitioning by pmod(xxhash64(account_id), n) would.
 fn partition_csv(data: &Path, root: &Path, n: u32) {

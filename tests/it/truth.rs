@@ -6,6 +6,7 @@
 
 mod catalog;
 mod check;
+mod movers;
 mod raw;
 
 use std::path::Path;

@@ -14,6 +14,10 @@
   const SKIPPED = new Set(D.bundle.skipped.map((k) => k.target));
   const skippedNotes = () => D.bundle.skipped.map((k) => el("p", { class: "warn small skipped-model" }, `No ${k.target} model in this bundle: ${k.reason}. Its columns are empty (–).`));
   const PHRASES = D.dicts.phrase;
+  // What moved since the previous run; null on a first run.
+  const M = D.movers;
+  const MOVES = D.dicts.movement;
+  const ARROW = { up: "▲", down: "▼", new: "●", same: "=" };
   const rows = D.rows.map((a) => {
     const r = {
       rank: a[F.rank], id: a[F.account_id], name: a[F.name] || "",
@@ -26,6 +30,11 @@
       s90: a[F.survival_90d], edr: a[F.expected_days_remaining],
       cd: a[F.churn_drivers].map((i) => PHRASES[i]).join("; "), ud: a[F.upgrade_drivers].map((i) => PHRASES[i]).join("; "), playIx: a[F.suggested_play], play: D.dicts.play[a[F.suggested_play]],
       tenure: a[F.tenure_days], curve: a[F.curve], theta: a[F.hazard_ratio], tread: a[F.curve_tenure],
+      // Against the previous run (all null on a first run).
+      // (A first run's rows do not carry these fields.)
+      prev: M ? a[F.prev_churn_risk] : null, change: M ? a[F.churn_risk_change] : null,
+      prevTier: M && a[F.prev_risk_tier] !== null ? TIERS[a[F.prev_risk_tier]] : "",
+      moveIx: M ? a[F.movement] : null, move: M && a[F.movement] !== null ? MOVES[a[F.movement]] : "",
     };
     r.search = (r.id + "\u0001" + r.name + "\u0001" + r.owner).toLowerCase();
     return r;
@@ -35,10 +44,20 @@
   // A model the bundle does not have leaves its score empty (see the note
   // under the title): a dash, no pill.
   const tierCell = (tier, p) => (tier ? [el("span", { class: "pill " + tier }, tier), " ", fmt.pct(p)] : "–");
+  const points = (x) => (x === null || x === undefined ? "–" : (x > 0 ? "+" : x < 0 ? "−" : "±") + (Math.abs(x) * 100).toFixed(1) + " pts");
+  // One account's move in words, from its own values now and then.
+  const moveText = (r) => {
+    if (!r.move) return "";
+    if (r.move === "new") return `not in the queue on ${M.previous_as_of}`;
+    const verb = r.move === "same" ? `still ${r.tier}` : `${r.prevTier} → ${r.tier}`;
+    return `${verb}; churn risk ${fmt.pct(r.prev)} → ${fmt.pct(r.churn)} (${points(r.change)}) since ${M.previous_as_of}`;
+  };
+  // Narrow: the arrow and the change in points ("new" for a new account); the title says it all.
+  const moveCell = (r) => (r.move ? el("span", { class: "move move-" + r.move }, ARROW[r.move] + " " + (r.move === "new" ? "new" : points(r.change).replace(" pts", ""))) : "–");
   const tierText = (t) => (t ? `high from ${fmt.pct(t.high)}, medium from ${fmt.pct(t.medium)}` : "no model");
   const COLS = [
     { key: "rank", label: "#", num: true, width: 58, sort: (r) => r.rank, cell: (r) => String(r.rank) },
-    { key: "account", label: "Account", width: 196, sort: (r) => lower(r.name || r.id), cls: "acct",
+    { key: "account", label: "Account", width: M ? 180 : 196, sort: (r) => lower(r.name || r.id), cls: "acct",
       cell: (r) => (r.name ? [el("span", { class: "nm", title: r.name }, r.name), el("span", { class: "id" }, r.id)] : el("span", { class: "nm" }, r.id)) },
     D.has_owner ? { key: "owner", label: "Owner", width: 124, sort: (r) => lower(r.owner), cell: (r) => r.owner, title: (r) => r.owner } : null,
     { key: "mrr", label: "MRR", num: true, width: 74, sort: (r) => r.mrr, cell: (r) => fmt.money(r.mrr) },
@@ -47,15 +66,16 @@
     { key: "arr", label: "ARR at risk", num: true, width: 82, sort: (r) => r.arr, cell: (r) => fmt.money(r.arr) },
     { key: "up", label: `Upgrade\nnext ${H} d`, num: true, width: 122, sort: (r) => r.up,
       cell: (r) => tierCell(r.upTier, r.up) },
-    { key: "segment", label: "RFM segment", width: 120, sort: (r) => lower(r.seg), cell: (r) => r.seg, title: (r) => `${r.seg}, RFM code ${r.rfm} (recency, frequency, money; 5 is best)` },
+    { key: "segment", label: "RFM segment", width: M ? 110 : 120, sort: (r) => lower(r.seg), cell: (r) => r.seg, title: (r) => `${r.seg}, RFM code ${r.rfm} (recency, frequency, money; 5 is best)` },
     { key: "s90", label: "Survival\nnext 90 d", num: true, width: 86, sort: (r) => r.s90, cell: (r) => fmt.pct(r.s90) },
     { key: "edr", label: "Expected\ndays left", num: true, width: 74, sort: (r) => r.edr, cell: (r) => fmt.int(r.edr) },
+    M ? { key: "move", label: "Moved", num: false, width: 84, sort: (r) => (r.change === null ? -Infinity : r.change), cell: moveCell, title: moveText } : null,
     { key: "play", label: "Play", width: 86, sort: (r) => r.play, cell: (r) => el("span", { class: "pill play play-" + r.play }, r.play) },
     { key: "driver", label: "Top churn driver", width: null, sort: (r) => lower(r.cd), cell: (r) => el("span", { class: "clamp2" }, r.cd.split("; ")[0] || "–"), title: (r) => r.cd },
   ].filter(Boolean);
 
   const state = {
-    filters: { owner: "", segment: "", tier: "", upTier: "", play: "" },
+    filters: { owner: "", segment: "", tier: "", upTier: "", play: "", move: "" },
     search: "",
     sortKey: "rank",
     sortDir: 1,
@@ -76,10 +96,11 @@
         el("span", { id: "generated-at" }, `generated ${D.generated_at}`)),
       skippedNotes()),
     el("nav", { class: "sections" },
-      el("a", { href: "#queue" }, "Queue"), el("a", { href: "#segments" }, "Segments"), el("a", { href: "#model" }, "Model and drift"))));
+      el("a", { href: "#moved" }, "Moved"), el("a", { href: "#queue" }, "Queue"), el("a", { href: "#segments" }, "Segments"), el("a", { href: "#model" }, "Model and drift"))));
 
   const cards = el("div", { class: "cards", id: "totals" });
   app.appendChild(cards);
+  app.appendChild(movedSection());
 
   const opt = (v, label) => el("option", { value: v }, label);
   const dictOptions = (values, allLabel) => [opt("", allLabel)].concat(values.map((v, i) => ({ v, i }))
@@ -100,6 +121,7 @@
     filterSel("f-tier", "Churn risk tier", tierOptions.map((o) => o.cloneNode(true)), "tier"),
     filterSel("f-upgrade-tier", "Upgrade tier", tierOptions.map((o) => o.cloneNode(true)), "upTier"),
     filterSel("f-play", "Suggested play", dictOptions(D.dicts.play, "all plays"), "play"),
+    M ? filterSel("f-movement", `Moved since ${M.previous_as_of}`, [opt("", "all movements")].concat(MOVES.map((m, i) => opt(String(i), m))), "move") : null,
     el("button", { id: "reset", type: "button", onclick: reset }, "Clear filters"));
 
   const status = el("div", { class: "status", id: "queue-status", "aria-live": "polite" });
@@ -129,7 +151,7 @@
 
   // ---------- behaviour ----------
   function reset() {
-    state.filters = { owner: "", segment: "", tier: "", upTier: "", play: "" };
+    state.filters = { owner: "", segment: "", tier: "", upTier: "", play: "", move: "" };
     state.search = "";
     search.value = "";
     for (const s of filters.querySelectorAll("select")) s.value = "";
@@ -157,9 +179,11 @@
     const f = state.filters, q = state.search;
     const owner = f.owner === "" ? -1 : +f.owner, seg = f.segment === "" ? -1 : +f.segment;
     const tier = f.tier === "" ? -1 : +f.tier, upTier = f.upTier === "" ? -1 : +f.upTier, play = f.play === "" ? -1 : +f.play;
+    const move = f.move === "" ? -1 : +f.move;
     state.view = rows.filter((r) =>
       (owner < 0 || r.ownerIx === owner) && (seg < 0 || r.segIx === seg) && (tier < 0 || r.tierIx === tier) &&
-      (upTier < 0 || r.upTierIx === upTier) && (play < 0 || r.playIx === play) && (q === "" || r.search.includes(q)));
+      (upTier < 0 || r.upTierIx === upTier) && (play < 0 || r.playIx === play) && (move < 0 || r.moveIx === move) &&
+      (q === "" || r.search.includes(q)));
     if (state.sortKey !== "rank" || state.sortDir !== 1) sortView();
     state.page = 0;
     render();
@@ -272,6 +296,47 @@
       ], prof, { class: "plain", id: "segment-summary" })));
   }
 
+  // "Moved since": who rose into the high tier, who rose most, who left.
+  // Lists come from the whole queue (not only the rows the page holds);
+  // every figure is the account's own, now or in the previous run.
+  function movedSection() {
+    if (!M) {
+      return el("section", { id: "moved" }, el("h2", {}, "Moved since the last run"),
+        el("p", { class: "muted", id: "moved-none" }, "No earlier run to compare with: score with --previous PATH (an earlier run's queue file or --out folder) to see which accounts moved up or down a tier, which are new and which left the queue."));
+    }
+    const c = M.counts;
+    const who = (a) => (a.name ? [el("span", { class: "nm", title: a.name }, a.name), el("span", { class: "id" }, a.account_id)] : el("span", { class: "nm" }, a.account_id));
+    const more = (list, what) => (list.total > list.rows.length ? el("p", { class: "muted small" }, `… and ${fmt.int(list.total - list.rows.length)} more ${what}.`) : null);
+    const empty = (list, text) => (list.total ? null : el("p", { class: "muted small" }, text));
+    const pill = (t) => (t ? el("span", { class: "pill " + t }, t) : "–");
+    const panel = (id, title, note, list, cols, what, none) => el("div", { class: "panel", id: id, "data-total": list.total },
+      el("h3", {}, `${title} (${fmt.int(list.total)})`), el("p", { class: "muted small" }, note),
+      list.total ? table(cols, list.rows, { class: "plain movers" }) : null, more(list, what), empty(list, none));
+    return el("section", { id: "moved", "data-previous": M.previous_as_of },
+      el("h2", {}, `Moved since ${M.previous_as_of}`),
+      el("p", { class: "muted small", id: "moved-counts" },
+        `Against the queue as of ${M.previous_as_of}: ${fmt.int(c.up)} up a tier, ${fmt.int(c.down)} down, ${fmt.int(c.same)} in the same tier, ` +
+        `${fmt.int(c.new)} new to the queue; ${fmt.int(c.left)} left it.` + (c.not_compared ? ` ${fmt.int(c.not_compared)} without a tier on one side (no churn model then or now).` : "")),
+      el("div", { class: "grid3" },
+        panel("moved-high", "Newly in the high tier", `High churn risk now, and not on ${M.previous_as_of} (up from a lower tier, or new to the queue). Largest ARR at risk first.`, M.newly_high, [
+          { label: "account", get: who },
+          { label: "then", get: (a) => (a.movement === "new" ? "new" : pill(a.prev_risk_tier)) },
+          { label: "churn risk", cls: "num", get: (a) => (a.movement === "new" ? fmt.pct(a.churn_risk) : `${fmt.pct(a.prev_churn_risk)} → ${fmt.pct(a.churn_risk)}`) },
+          { label: "ARR at risk", cls: "num", get: (a) => fmt.money(a.arr_at_risk) },
+        ], "newly in the high tier", "No account is newly in the high tier."),
+        panel("moved-risers", "Biggest risers", `Largest rise in churn risk since ${M.previous_as_of}, whatever the tier.`, M.risers, [
+          { label: "account", get: who },
+          { label: "churn risk", cls: "num", get: (a) => `${fmt.pct(a.prev_churn_risk)} → ${fmt.pct(a.churn_risk)}` },
+          { label: "change", cls: "num", get: (a) => points(a.churn_risk_change) },
+        ], "with a higher churn risk", "No account's churn risk rose."),
+        panel("moved-left", "Left the queue", `In the queue on ${M.previous_as_of}, not paying on ${D.as_of}. Largest ARR at risk then first.`, M.left, [
+          { label: "account", get: who },
+          { label: "tier then", get: (a) => pill(a.prev_risk_tier) },
+          { label: "churn risk then", cls: "num", get: (a) => fmt.pct(a.prev_churn_risk) },
+          { label: "ARR at risk then", cls: "num", get: (a) => fmt.money(a.prev_arr_at_risk) },
+        ], "that left the queue", "No account left the queue.")));
+  }
+
   function modelSection() {
     const warn = D.drift.warn_above;
     const drifted = D.drift.features.filter((f) => f[1] > warn);
@@ -322,6 +387,7 @@
         kv(`upgrade (${H} d)`, tierCell(r.upTier, r.up)),
         kv("RFM segment", `${r.seg} (${r.rfm})`),
         kv("suggested play", el("span", { class: "pill play play-" + r.play }, r.play)),
+        M ? kv(`since ${M.previous_as_of}`, r.move ? moveText(r) : "–", "account-moved") : null,
         kv("paying for", fmt.days(r.tenure), "account-tenure"),
         kv("survival next 90 d", fmt.pct(r.s90)),
         kv("expected days left", fmt.int(r.edr) + " of the next 730")),
