@@ -34,6 +34,9 @@ pub fn merge(mut parts: Vec<Part>, bundle: &Bundle) -> Result<Merged> {
     same(&parts, "bundles", |p| p.manifest.bundle_id.clone())?;
     same(&parts, "as-of dates", |p| p.manifest.as_of.clone())?;
     same(&parts, "shard counts N", |p| p.manifest.shard.n.to_string())?;
+    same(&parts, "ebbflow versions", |p| {
+        p.manifest.ebbflow_version.clone()
+    })?;
     let first = &parts[0].manifest;
     if first.bundle_id != bundle.bundle_id {
         return Err(Error::Merge(format!(

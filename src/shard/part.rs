@@ -214,8 +214,17 @@ pub fn read_part(dir: &Path) -> Result<Part> {
             "its sha256 differs from part.json's: the part is damaged or was edited".into(),
         ));
     }
-    let rows: Vec<QueueRow> = ciborium::from_reader(bytes.as_slice())
-        .map_err(|e| bad(rpath.clone(), format!("cannot decode the rows: {e}")))?;
+    let rows: Vec<QueueRow> = ciborium::from_reader(bytes.as_slice()).map_err(|e| {
+        bad(
+            rpath.clone(),
+            format!(
+                "cannot decode the rows ({e}): a part is read by the ebbflow build that wrote it \
+                 (this one: ebbflow {}; the part: ebbflow {})",
+                env!("CARGO_PKG_VERSION"),
+                manifest.ebbflow_version
+            ),
+        )
+    })?;
     if rows.len() != manifest.rows.rows || rows.len() != manifest.counts.scored {
         return Err(bad(
             rpath,
