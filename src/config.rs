@@ -41,6 +41,73 @@ pub struct Config {
     /// Which accounts columns may become features.
     #[serde(default)]
     pub features: FeaturesConfig,
+    /// Database tables by table, when `--data` is a PostgreSQL URL
+    /// (`events = "analytics.product_events"`); default: the contract name
+    /// in the connection's search_path.
+    #[serde(default)]
+    pub tables: BTreeMap<TableKind, TableName>,
+}
+
+/// A database table named in `[tables]`: `name` or `schema.name`, each
+/// part letters, digits, `_` or `$` (not starting with a digit), at most 63
+/// bytes, taken exactly as written (case included). Anything else is
+/// refused when the config is read, so names reach SQL only quoted and
+/// only in this shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TableName {
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+impl TableName {
+    /// `"schema"."name"` (or `"name"`), safe to put in SQL.
+    pub fn quoted(&self) -> String {
+        let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        match &self.schema {
+            Some(s) => format!("{}.{}", q(s), q(&self.name)),
+            None => q(&self.name),
+        }
+    }
+}
+
+impl TryFrom<String> for TableName {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<TableName, String> {
+        let part = |p: &str| {
+            let mut c = p.chars();
+            let first_ok = c.next().is_some_and(|f| f.is_alphabetic() || f == '_');
+            (first_ok && p.len() <= 63 && c.all(|c| c.is_alphanumeric() || c == '_' || c == '$'))
+                .then(|| p.to_string())
+        };
+        let parts: Vec<&str> = s.split('.').collect();
+        let odd = || {
+            format!(
+                "table name {s:?} is not NAME or SCHEMA.NAME made of letters, digits, _ and $ \
+                 (not starting with a digit, at most 63 bytes each)"
+            )
+        };
+        match parts.as_slice() {
+            [n] => Ok(TableName {
+                schema: None,
+                name: part(n).ok_or_else(odd)?,
+            }),
+            [sc, n] => Ok(TableName {
+                schema: Some(part(sc).ok_or_else(odd)?),
+                name: part(n).ok_or_else(odd)?,
+            }),
+            _ => Err(odd()),
+        }
+    }
+}
+
+impl From<TableName> for String {
+    fn from(t: TableName) -> String {
+        match t.schema {
+            Some(s) => format!("{s}.{}", t.name),
+            None => t.name,
+        }
+    }
 }
 
 /// `[features]`: accounts columns kept out of the models.
@@ -321,6 +388,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `nmae`"), "{err}");
+    }
+
+    #[test]
+    fn table_names_are_checked_and_quoted() {
+        let cfg: Config =
+            toml::from_str("[tables]\nevents = \"analytics.product_events\"\naccounts = \"Crm\"")
+                .unwrap();
+        let ev = &cfg.tables[&TableKind::Events];
+        assert_eq!(ev.quoted(), "\"analytics\".\"product_events\"");
+        assert_eq!(cfg.tables[&TableKind::Accounts].quoted(), "\"Crm\"");
+        for odd in [
+            "a.b.c",
+            "x; DROP TABLE accounts",
+            "\"quoted\"",
+            "1st",
+            "",
+            "a.",
+            "has space",
+        ] {
+            let err = toml::from_str::<Config>(&format!("[tables]\nevents = {odd:?}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("is not NAME or SCHEMA.NAME"), "{odd}: {err}");
+        }
+        assert!(toml::from_str::<Config>("[tables]\nevent = \"x\"").is_err());
     }
 
     #[test]

@@ -8,12 +8,13 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::bundle::Bundle;
+use crate::cli::data::DataArg;
 use crate::cli::log::{Log, LogFormat};
 use crate::cli::merge::MergeArgs;
 use crate::config::Config;
 use crate::dates::{format_day, now_rfc3339, parse_day, Day};
 use crate::error::{Error, Result};
-use crate::io::load::{load_dir_with, LoadOptions, Need, SourceFile};
+use crate::io::load::{load_source_with, LoadOptions, Need, SourceFile};
 use crate::io::write::Format;
 use crate::movers::{apply, Previous};
 use crate::publish::lock::describe_holder;
@@ -40,7 +41,7 @@ Exit codes (a contract for schedulers):
   3  bad input data (the message names file, line, account and column)
   4  incompatible or damaged model bundle
   5  drift gate: some feature's PSI exceeded --fail-on-drift, or no account to measure (queue not replaced)
-  6  I/O failure (cannot read or write files), or another run kept --out locked past --lock-timeout";
+  6  I/O failure (cannot read or write files, or reach the database), or another run kept --out locked past --lock-timeout";
 
 /// Score accounts with a model bundle and write the ranked risk queue.
 #[derive(Debug, Parser)]
@@ -56,9 +57,10 @@ pub struct ScoreArgs {
     /// Model bundle directory (or its bundle.json).
     #[arg(long, default_value = "models/demo", value_name = "DIR")]
     pub model: PathBuf,
-    /// Data directory, same contract as training.
-    #[arg(long, default_value = "datasets/demo", value_name = "DIR")]
-    pub data: PathBuf,
+    /// Data directory, same contract as training, or a PostgreSQL database:
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DB (password also from PGPASSWORD or ~/.pgpass).
+    #[arg(long, default_value = "datasets/demo", value_name = "DIR|URL")]
+    pub data: DataArg,
     /// TOML config mapping your column names to ours (snapshot parameters come from the bundle).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -230,6 +232,7 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
             }
         }
     }
+    let source = args.data.source()?;
     // Runs on one folder go one at a time, so the lock is taken before the
     // work: a second run waits here, not after scoring.
     let folder = OutputFolder::open(
@@ -249,7 +252,7 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     // A damaged or missing previous queue fails before the data is read.
     let previous = args.finish.read_previous(&mut log)?;
     let cfg = Config::load(args.config.as_deref())?;
-    log.step(&format!("loading data {}", args.data.display()));
+    log.step(&format!("loading data {source}"));
     // Events and tickets: only the rows features as of the date can read.
     let as_of_arg = match &args.as_of {
         Some(s) => Some(parse_day(s).ok_or_else(|| {
@@ -261,8 +264,8 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         as_of: as_of_arg,
         days: crate::snapshot::LONGEST_WINDOW_DAYS,
     };
-    let tables = load_dir_with(
-        &args.data,
+    let tables = load_source_with(
+        &source,
         &cfg,
         &LoadOptions {
             need,
@@ -278,7 +281,8 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         Input::Whole
     };
     let (tables, dropped) = match args.shard {
-        Some(shard) => keep_shard(tables, shard, input, &args.data)?,
+        // Named as the log names it: a database URL without its password.
+        Some(shard) => keep_shard(tables, shard, input, &PathBuf::from(source.to_string()))?,
         None => (tables, 0),
     };
     let read_s = start.elapsed().as_secs_f64();

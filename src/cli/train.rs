@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::bundle::Bundle;
+use crate::cli::data::DataArg;
 use crate::cli::log::Log;
 use crate::config::Config;
 use crate::dates::{now_rfc3339, parse_day};
@@ -26,9 +27,11 @@ Exit codes: 0 ok, 2 usage or config error, 3 bad input data, 4 --compare bundle 
 6 I/O failure or --out locked by another run past --lock-timeout, 1 internal error."
 )]
 pub struct TrainArgs {
-    /// Data directory: one CSV or Parquet file per table (accounts, subscriptions, events, tickets, surveys).
-    #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
+    /// Data directory (one CSV or Parquet file per table: accounts, subscriptions, events, tickets,
+    /// surveys), or a PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DB (password
+    /// also from PGPASSWORD or ~/.pgpass; printed redacted).
+    #[arg(long, value_name = "DIR|URL")]
+    pub data: DataArg,
     /// TOML config mapping your column names to ours and setting snapshot parameters.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -76,6 +79,7 @@ pub struct TrainArgs {
 pub fn run(args: TrainArgs) -> Result<String> {
     let mut log = Log::new("ebbflow-train", args.quiet);
     let cfg = Config::load(args.config.as_deref())?;
+    let source = args.data.source()?;
     let mut raw = cfg.snapshot.clone();
     if let Some(h) = args.horizon_days {
         raw.horizon_days = h as i64;
@@ -113,8 +117,8 @@ pub fn run(args: TrainArgs) -> Result<String> {
         }
         None => None,
     };
-    log.step(&format!("loading {}", args.data.display()));
-    let tables = crate::io::load::load_dir(&args.data, &cfg)?;
+    log.step(&format!("loading {source}"));
+    let tables = crate::io::load::load_source_with(&source, &cfg, &Default::default())?;
     for w in &tables.warnings {
         log.warn(w);
     }

@@ -1,5 +1,6 @@
 //! Loading: reads each table (CSV through our own reader in `io::csv`,
-//! Parquet in row-group slices through `io::parquet`; by extension),
+//! Parquet in row-group slices through `io::parquet`, by extension; or a
+//! PostgreSQL table in slices through `io::pg`),
 //! checks it against the contract in `io::schema`, and turns it into typed,
 //! per-account columns ([`Tables`]) with `io::group`'s interning and
 //! grouping. Every bad value becomes a [`Problem`]
@@ -22,6 +23,7 @@ use crate::io::group::{for_each_view, for_each_view_where, Interner, ViewCache, 
 pub use crate::io::group::{Dated, FastMap, Grouped, NONE};
 pub use crate::io::parquet::SLICE_ROWS;
 use crate::io::parquet::{parquet_slices, read_parquet, undecodable_rows};
+use crate::io::pg::{PgUrl, Session, TableStream};
 use crate::io::schema::{Priority, TableKind};
 
 /// A billing line. `end` is exclusive (`None` = open).
@@ -126,10 +128,63 @@ pub struct EventTable {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SourceFile {
     pub table: TableKind,
+    /// The file name, or for a database the table as `schema.name`.
     pub file: String,
+    /// Of the file's bytes, or for a database of the table's binary COPY
+    /// stream (rows in their deterministic order).
     pub sha256: String,
     pub rows: usize,
     pub skipped_unknown_account: usize,
+    /// The database's URL, redacted (never a password), for tables read
+    /// from PostgreSQL; absent for files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}
+
+/// Where `--data` points: a folder of files, or a PostgreSQL database
+/// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`). Shown redacted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource {
+    Folder(PathBuf),
+    Postgres(PgUrl),
+}
+
+impl DataSource {
+    /// A `postgres://` or `postgresql://` URL (checked: a malformed one is
+    /// a usage error whose message holds no password), else a folder.
+    pub fn parse(s: &str) -> Result<DataSource> {
+        if crate::io::pg::is_pg_url(s) {
+            PgUrl::parse(s).map(DataSource::Postgres)
+        } else {
+            Ok(DataSource::Folder(PathBuf::from(s)))
+        }
+    }
+}
+
+impl std::fmt::Display for DataSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataSource::Folder(p) => write!(f, "{}", p.display()),
+            DataSource::Postgres(u) => write!(f, "{u}"),
+        }
+    }
+}
+
+/// Where one table is read from.
+#[derive(Clone)]
+enum Input {
+    File(PathBuf),
+    Db(std::sync::Arc<Session>, TableKind),
+}
+
+impl Input {
+    /// What locations and warnings name: the file, or `postgres table schema.name`.
+    fn path(&self) -> PathBuf {
+        match self {
+            Input::File(p) => p.clone(),
+            Input::Db(s, t) => s.tables[t].location_name(),
+        }
+    }
 }
 
 /// All tables, typed and grouped by account.
@@ -222,6 +277,7 @@ pub(crate) fn problem(location: Location, kind: ProblemKind, message: String) ->
 enum FileKind {
     Csv,
     Parquet,
+    Postgres,
 }
 
 /// A column as text (numbers and dates rendered as text); None for types
@@ -324,6 +380,10 @@ struct TableReader<'a> {
         Option<std::thread::JoinHandle<Result<DataFrame>>>,
         (usize, usize),
     )>,
+    /// The table's slices as the connection sends them (PostgreSQL only).
+    stream: Option<TableStream>,
+    /// The sha256 of the table's COPY stream, once read (PostgreSQL only).
+    fingerprint: Option<String>,
     /// The line of each row (CSV only).
     lines: crate::io::csv::LineMap,
     /// Blank lines skipped (CSV only).
@@ -350,14 +410,30 @@ impl<'a> TableReader<'a> {
     /// required columns and an empty required table are problems.
     fn open(
         table: TableKind,
-        path: PathBuf,
+        input: &Input,
         cfg: &'a Config,
         slice_rows: usize,
     ) -> Result<TableReader<'a>> {
-        let kind = file_kind(&path)?;
+        let path = input.path();
+        let kind = match input {
+            Input::File(p) => file_kind(p)?,
+            Input::Db(..) => FileKind::Postgres,
+        };
         let mut lines = Default::default();
         let mut blank_lines = 0;
+        let mut stream = None;
         let (df, rest, total) = match kind {
+            FileKind::Postgres => {
+                let Input::Db(session, t) = input else {
+                    unreachable!("a database table")
+                };
+                let mut s = session.stream(*t, slice_rows)?;
+                // Row count known at the end; until then, the rows seen.
+                let df = s.next()?.unwrap_or_default();
+                stream = Some(s);
+                let n = df.height();
+                (df, Default::default(), n)
+            }
             FileKind::Csv => {
                 let account = cfg.source_column(table, "account_id");
                 let t = crate::io::csv::read(&path, cfg.encoding(table), Some(account))?;
@@ -380,6 +456,8 @@ impl<'a> TableReader<'a> {
             kind,
             rest,
             prefetch: None,
+            stream,
+            fingerprint: None,
             lines,
             blank_lines,
             bad_columns: Default::default(),
@@ -440,6 +518,20 @@ impl<'a> TableReader<'a> {
     /// Moves to the next slice; false when the file is done. Row indices
     /// restart at 0 in the new slice.
     fn next_slice(&mut self) -> Result<bool> {
+        if let Some(s) = self.stream.as_mut() {
+            let Some(df) = s.next()? else {
+                if let Some((rows, sha256)) = s.done.clone() {
+                    self.total = rows;
+                    self.fingerprint = Some(sha256);
+                }
+                return Ok(false);
+            };
+            self.offset += self.df.height();
+            self.row_accounts = None;
+            self.reported.clear();
+            self.df = df;
+            return Ok(true);
+        }
         let Some((next, slice)) = self.prefetch.take() else {
             return Ok(false);
         };
@@ -480,12 +572,12 @@ impl<'a> TableReader<'a> {
         let row = self.offset + row;
         let line = match self.kind {
             FileKind::Csv => self.lines.line(row),
-            FileKind::Parquet => row + 1,
+            FileKind::Parquet | FileKind::Postgres => row + 1,
         };
         Location {
             file: self.path.clone(),
             line: Some(line),
-            is_row: self.kind == FileKind::Parquet,
+            is_row: self.kind != FileKind::Csv,
             account_id: self
                 .row_accounts
                 .as_ref()
@@ -603,6 +695,21 @@ impl<'a> TableReader<'a> {
                                 out.push(None);
                             }
                         },
+                    }
+                }
+            }
+            Cells::Date(ca) if self.kind == FileKind::Postgres => {
+                // PostgreSQL's ±infinity dates and timestamps.
+                for (i, v) in ca.iter().enumerate() {
+                    match v {
+                        Some(d) if crate::io::pg::read::INFINITE_DAY.contains(&d) => {
+                            let sign = if d < 0 { "-" } else { "" };
+                            self.report(i, ours, ProblemKind::BadDate, format!(
+                                "expected a date YYYY-MM-DD or an RFC 3339 datetime, found {sign}infinity"
+                            ));
+                            out.push(None);
+                        }
+                        v => out.push(v),
                     }
                 }
             }
@@ -1012,7 +1119,6 @@ impl<T: Dated + Copy> Dropped<T> {
 
 /// [`load_dir`] with options: slice size and which rows to keep.
 pub fn load_dir_with(dir: &Path, cfg: &Config, opts: &LoadOptions) -> Result<Tables> {
-    let slice_rows = opts.slice_rows;
     if !dir.is_dir() {
         return Err(Error::io(
             dir,
@@ -1020,11 +1126,11 @@ pub fn load_dir_with(dir: &Path, cfg: &Config, opts: &LoadOptions) -> Result<Tab
         ));
     }
     let mut all = Problems::default();
-    let mut paths: HashMap<TableKind, PathBuf> = HashMap::new();
+    let mut paths: HashMap<TableKind, Input> = HashMap::new();
     for t in TableKind::ALL {
         match find_file(dir, t, cfg) {
             Ok(Some(p)) => {
-                paths.insert(t, p);
+                paths.insert(t, Input::File(p));
             }
             Ok(None) if t.required() => all.push(Problem {
                 location: Location {
@@ -1043,15 +1149,48 @@ pub fn load_dir_with(dir: &Path, cfg: &Config, opts: &LoadOptions) -> Result<Tab
         }
     }
     all.into_result()?;
+    load_inputs(&paths, cfg, opts, Vec::new())
+}
 
-    let mut tables = Tables::default();
+/// Loads where `source` points: a folder ([`load_dir_with`]) or a
+/// PostgreSQL database (every table from one read-only snapshot, streamed
+/// in slices of `opts.slice_rows` rows and checked as files are).
+pub fn load_source_with(source: &DataSource, cfg: &Config, opts: &LoadOptions) -> Result<Tables> {
+    match source {
+        DataSource::Folder(dir) => load_dir_with(dir, cfg, opts),
+        DataSource::Postgres(url) => {
+            let mut warnings = Vec::new();
+            let (session, problems) = crate::io::pg::read::open(url, cfg, &mut warnings)?;
+            problems.into_result()?;
+            let inputs = session
+                .tables
+                .keys()
+                .map(|&t| (t, Input::Db(session.clone(), t)))
+                .collect();
+            load_inputs(&inputs, cfg, opts, warnings)
+        }
+    }
+}
+
+/// Loads the tables found (accounts and subscriptions are there).
+fn load_inputs(
+    paths: &HashMap<TableKind, Input>,
+    cfg: &Config,
+    opts: &LoadOptions,
+    warnings: Vec<String>,
+) -> Result<Tables> {
+    let slice_rows = opts.slice_rows;
+    let mut tables = Tables {
+        warnings,
+        ..Tables::default()
+    };
     // The other tables' account ids only mean something once accounts are
     // loaded, so a bad accounts table stops here; the rest are all checked.
     load_accounts(&paths[&TableKind::Accounts], cfg, &mut tables)?;
     exclude_attributes(
         &mut tables,
         &cfg.features.exclude,
-        &paths[&TableKind::Accounts],
+        &paths[&TableKind::Accounts].path(),
     );
     let mut problems = Problems::default();
     let mut collect = |r: Result<()>| -> Result<()> {
@@ -1116,11 +1255,13 @@ pub fn load_dir_with(dir: &Path, cfg: &Config, opts: &LoadOptions) -> Result<Tab
 fn record_source(
     tables: &mut Tables,
     table: TableKind,
-    path: &Path,
+    input: &Input,
     rows: usize,
     skipped: usize,
-    blank_lines: usize,
+    r: &TableReader<'_>,
 ) -> Result<()> {
+    let blank_lines = r.blank_lines;
+    let path = &input.path();
     if blank_lines > 0 {
         tables.warnings.push(format!(
             "{}: skipped {} blank line{}",
@@ -1129,10 +1270,20 @@ fn record_source(
             if blank_lines == 1 { "" } else { "s" }
         ));
     }
-    let file = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let (file, sha256, database) = match input {
+        Input::File(p) => (
+            p.file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            sha256_file(p)?,
+            None,
+        ),
+        Input::Db(s, t) => (
+            s.tables[t].qualified.clone(),
+            r.fingerprint.clone().unwrap_or_default(),
+            Some(s.url.to_string()),
+        ),
+    };
     if skipped > 0 {
         tables.warnings.push(format!(
             "{}: skipped {} row{} whose account_id is not in accounts",
@@ -1144,17 +1295,19 @@ fn record_source(
     tables.sources.push(SourceFile {
         table,
         file,
-        sha256: sha256_file(path)?,
+        sha256,
         rows,
         skipped_unknown_account: skipped,
+        database,
     });
     Ok(())
 }
 
-fn load_accounts(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
+fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tables) -> Result<()> {
+    let path = &input.path();
     // Read whole: uniqueness of ids is checked across the table, and one
     // row per account is small next to the event tables.
-    let mut r = TableReader::open(TableKind::Accounts, path.to_path_buf(), cfg, usize::MAX)?;
+    let mut r = TableReader::open(TableKind::Accounts, input, cfg, usize::MAX)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -1251,21 +1404,18 @@ fn load_accounts(path: &Path, cfg: &Config, tables: &mut Tables) -> Result<()> {
         attributes,
         index,
     };
-    record_source(tables, TableKind::Accounts, path, n, 0, r.blank_lines)
+    // A database table is read to its end (its row count and fingerprint).
+    while r.next_slice()? {}
+    record_source(tables, TableKind::Accounts, input, n, 0, &r)
 }
 
 fn load_subscriptions(
-    path: &Path,
+    input: &Input,
     cfg: &Config,
     slice_rows: usize,
     tables: &mut Tables,
 ) -> Result<()> {
-    let mut r = TableReader::open(
-        TableKind::Subscriptions,
-        path.to_path_buf(),
-        cfg,
-        slice_rows,
-    )?;
+    let mut r = TableReader::open(TableKind::Subscriptions, input, cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -1353,24 +1503,17 @@ fn load_subscriptions(
     tables.lines = Grouped::build(tables.accounts.len(), tagged);
     tables.plans = plans.into_names();
     tables.has_seats = has_seats;
-    record_source(
-        tables,
-        TableKind::Subscriptions,
-        path,
-        rows,
-        skipped,
-        r.blank_lines,
-    )
+    record_source(tables, TableKind::Subscriptions, input, rows, skipped, &r)
 }
 
 fn load_events(
-    path: &Path,
+    input: &Input,
     cfg: &Config,
     slice_rows: usize,
     mut window: Option<&mut Window>,
     tables: &mut Tables,
 ) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Events, path.to_path_buf(), cfg, slice_rows)?;
+    let mut r = TableReader::open(TableKind::Events, input, cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -1428,24 +1571,17 @@ fn load_events(
         types: types.into_names(),
         has_users,
     });
-    record_source(
-        tables,
-        TableKind::Events,
-        path,
-        rows,
-        skipped,
-        r.blank_lines,
-    )
+    record_source(tables, TableKind::Events, input, rows, skipped, &r)
 }
 
 fn load_tickets(
-    path: &Path,
+    input: &Input,
     cfg: &Config,
     slice_rows: usize,
     mut window: Option<&mut Window>,
     tables: &mut Tables,
 ) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Tickets, path.to_path_buf(), cfg, slice_rows)?;
+    let mut r = TableReader::open(TableKind::Tickets, input, cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -1518,18 +1654,11 @@ fn load_tickets(
     }
     let rows = r.total;
     tables.tickets = Some(Grouped::build(tables.accounts.len(), tagged));
-    record_source(
-        tables,
-        TableKind::Tickets,
-        path,
-        rows,
-        skipped,
-        r.blank_lines,
-    )
+    record_source(tables, TableKind::Tickets, input, rows, skipped, &r)
 }
 
-fn load_surveys(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Surveys, path.to_path_buf(), cfg, slice_rows)?;
+fn load_surveys(input: &Input, cfg: &Config, slice_rows: usize, tables: &mut Tables) -> Result<()> {
+    let mut r = TableReader::open(TableKind::Surveys, input, cfg, slice_rows)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -1564,14 +1693,7 @@ fn load_surveys(path: &Path, cfg: &Config, slice_rows: usize, tables: &mut Table
     }
     let rows = r.total;
     tables.surveys = Some(Grouped::build(tables.accounts.len(), tagged));
-    record_source(
-        tables,
-        TableKind::Surveys,
-        path,
-        rows,
-        skipped,
-        r.blank_lines,
-    )
+    record_source(tables, TableKind::Surveys, input, rows, skipped, &r)
 }
 
 /// The earliest and latest day in any table, and the first day every

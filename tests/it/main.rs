@@ -8,6 +8,7 @@ mod exit_codes;
 mod fuzz;
 mod histories;
 mod pg;
+mod pg_read;
 mod publish;
 mod report;
 mod score;
