@@ -65,17 +65,72 @@ impl Distribution {
     /// moderate, > 0.2 a shift worth a look. NaN for an empty batch: no
     /// rows is not "no drift", it is nothing measured.
     pub fn psi(&self, values: &[f64]) -> f64 {
-        if values.is_empty() {
+        self.psi_of(&self.histogram(values))
+    }
+
+    /// Counts of a batch's values on this distribution's bins: what PSI
+    /// reads, and what shards of one batch can add up (`Histogram::add`)
+    /// so the PSI of the whole is that of one run over every row.
+    pub fn histogram(&self, values: &[f64]) -> Histogram {
+        let mut bins = vec![0u64; self.edges.len() + 1];
+        let mut missing = 0u64;
+        for &x in values {
+            if x.is_nan() {
+                missing += 1;
+            } else {
+                bins[self.edges.partition_point(|&e| e < x)] += 1;
+            }
+        }
+        Histogram {
+            feature: self.feature.clone(),
+            bins,
+            missing,
+        }
+    }
+
+    /// [`Distribution::psi`] of the batch `h` counts (NaN for no rows).
+    pub fn psi_of(&self, h: &Histogram) -> f64 {
+        let n: u64 = h.bins.iter().sum();
+        let total = n + h.missing;
+        if total == 0 {
             return f64::NAN;
         }
-        let actual_missing =
-            values.iter().filter(|x| x.is_nan()).count() as f64 / values.len() as f64;
-        let actual = bin_shares(&self.edges, values);
+        let actual_missing = h.missing as f64 / total as f64;
         let mut psi = term(actual_missing, self.missing);
-        for (a, e) in actual.iter().zip(&self.shares) {
+        for (c, e) in h.bins.iter().zip(&self.shares) {
+            let a = if n == 0 { 0.0 } else { *c as f64 / n as f64 };
             psi += term(a * (1.0 - actual_missing), e * (1.0 - self.missing));
         }
         psi
+    }
+}
+
+/// A batch's counts on a [`Distribution`]'s bins: per bin (`edges.len() +
+/// 1`), plus the rows where the feature was missing. Aggregates only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Histogram {
+    pub feature: String,
+    pub bins: Vec<u64>,
+    pub missing: u64,
+}
+
+impl Histogram {
+    /// Adds another batch's counts on the same bins; `Err` names what differs.
+    pub fn add(&mut self, other: &Histogram) -> Result<(), String> {
+        if other.feature != self.feature || other.bins.len() != self.bins.len() {
+            return Err(format!(
+                "histogram of {} with {} bins cannot be added to {} with {} bins",
+                other.feature,
+                other.bins.len(),
+                self.feature,
+                self.bins.len()
+            ));
+        }
+        for (a, b) in self.bins.iter_mut().zip(&other.bins) {
+            *a += b;
+        }
+        self.missing += other.missing;
+        Ok(())
     }
 }
 
@@ -125,6 +180,35 @@ mod tests {
         let d = Distribution::fit("x", &v);
         let shifted: Vec<f64> = v.iter().map(|x| x + 500.0).collect();
         assert!(d.psi(&shifted) > 0.2, "{}", d.psi(&shifted));
+    }
+
+    #[test]
+    fn psi_of_added_histograms_is_the_psi_of_all_rows_bit_for_bit() {
+        let train: Vec<f64> = (0..1000).map(|i| ((i * 37) % 101) as f64).collect();
+        let d = Distribution::fit("x", &train);
+        let batch: Vec<f64> = (0..997)
+            .map(|i| {
+                if i % 13 == 0 {
+                    f64::NAN
+                } else {
+                    ((i * 7) % 130) as f64
+                }
+            })
+            .collect();
+        let whole = d.psi(&batch);
+        for parts in [1, 3, 7] {
+            let mut h = d.histogram(&[]);
+            for chunk in batch.chunks(batch.len().div_ceil(parts)) {
+                h.add(&d.histogram(chunk)).unwrap();
+            }
+            assert_eq!(d.psi_of(&h).to_bits(), whole.to_bits(), "{parts} parts");
+        }
+        let other = Distribution::fit("y", &train).histogram(&batch);
+        assert!(h_err(d.histogram(&batch), &other).contains("y with"));
+    }
+
+    fn h_err(mut h: Histogram, other: &Histogram) -> String {
+        h.add(other).unwrap_err()
     }
 
     #[test]

@@ -211,6 +211,15 @@ pub enum Error {
     DatabaseSchema { target: String, message: String },
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+    /// Shard parts that do not make one queue together: from different
+    /// bundles, as-of dates or shard counts, or a bucket missing or given
+    /// twice. A usage error: the command named the wrong parts.
+    #[error("merge: {0}")]
+    Merge(String),
+    /// A shard's input or part that does not hold what it says: input not
+    /// partitioned as stated, a part damaged or edited.
+    #[error("{path}: {message}")]
+    Shard { path: PathBuf, message: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -252,9 +261,11 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::BadInput(_) | Error::NoSignal(_) => ExitCode::BadInput,
-            Error::InvalidParam(_) | Error::Config { .. } | Error::DatabaseSchema { .. } => {
-                ExitCode::Usage
-            }
+            Error::InvalidParam(_)
+            | Error::Config { .. }
+            | Error::DatabaseSchema { .. }
+            | Error::Merge(_) => ExitCode::Usage,
+            Error::Shard { .. } => ExitCode::BadInput,
             Error::Bundle { .. } => ExitCode::IncompatibleBundle,
             Error::Drift(_) => ExitCode::DriftGate,
             Error::Io { .. }

@@ -30,6 +30,7 @@ pub mod publish;
 pub mod queue;
 pub mod report;
 pub mod score;
+pub mod shard;
 pub mod snapshot;
 pub mod synth;
 pub mod timeline;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::AccountView;
 use crate::bundle::Bundle;
 use crate::dates::{format_day, Day};
+use crate::drift::Histogram;
 use crate::error::{Error, Result};
 use crate::io::load::Tables;
 use crate::models::lifetime::stratum_level;
@@ -58,6 +59,9 @@ pub struct Scored {
     pub accounts: usize,
     pub inactive: usize,
     pub drift: Vec<FeatureDrift>,
+    /// The batch's counts on the bundle's drift bins, one per feature
+    /// `drift` lists, in that order: what shards add up (see `shard`).
+    pub histograms: Vec<Histogram>,
     pub timings: Timings,
     pub has_names: bool,
     pub has_owner: bool,
@@ -84,8 +88,34 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
         })
         .collect();
     let mut rows: Vec<QueueRow> = batches.into_iter().flatten().collect();
-    // ARR at risk descending; without a churn model (NaN everywhere) the
-    // MRR decides, then the id.
+    rank(&mut rows);
+    let histograms: Vec<Histogram> = bundle
+        .distributions
+        .iter()
+        .filter_map(|d| frame.column(&d.feature).map(|c| d.histogram(c)))
+        .collect();
+    let drift = drift_of(bundle, &histograms);
+    Ok(Scored {
+        rows,
+        accounts: tables.n_accounts(),
+        inactive: tables.n_accounts() - n,
+        drift,
+        histograms,
+        timings: Timings {
+            features_s,
+            scoring_s: t1.elapsed().as_secs_f64(),
+        },
+        has_names: tables.accounts.names.iter().any(Option::is_some),
+        has_owner: tables.accounts.attribute("owner").is_some(),
+        frame,
+    })
+}
+
+/// Ranks the queue: ARR at risk descending (without a churn model, NaN
+/// everywhere, the MRR decides), then MRR descending, then account id; a
+/// total order, so the ranks do not depend on the rows' order (one run or
+/// merged shards give the same queue). Sets `rank` from 1.
+pub fn rank(rows: &mut [QueueRow]) {
     let key = |r: &QueueRow| {
         if r.arr_at_risk.is_nan() {
             f64::NEG_INFINITY
@@ -110,33 +140,28 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
                     .cmp(&rows[b.2 as usize].account_id)
             })
     });
-    permute(&mut rows, keys.into_iter().map(|k| k.2).collect());
+    permute(rows, keys.into_iter().map(|k| k.2).collect());
     for (i, r) in rows.iter_mut().enumerate() {
         r.rank = i as u32 + 1;
     }
-    let drift = bundle
-        .distributions
+}
+
+/// PSI per feature from a batch's histograms on the bundle's bins (one
+/// run's, or the sum of shards'): the same numbers either way.
+pub fn drift_of(bundle: &Bundle, histograms: &[Histogram]) -> Vec<FeatureDrift> {
+    histograms
         .iter()
-        .filter_map(|d| {
-            frame.column(&d.feature).map(|c| FeatureDrift {
-                feature: d.feature.clone(),
-                psi: d.psi(c),
+        .filter_map(|h| {
+            let d = bundle
+                .distributions
+                .iter()
+                .find(|d| d.feature == h.feature)?;
+            Some(FeatureDrift {
+                feature: h.feature.clone(),
+                psi: d.psi_of(h),
             })
         })
-        .collect();
-    Ok(Scored {
-        rows,
-        accounts: tables.n_accounts(),
-        inactive: tables.n_accounts() - n,
-        drift,
-        timings: Timings {
-            features_s,
-            scoring_s: t1.elapsed().as_secs_f64(),
-        },
-        has_names: tables.accounts.names.iter().any(Option::is_some),
-        has_owner: tables.accounts.attribute("owner").is_some(),
-        frame,
-    })
+        .collect()
 }
 
 /// Reorders `rows` in place so that row `k` is the old row `order[k]`

@@ -3,5 +3,6 @@
 pub mod data;
 pub mod exit;
 pub mod log;
+pub mod merge;
 pub mod score;
 pub mod train;

@@ -5,13 +5,14 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 
 use crate::bundle::Bundle;
 use crate::cli::data::DataArg;
 use crate::cli::log::{Log, LogFormat};
+use crate::cli::merge::MergeArgs;
 use crate::config::Config;
-use crate::dates::{format_day, now_rfc3339, parse_day};
+use crate::dates::{format_day, now_rfc3339, parse_day, Day};
 use crate::error::{Error, Result};
 use crate::io::load::{load_source_with, LoadOptions, Need, SourceFile};
 use crate::io::write::Format;
@@ -23,7 +24,8 @@ use crate::publish::sink::Sink;
 use crate::publish::{DriftReport, LockWait, OutputFolder, DRIFT_WARN_PSI};
 use crate::queue::render_top;
 use crate::report::score_page::ScoreReport;
-use crate::score::{score, ScoreParams};
+use crate::score::{rank, score, ScoreParams, Scored};
+use crate::shard::{keep_shard, write_part, Input, Shard, ShardRun, PART_FILES};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -31,6 +33,8 @@ Examples:
   ebbflow-score --model models/demo --data datasets/demo --as-of 2025-12-31 --format parquet,csv --top 20
   ebbflow-score --out out --report   # then open out/report.html in a browser (works offline)
   ebbflow-score --as-of 2025-11-30 --out nov && ebbflow-score --previous nov   # what moved since November
+  ebbflow-score --as-of 2025-12-31 --shard 0/2 --out parts/0   # and 1/2 into parts/1, anywhere
+  ebbflow-score merge --out out parts/0 parts/1                # the queue one run writes
   PGPASSWORD=... ebbflow-score --sink postgres://ebbflow@db.internal/analytics   # also to PostgreSQL
 
 Exit codes (a contract for schedulers):
@@ -45,8 +49,15 @@ Exit codes (a contract for schedulers):
 
 /// Score accounts with a model bundle and write the ranked risk queue.
 #[derive(Debug, Parser)]
-#[command(name = "ebbflow-score", version, after_help = AFTER_HELP)]
+#[command(
+    name = "ebbflow-score",
+    version,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true
+)]
 pub struct ScoreArgs {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Model bundle directory (or its bundle.json).
     #[arg(long, default_value = "models/demo", value_name = "DIR")]
     pub model: PathBuf,
@@ -57,21 +68,20 @@ pub struct ScoreArgs {
     /// TOML config mapping your column names to ours (snapshot parameters come from the bundle).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Score as of this date (YYYY-MM-DD). Default: the latest date in the data.
+    /// Score as of this date (YYYY-MM-DD). Default: the latest date in the data (required with
+    /// --shard: every shard must score the same day).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
-    /// Output directory for queue.*, report.html and manifest.json, replaced as one set: readers
-    /// see the previous run's files or this run's, never a mix. It must hold only these files;
-    /// its parent must be writable (a lock file and the staging folder live beside it).
-    #[arg(long, default_value = "out", value_name = "DIR")]
-    pub out: PathBuf,
-    /// How long to wait while another run writes the same --out folder (runs on one folder go
-    /// one at a time) before giving up with exit code 6: 500ms, 60s, 5m; 0 does not wait.
-    #[arg(long, default_value = LockWait::DEFAULT, value_name = "DURATION", value_parser = LockWait::parse)]
-    pub lock_timeout: LockWait,
-    /// Queue formats, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "parquet,csv")]
-    pub format: Vec<Format>,
+    /// Score only the accounts of bucket K of N, Spark SQL's pmod(xxhash64(account_id), N)
+    /// (K from 0 to N-1), and write a part into --out instead of a queue: its rows and the
+    /// aggregates `ebbflow-score merge` adds up into the queue one run would write. Reads every
+    /// account of --data and keeps bucket K's (see --partitioned-input). Needs --as-of.
+    #[arg(long, value_name = "K/N", requires = "as_of")]
+    pub shard: Option<Shard>,
+    /// With --shard: --data holds only bucket K's accounts (partitioned by the same expression,
+    /// e.g. by contrib/spark); an account of another bucket is refused (exit 3), not dropped.
+    #[arg(long, requires = "shard")]
+    pub partitioned_input: bool,
     /// Worker threads for every pool: ours (rayon), polars' decoding and writing, and the
     /// reader's prefetch and user-id interning threads (none with 1). Default: one per core.
     /// Results do not depend on it.
@@ -81,6 +91,43 @@ pub struct ScoreArgs {
     /// on it. It does not bound memory: every scored row is held until the queue is written.
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub batch_size: usize,
+    #[command(flatten)]
+    pub finish: FinishArgs,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// No progress lines on stderr (warnings and errors still show).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Subcommands; without one, `ebbflow-score` scores.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Merge the parts of `--shard 0/N` .. `--shard N-1/N` into the queue, manifest, drift gate
+    /// and page one run over every account writes (same bytes apart from timings and
+    /// generated_at). Refuses parts of different bundles, as-of dates or N, and a bucket
+    /// missing or given twice (exit 2).
+    Merge(MergeArgs),
+}
+
+/// The finishing step's flags, shared by a run and `merge`: where the queue
+/// goes, its formats, the page and the drift gate.
+#[derive(Debug, Args)]
+pub struct FinishArgs {
+    /// Output directory for queue.*, report.html and manifest.json, replaced as one set: readers
+    /// see the previous run's files or this run's, never a mix. It must hold only these files;
+    /// its parent must be writable (a lock file and the staging folder live beside it). With
+    /// --shard: the part's folder (part.json, rows.cbor).
+    #[arg(long, default_value = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// How long to wait while another run writes the same --out folder (runs on one folder go
+    /// one at a time) before giving up with exit code 6: 500ms, 60s, 5m; 0 does not wait.
+    #[arg(long, default_value = LockWait::DEFAULT, value_name = "DURATION", value_parser = LockWait::parse)]
+    pub lock_timeout: LockWait,
+    /// Queue formats, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "parquet,csv")]
+    pub format: Vec<Format>,
     /// Rows of the queue printed on stdout (0 for none).
     #[arg(long, default_value_t = 15, value_name = "N")]
     pub top: usize,
@@ -98,35 +145,91 @@ pub struct ScoreArgs {
     pub report_rows: usize,
     /// Exit with code 5, leaving the previous queue in place, if any feature's PSI exceeds this,
     /// or if no account is active at the as-of date (nothing to measure). tenure_days is not
-    /// gated: it drifts with the calendar by construction.
+    /// gated: it drifts with the calendar by construction. With --shard it belongs to merge.
     #[arg(long, value_name = "PSI")]
     pub fail_on_drift: Option<f64>,
     /// An earlier run to compare with: its queue file (queue.parquet, queue.csv or queue.json) or
     /// its --out folder. Its as-of date must be before this run's. Fills the queue's
     /// prev_churn_risk, churn_risk_change, prev_risk_tier and movement (new, up, down, same) and
-    /// the page's "Moved since" section. Without it those columns are empty.
+    /// the page's "Moved since" section. Without it those columns are empty. With --shard it
+    /// belongs to merge.
     #[arg(long, value_name = "PATH")]
     pub previous: Option<PathBuf>,
     /// Also publish the run to PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB (the
     /// password may instead come from PGPASSWORD or ~/.pgpass; it is never printed). Writes
     /// ebbflow_runs, ebbflow_queue and the view ebbflow_queue_latest in one transaction,
     /// creating the tables when absent; a rerun of a date with the same bundle replaces it.
+    /// Without --previous, movers compare with the latest earlier successful run there.
     #[arg(long, value_name = "URL")]
     pub sink: Option<String>,
     /// Schema of the --sink tables (it must exist). Default: the connection's current schema.
     #[arg(long, value_name = "NAME", requires = "sink")]
     pub sink_schema: Option<String>,
-    /// Log format on stderr.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-    /// No progress lines on stderr (warnings and errors still show).
-    #[arg(long)]
-    pub quiet: bool,
 }
 
-/// Runs scoring. `Ok(stdout text)` or an error whose kind gives the exit code.
+impl FinishArgs {
+    /// Reads the earlier run `--previous` names, if any: a damaged or
+    /// missing one fails before the data is read.
+    pub(crate) fn read_previous(&self, log: &mut Log) -> Result<Option<Previous>> {
+        match &self.previous {
+            Some(p) => {
+                log.step(&format!("reading the previous run {}", p.display()));
+                Ok(Some(Previous::read(p)?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Connects to the `--sink` database, if any, and checks its tables: a
+    /// database the run cannot publish to fails it before the work.
+    pub(crate) fn open_sink(&self, log: &mut Log) -> Result<Option<Sink>> {
+        match &self.sink {
+            Some(url) => {
+                let url = PgUrl::parse("--sink", url)?;
+                log.step(&format!("checking sink {url}"));
+                Ok(Some(Sink::open(url, self.sink_schema.as_deref())?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Checks the flags before any work.
+    pub fn check(&self) -> Result<()> {
+        if self.format.is_empty() {
+            return Err(Error::InvalidParam(
+                "--format needs at least one of parquet, csv, json".into(),
+            ));
+        }
+        if let Some(t) = self.fail_on_drift {
+            if t.is_nan() || t <= 0.0 {
+                return Err(Error::InvalidParam(format!(
+                    "--fail-on-drift must be > 0, got {t}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs scoring (or `merge`). `Ok(stdout text)` or an error whose kind gives the exit code.
 pub fn run(args: ScoreArgs) -> Result<String> {
-    if let Some(n) = args.threads {
+    let threads = match &args.command {
+        Some(Command::Merge(m)) => m.threads,
+        None => args.threads,
+    };
+    let body = move || match args.command {
+        Some(Command::Merge(m)) => crate::cli::merge::run(m),
+        None => run_inner(args),
+    };
+    with_threads(threads, body)
+}
+
+/// Runs `body` with every pool sized to `threads` (default: one per core).
+pub(crate) fn with_threads(
+    threads: Option<usize>,
+    body: impl FnOnce() -> Result<String> + Send,
+) -> Result<String> {
+    if let Some(n) = threads {
         if n == 0 {
             return Err(Error::InvalidParam("--threads must be > 0, got 0".into()));
         }
@@ -137,62 +240,47 @@ pub fn run(args: ScoreArgs) -> Result<String> {
             .num_threads(n)
             .build()
             .map_err(|e| Error::InvalidParam(format!("cannot start {n} threads: {e}")))?;
-        return pool.install(|| run_inner(args));
+        return pool.install(body);
     }
-    run_inner(args)
+    body()
 }
 
 fn run_inner(args: ScoreArgs) -> Result<String> {
     let mut log = Log::with_format("ebbflow-score", args.quiet, args.log_format);
-    if args.format.is_empty() {
-        return Err(Error::InvalidParam(
-            "--format needs at least one of parquet, csv, json".into(),
-        ));
-    }
-    if let Some(t) = args.fail_on_drift {
-        if t.is_nan() || t <= 0.0 {
-            return Err(Error::InvalidParam(format!(
-                "--fail-on-drift must be > 0, got {t}"
-            )));
+    args.finish.check()?;
+    if args.shard.is_some() {
+        for (flag, given) in [
+            ("--fail-on-drift", args.finish.fail_on_drift.is_some()),
+            ("--previous", args.finish.previous.is_some()),
+            ("--sink", args.finish.sink.is_some()),
+        ] {
+            if given {
+                return Err(Error::InvalidParam(format!(
+                    "{flag} is applied once over all accounts: give it to `ebbflow-score merge`, not to --shard"
+                )));
+            }
         }
     }
     let source = args.data.source()?;
     // Runs on one folder go one at a time, so the lock is taken before the
     // work: a second run waits here, not after scoring.
     let folder = OutputFolder::open(
-        &args.out,
-        SCORING_FILES,
-        args.lock_timeout,
+        &args.finish.out,
+        if args.shard.is_some() {
+            PART_FILES
+        } else {
+            SCORING_FILES
+        },
+        args.finish.lock_timeout,
         &describe_holder("ebbflow-score"),
         &mut |m| log.warn(m),
     )?;
-    // A database the run cannot publish to fails it before the work.
-    let mut sink = match &args.sink {
-        Some(url) => {
-            let url = PgUrl::parse("--sink", url)?;
-            log.step(&format!("checking sink {url}"));
-            Some(Sink::open(url, args.sink_schema.as_deref())?)
-        }
-        None => None,
-    };
+    let sink = args.finish.open_sink(&mut log)?;
     // Timings count the work, not a wait for another run.
     let start = Instant::now();
-    log.step(&format!("loading bundle {}", args.model.display()));
-    let bundle = Bundle::load(&args.model)?;
-    for skip in &bundle.skipped {
-        log.warn(&format!(
-            "the bundle has no {} model ({}); its queue columns stay empty",
-            skip.target, skip.reason
-        ));
-    }
+    let bundle = load_bundle(&args.model, &mut log)?;
     // A damaged or missing previous queue fails before the data is read.
-    let previous = match &args.previous {
-        Some(p) => {
-            log.step(&format!("reading the previous run {}", p.display()));
-            Some(Previous::read(p)?)
-        }
-        None => None,
-    };
+    let previous = args.finish.read_previous(&mut log)?;
     let cfg = Config::load(args.config.as_deref())?;
     log.step(&format!("loading data {source}"));
     // Events and tickets: only the rows features as of the date can read.
@@ -217,11 +305,138 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     for w in &tables.warnings {
         log.warn(w);
     }
+    let input = if args.partitioned_input {
+        Input::Partitioned
+    } else {
+        Input::Whole
+    };
+    let (tables, dropped) = match args.shard {
+        // Named as the log names it: a database URL without its password.
+        Some(shard) => keep_shard(tables, shard, input, &PathBuf::from(source.to_string()))?,
+        None => (tables, 0),
+    };
     let read_s = start.elapsed().as_secs_f64();
     let as_of = as_of_arg.unwrap_or(tables.last_day);
     if let Some(p) = &previous {
         p.check_before(as_of)?;
     }
+    let params = ScoreParams::new(as_of, args.batch_size)?;
+    log.step(&format!(
+        "scoring {} accounts as of {}{}",
+        tables.n_accounts(),
+        format_day(as_of),
+        args.shard
+            .map(|s| format!(" (bucket {} of {})", s.k, s.n))
+            .unwrap_or_default()
+    ));
+    let mut scored = score(&tables, &bundle, params)?;
+    // From here on only the queue and the tables' sources are read: free
+    // the rows and the feature frame before the outputs are built.
+    let mut tables = tables;
+    let sources = std::mem::take(&mut tables.sources);
+    drop(tables);
+    let tables = SourcesOnly { sources };
+    scored.frame = Default::default();
+
+    if let Some(shard) = args.shard {
+        log.step(&format!("writing part {}", args.finish.out.display()));
+        let as_of_day = format_day(as_of);
+        write_part(
+            &folder,
+            ShardRun {
+                scored: &scored,
+                shard,
+                input,
+                other_buckets_dropped: dropped,
+                bundle_id: &bundle.bundle_id,
+                as_of: &as_of_day,
+                sources: &tables.sources,
+                generated_at: &now_rfc3339(),
+                read_s,
+                started: start,
+            },
+        )?;
+        log.done();
+        log.summary(&format!(
+            "shard {shard}: scored {} of {} accounts of bucket {} as of {} with bundle {} in {:.2}s; part in {}",
+            scored.rows.len(),
+            scored.accounts,
+            shard.k,
+            as_of_day,
+            bundle.bundle_id,
+            start.elapsed().as_secs_f64(),
+            args.finish.out.display()
+        ));
+        return Ok(String::new());
+    }
+    finish(
+        &args.finish,
+        &folder,
+        Finishing {
+            bundle: &bundle,
+            scored,
+            sources: &tables.sources,
+            as_of,
+            previous,
+            sink,
+            read_s,
+            started: start,
+        },
+        &mut log,
+    )
+}
+
+/// Loads the bundle, warning about a model it does not have.
+pub(crate) fn load_bundle(path: &std::path::Path, log: &mut Log) -> Result<Bundle> {
+    log.step(&format!("loading bundle {}", path.display()));
+    let bundle = Bundle::load(path)?;
+    for skip in &bundle.skipped {
+        log.warn(&format!(
+            "the bundle has no {} model ({}); its queue columns stay empty",
+            skip.target, skip.reason
+        ));
+    }
+    Ok(bundle)
+}
+
+/// A scored batch ready for the finishing step: one run's, or the sum of
+/// shards' parts (`merge`).
+pub(crate) struct Finishing<'a> {
+    pub bundle: &'a Bundle,
+    pub scored: Scored,
+    pub sources: &'a [SourceFile],
+    pub as_of: Day,
+    /// The earlier run `--previous` names, read before the work.
+    pub previous: Option<Previous>,
+    /// The `--sink` database, opened and checked before the work.
+    pub sink: Option<Sink>,
+    pub read_s: f64,
+    pub started: Instant,
+}
+
+/// The finishing step every scoring run shares, a single run's and
+/// `merge`'s: the global rank, the drift report from the batch's
+/// histograms, the page, the queue and manifest published as one set, the
+/// drift gate (exit 5), the summary and the top of the queue. Whatever is
+/// added to finishing (movers against `--previous`, a `--sink`) goes here,
+/// so merged shards get it too.
+pub(crate) fn finish(
+    args: &FinishArgs,
+    folder: &OutputFolder,
+    run: Finishing<'_>,
+    log: &mut Log,
+) -> Result<String> {
+    let Finishing {
+        bundle,
+        mut scored,
+        sources,
+        as_of,
+        previous,
+        mut sink,
+        read_s,
+        started: start,
+    } = run;
+    rank(&mut scored.rows);
     // With a sink and no --previous, the previous run is the database's
     // latest earlier successful run.
     let previous = match (previous, sink.as_mut()) {
@@ -239,25 +454,10 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         },
         (p, _) => p,
     };
-    let params = ScoreParams::new(as_of, args.batch_size)?;
-    log.step(&format!(
-        "scoring {} accounts as of {}",
-        tables.n_accounts(),
-        format_day(as_of)
-    ));
-    let mut scored = score(&tables, &bundle, params)?;
     let movers = match &previous {
         Some(p) => Some(apply(p, as_of, &mut scored.rows)?),
         None => None,
     };
-    // From here on only the queue and the tables' sources are read: free
-    // the rows and the feature frame before the outputs are built.
-    let mut tables = tables;
-    let sources = std::mem::take(&mut tables.sources);
-    drop(tables);
-    let tables = SourcesOnly { sources };
-    scored.frame = Default::default();
-
     let measured = !scored.rows.is_empty();
     if !measured {
         log.warn(&format!(
@@ -282,7 +482,7 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
         n => n.min(scored.rows.len()),
     };
     let report = (!args.no_report).then(|| ScoreReport {
-        bundle: &bundle,
+        bundle,
         rows: &scored.rows[..shown],
         queue: &scored.rows,
         movers: movers.as_ref(),
@@ -298,20 +498,20 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     });
     log.step(&format!("publishing {}", args.out.display()));
     let published = publish(
-        &folder,
+        folder,
         ScoringRun {
-            bundle: &bundle,
+            bundle,
             scored: &scored,
-            sources: &tables.sources,
+            sources,
             as_of,
             formats: &args.format,
             report,
             drift: &drift,
             movers: movers.as_ref(),
+            sink: sink.as_mut(),
             generated_at: &generated_at,
             read_s,
             started: start,
-            sink: sink.as_mut(),
         },
     )?;
     let gate = published.gate;
@@ -333,8 +533,12 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
             c.left
         )
     });
+    let sunk = sink
+        .as_ref()
+        .map(|k| format!(" and {} (schema {})", k.shown(), k.schema()))
+        .unwrap_or_default();
     log.summary(&format!(
-        "scored {} of {} accounts as of {} with bundle {} in {:.2}s; queue in {}{moved}",
+        "scored {} of {} accounts as of {} with bundle {} in {:.2}s; queue in {}{sunk}{moved}",
         scored.rows.len(),
         scored.accounts,
         format_day(as_of),

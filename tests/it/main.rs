@@ -13,5 +13,6 @@ mod pg_sink;
 mod publish;
 mod report;
 mod score;
+mod shard;
 mod train;
 mod truth;
