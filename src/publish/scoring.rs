@@ -103,7 +103,8 @@ struct Counts {
 #[derive(Debug, Serialize)]
 struct PreviousRun<'a> {
     as_of: String,
-    /// Where it was read from (a queue file's path).
+    /// Where it was read from: a queue file's path, or the `--sink`
+    /// database (no password) and the run id.
     source: &'a str,
     /// Accounts per movement, and those that left the queue.
     movement: &'a MovementCounts,

@@ -934,3 +934,68 @@ fn a_connection_the_server_closed_while_scoring_is_opened_again() {
     .unwrap();
     assert_eq!(queue_count(&mut c, &format!("{LAST_DAY}/b1")), 1);
 }
+
+#[test]
+fn without_previous_the_sink_compares_with_its_latest_earlier_run_as_a_file_would() {
+    let db = TempDb::new("sink_movers");
+    let wd = Workdir::new();
+    score_ok(&wd, &db.url, EARLIER);
+    // Keep the earlier run's queue file to compare through --previous.
+    std::fs::create_dir(wd.path("earlier")).unwrap();
+    std::fs::copy(wd.path("o/queue.parquet"), wd.path("earlier/queue.parquet")).unwrap();
+    let m = score_ok(&wd, &db.url, LAST_DAY);
+    let source = m["previous"]["source"].as_str().unwrap();
+    assert!(
+        source.contains(&format!("run {EARLIER}/")),
+        "the previous run is named by its run id: {source}"
+    );
+    let (_, password) = without_password(&db.url);
+    assert!(!source.contains(&password), "no password in the manifest");
+
+    let file = wd.run(
+        "ebbflow-score",
+        &[
+            "--model",
+            s_static(demo_model()),
+            "--data",
+            s_static(demo_data()),
+            "--out",
+            "f",
+            "--quiet",
+            "--top",
+            "0",
+            "--as-of",
+            LAST_DAY,
+            "--previous",
+            "earlier",
+        ],
+    );
+    assert_eq!(
+        file.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&file.stderr)
+    );
+    // Same movers, whichever way the previous run came.
+    assert_eq!(
+        std::fs::read(wd.path("o/queue.csv")).unwrap(),
+        std::fs::read(wd.path("f/queue.csv")).unwrap()
+    );
+    assert_eq!(
+        m["previous"]["movement"],
+        manifest_at(&wd, "f")["previous"]["movement"]
+    );
+    let mut c = db.client();
+    let moved = count(
+        &mut c,
+        &format!(
+            "SELECT count(*) FROM ebbflow_queue WHERE run_id LIKE '{LAST_DAY}/%' AND movement IS NOT NULL"
+        ),
+    );
+    assert!(moved > 0, "the database's queue carries the movers too");
+}
+
+fn manifest_at(wd: &Workdir, dir: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(wd.path(&format!("{dir}/manifest.json"))).unwrap())
+        .unwrap()
+}
