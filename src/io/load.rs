@@ -25,8 +25,9 @@ use crate::io::group::{for_each_view, intern_column, InternWorker, Interner, Vie
 pub use crate::io::group::{Dated, FastMap, Grouped, NONE};
 pub use crate::io::parquet::SLICE_ROWS;
 use crate::io::parquet::{parquet_slices, read_parquet, undecodable_rows};
-use crate::io::pg::{PgUrl, Session, TableStream};
+use crate::io::pg::{Session, TableStream};
 use crate::io::schema::{Priority, TableKind};
+use crate::pg::PgUrl;
 
 /// A billing line. `end` is exclusive (`None` = open).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -155,8 +156,8 @@ impl DataSource {
     /// A `postgres://` or `postgresql://` URL (checked: a malformed one is
     /// a usage error whose message holds no password), else a folder.
     pub fn parse(s: &str) -> Result<DataSource> {
-        if crate::io::pg::is_pg_url(s) {
-            PgUrl::parse(s).map(DataSource::Postgres)
+        if crate::pg::is_postgres_url(s) {
+            PgUrl::parse("--data", s).map(DataSource::Postgres)
         } else {
             Ok(DataSource::Folder(PathBuf::from(s)))
         }

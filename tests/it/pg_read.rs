@@ -205,14 +205,14 @@ fn demo_from_postgres_gives_the_bundle_and_queue_of_the_files_and_never_shows_th
     let home_dir = tempfile::tempdir().unwrap();
     let home = home_dir.path().to_path_buf();
     let pgpass = home.join(".pgpass");
-    let u = ebbflow::io::pg::PgUrl::parse(&bare).unwrap();
+    let u = ebbflow::pg::PgUrl::parse("--data", &bare).unwrap();
     std::fs::write(
         &pgpass,
         format!(
             "# ours\nelsewhere:*:*:*:wrong\n{}:{}:*:{}:{}\n",
-            u.host,
-            u.port,
-            u.user,
+            u.host(),
+            u.port(),
+            u.user(),
             password.replace('\\', "\\\\").replace(':', "\\:")
         ),
     )
@@ -322,7 +322,7 @@ fn demo_from_postgres_gives_the_bundle_and_queue_of_the_files_and_never_shows_th
     );
     assert!(!err.contains("Wr0ngPassw0rd"), "{err}");
     // A malformed URL: exit 2, said without the password.
-    let bad_port = db.url.replacen(&format!(":{}/", u.port), ":notaport/", 1);
+    let bad_port = db.url.replacen(&format!(":{}/", u.port()), ":notaport/", 1);
     let o = wd.run(
         "ebbflow-train",
         &["--data", &bad_port, "--out", s(&wd.path("m_bad"))],

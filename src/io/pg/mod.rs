@@ -1,6 +1,5 @@
-//! Reading the input tables from PostgreSQL (`--data postgres://…`).
+//! Reading the input tables from PostgreSQL (`--data postgres://…`); the
+//! URL and its password are `crate::pg`'s.
 pub mod read;
-pub mod url;
 
 pub use read::{Session, TableStream};
-pub use url::{is_pg_url, PgUrl};

@@ -15,13 +15,13 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
-use postgres::{Client, IsolationLevel, NoTls};
+use postgres::{Client, IsolationLevel};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
-use crate::io::pg::url::PgUrl;
 use crate::io::schema::{ColType, TableKind};
+use crate::pg::PgUrl;
 
 /// Days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
 const PG_EPOCH_DAYS: i32 = 10_957;
@@ -105,28 +105,6 @@ impl Drop for Session {
     }
 }
 
-/// A connection failure in words that never hold the password.
-fn db_error(url: &PgUrl, password: Option<&str>, what: &str, e: &postgres::Error) -> Error {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    if let Some(db) = e.as_db_error() {
-        text = db.message().to_string();
-    }
-    let kind = if e.as_db_error().is_some() {
-        std::io::ErrorKind::Other
-    } else {
-        std::io::ErrorKind::ConnectionRefused
-    };
-    Error::io(
-        PathBuf::from(url.to_string()),
-        std::io::Error::new(kind, url.scrub(&format!("{what}: {text}"), password)),
-    )
-}
-
 /// Connects, starts a read-only repeatable-read transaction and finds the
 /// tables (config `[tables]`, else the contract names in the search_path).
 /// Returns the session and the problems found in the catalog (a missing
@@ -138,45 +116,18 @@ pub fn open(
     cfg: &Config,
     warnings: &mut Vec<String>,
 ) -> Result<(Arc<Session>, Problems)> {
-    let before = warnings.len();
-    let password = url.resolve_password(warnings);
-    let mut pc = postgres::Config::new();
-    pc.user(&url.user)
-        .host(&url.host)
-        .port(url.port)
-        .dbname(&url.dbname)
-        .application_name("ebbflow")
-        .connect_timeout(std::time::Duration::from_secs(10));
-    if let Some((p, _)) = &password {
-        pc.password(p.as_bytes());
-    }
-    let secret = password.as_ref().map(|(p, _)| p.clone());
-    let mut client = pc.connect(NoTls).map_err(|e| {
-        let mut what = "cannot connect".to_string();
-        if password.is_none() {
-            what.push_str(" (no password given: put it in the URL, PGPASSWORD or ~/.pgpass");
-            for w in &warnings[before..] {
-                what.push_str(&format!("; {w}"));
-            }
-            what.push(')');
-        } else if let Some((_, from)) = &password {
-            what.push_str(&format!(" (password from {from})"));
-        }
-        db_error(url, secret.as_deref(), &what, &e)
-    })?;
+    warnings.extend(url.password_notes().iter().cloned());
+    let mut client = url.connect()?;
     let (cat_tx, cat_rx) = mpsc::channel();
     let (req_tx, req_rx) = mpsc::channel::<Request>();
     let url2 = url.clone();
     let cfg2 = cfg.clone();
     let worker = std::thread::Builder::new()
         .name("ebbflow-pg".into())
-        .spawn(move || serve(&mut client, &url2, secret.as_deref(), &cfg2, cat_tx, req_rx))
-        .map_err(|e| Error::io(PathBuf::from(url.to_string()), e))?;
+        .spawn(move || serve(&mut client, &url2, &cfg2, cat_tx, req_rx))
+        .map_err(|e| url.failure(&format!("cannot start the connection thread: {e}")))?;
     let catalog: Result<Catalog> = cat_rx.recv().unwrap_or_else(|_| {
-        Err(Error::io(
-            PathBuf::from(url.to_string()),
-            std::io::Error::other("the connection thread stopped before reading the catalog"),
-        ))
+        Err(url.failure("the connection thread stopped before reading the catalog"))
     });
     let catalog = match catalog {
         Ok(c) => c,
@@ -209,12 +160,11 @@ struct Catalog {
 fn serve(
     client: &mut Client,
     url: &PgUrl,
-    secret: Option<&str>,
     cfg: &Config,
     catalog: mpsc::Sender<Result<Catalog>>,
     requests: Receiver<Request>,
 ) {
-    let fail = |what: &str, e: &postgres::Error| db_error(url, secret, what, e);
+    let fail = |what: &str, e: &postgres::Error| url.error(what, e);
     let tx = client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)
@@ -243,7 +193,7 @@ fn serve(
             ))));
             continue;
         };
-        copy_table(&mut tx, url, secret, t, req.slice_rows, &req.reply);
+        copy_table(&mut tx, url, t, req.slice_rows, &req.reply);
     }
 }
 
@@ -527,7 +477,6 @@ fn frame(table: &DbTable, bs: Vec<Builder>, height: usize) -> DataFrame {
 fn copy_table(
     tx: &mut postgres::Transaction<'_>,
     url: &PgUrl,
-    secret: Option<&str>,
     table: &DbTable,
     slice_rows: usize,
     reply: &SyncSender<Msg>,
@@ -537,12 +486,7 @@ fn copy_table(
     let reader = match tx.copy_out(sql.as_str()) {
         Ok(r) => r,
         Err(e) => {
-            let _ = reply.send(Msg::Failed(db_error(
-                url,
-                secret,
-                &where_("cannot read table"),
-                &e,
-            )));
+            let _ = reply.send(Msg::Failed(url.error(&where_("cannot read table"), &e)));
             return;
         }
     };
@@ -553,15 +497,8 @@ fn copy_table(
             hash: Sha256::new(),
         },
     );
-    let io_fail = |e: std::io::Error| {
-        Msg::Failed(Error::io(
-            PathBuf::from(url.to_string()),
-            std::io::Error::new(
-                e.kind(),
-                url.scrub(&format!("{}: {e}", where_("reading table")), secret),
-            ),
-        ))
-    };
+    let io_fail =
+        |e: std::io::Error| Msg::Failed(url.failure(&format!("{}: {e}", where_("reading table"))));
     let mut buf = Vec::new();
     // Header: signature, flags, extension area.
     let header = read_exact(&mut r, &mut buf, 19).and_then(|_| {
@@ -771,10 +708,9 @@ impl Session {
             })
             .is_some_and(|r| r.is_ok());
         if !sent {
-            return Err(Error::io(
-                PathBuf::from(self.url.to_string()),
-                std::io::Error::other("the connection was lost before reading a table"),
-            ));
+            return Err(self
+                .url
+                .failure("the connection was lost before reading a table"));
         }
         Ok(TableStream {
             rx,
