@@ -3,8 +3,9 @@
 //! the password from the URL, `PGPASSWORD` or the password file
 //! (`PGPASSFILE`, else `~/.pgpass`, read as libpq reads it), the one
 //! redacted form every log, manifest and error message shows
-//! (`postgres://user:***@host:5432/db`, or `postgres://user@host:5432/db`
-//! when the URL held no password), connecting, and database errors that
+//! (`postgres://user@host:5432/db`: the same wherever the password came
+//! from, so a bundle trained from a database does not depend on it),
+//! connecting, and database errors that
 //! never hold the password. Knows nothing of what is read or written there
 //! (see `io::pg::read` and `publish::sink`).
 
@@ -245,14 +246,13 @@ impl PgUrl {
         if let Some(p) = &password {
             config.password(p.as_bytes());
         }
-        let secret = if in_url.is_some() { ":***" } else { "" };
         let host_shown = if host.contains(':') {
             format!("[{host}]")
         } else {
             host.clone()
         };
         Ok(PgUrl {
-            shown: format!("postgres://{user}{secret}@{host_shown}:{port}/{dbname}"),
+            shown: format!("postgres://{user}@{host_shown}:{port}/{dbname}"),
             user,
             host,
             port,
@@ -264,8 +264,7 @@ impl PgUrl {
         })
     }
 
-    /// The URL without its password (`:***` marks one the URL held), for
-    /// logs, manifests and messages.
+    /// The URL without its password, for logs, manifests and messages.
     pub fn shown(&self) -> &str {
         &self.shown
     }
@@ -441,10 +440,7 @@ mod tests {
         assert_eq!(u.host(), "db.example.com");
         assert_eq!(u.port(), 6543);
         assert_eq!(u.dbname(), "sales");
-        assert_eq!(
-            u.to_string(),
-            "postgres://ana:***@db.example.com:6543/sales"
-        );
+        assert_eq!(u.to_string(), "postgres://ana@db.example.com:6543/sales");
         assert_eq!(u.shown(), u.to_string());
         assert_eq!(format!("{u} {u:?}").matches("s3cr").count(), 0);
         assert_eq!(u.scrub("auth failed for s3cr@t"), "auth failed for ***");
@@ -453,7 +449,7 @@ mod tests {
         let u = parse("postgres://ana:p@ss@[::1]:5433/x").unwrap();
         assert_eq!((u.host(), u.port()), ("::1", 5433));
         assert_eq!(u.password.as_deref(), Some("p@ss"));
-        assert_eq!(u.shown(), "postgres://ana:***@[::1]:5433/x");
+        assert_eq!(u.shown(), "postgres://ana@[::1]:5433/x");
         let u = parse("postgres://ana@h/x?connect_timeout=3").unwrap();
         assert_eq!(
             u.config.get_connect_timeout(),
