@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use crate::cli::log::{Log, LogFormat};
+use crate::cli::log::Log;
 use crate::cli::score::{finish, load_bundle, FinishArgs, Finishing};
 use crate::dates::parse_day;
 use crate::error::{Error, Result};
@@ -31,17 +31,15 @@ pub struct MergeArgs {
     pub threads: Option<usize>,
     #[command(flatten)]
     pub finish: FinishArgs,
-    /// Log format on stderr.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-    /// No progress lines on stderr (warnings and errors still show).
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 /// Merges the parts and finishes as a single run does.
 pub fn run(args: MergeArgs) -> Result<String> {
-    let mut log = Log::with_format("ebbflow-score merge", args.quiet, args.log_format);
+    let mut log = Log::with_format(
+        "ebbflow-score merge",
+        args.finish.quiet,
+        args.finish.log_format,
+    );
     args.finish.check()?;
     let folder = OutputFolder::open(
         &args.finish.out,

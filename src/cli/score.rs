@@ -93,12 +93,6 @@ pub struct ScoreArgs {
     pub batch_size: usize,
     #[command(flatten)]
     pub finish: FinishArgs,
-    /// Log format on stderr.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-    /// No progress lines on stderr (warnings and errors still show).
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 /// Subcommands; without one, `ebbflow-score` scores.
@@ -165,6 +159,12 @@ pub struct FinishArgs {
     /// Schema of the --sink tables (it must exist). Default: the connection's current schema.
     #[arg(long, value_name = "NAME", requires = "sink")]
     pub sink_schema: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// No progress lines on stderr (warnings and errors still show).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 impl FinishArgs {
@@ -246,7 +246,7 @@ pub(crate) fn with_threads(
 }
 
 fn run_inner(args: ScoreArgs) -> Result<String> {
-    let mut log = Log::with_format("ebbflow-score", args.quiet, args.log_format);
+    let mut log = Log::with_format("ebbflow-score", args.finish.quiet, args.finish.log_format);
     args.finish.check()?;
     if args.shard.is_some() {
         for (flag, given) in [

@@ -2179,17 +2179,23 @@ mod slice_tests {
     use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
     use std::fs::File;
 
-    /// A small synthetic data set, all Parquet, rewritten in row groups of
-    /// 31 rows.
-    fn many_row_groups() -> tempfile::TempDir {
+    /// 120 generated accounts over 8 months, in `format`.
+    pub(super) fn small_synth(seed: u64, format: SynthFormat) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let p = SynthParams {
             accounts: 120,
             months: 8,
-            seed: 3,
+            seed,
             ..SynthParams::default()
         };
-        generate_to_dir(&p.check().unwrap(), dir.path(), SynthFormat::Parquet).unwrap();
+        generate_to_dir(&p.check().unwrap(), dir.path(), format).unwrap();
+        dir
+    }
+
+    /// A small synthetic data set, all Parquet, rewritten in row groups of
+    /// 31 rows.
+    fn many_row_groups() -> tempfile::TempDir {
+        let dir = small_synth(3, SynthFormat::Parquet);
         for table in ["accounts", "subscriptions", "events", "tickets", "surveys"] {
             let path = dir.path().join(format!("{table}.parquet"));
             let mut df = ParquetReader::new(File::open(&path).unwrap())
@@ -2284,18 +2290,10 @@ mod csv_slice_tests {
     //! a bad value in the last of many chunks still names its file line,
     //! account and column.
     use super::*;
-    use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
+    use crate::synth::SynthFormat;
 
     fn csv_data() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        let p = SynthParams {
-            accounts: 120,
-            months: 8,
-            seed: 5,
-            ..SynthParams::default()
-        };
-        generate_to_dir(&p.check().unwrap(), dir.path(), SynthFormat::Csv).unwrap();
-        dir
+        super::slice_tests::small_synth(5, SynthFormat::Csv)
     }
 
     /// Rewrites `table`.csv with a quoted field holding a line break in its
