@@ -11,9 +11,7 @@ use crate::cli::log::Log;
 use crate::cli::score::{finish, load_bundle, FinishArgs, Finishing};
 use crate::dates::parse_day;
 use crate::error::{Error, Result};
-use crate::publish::lock::describe_holder;
 use crate::publish::scoring::SCORING_FILES;
-use crate::publish::OutputFolder;
 use crate::shard::{merge, read_part};
 
 /// `ebbflow-score merge [OPTIONS] PART...`
@@ -41,13 +39,9 @@ pub fn run(args: MergeArgs) -> Result<String> {
         args.finish.log_format,
     );
     args.finish.check()?;
-    let folder = OutputFolder::open(
-        &args.finish.out,
-        SCORING_FILES,
-        args.finish.lock_timeout,
-        &describe_holder("ebbflow-score merge"),
-        &mut |m| log.warn(m),
-    )?;
+    let folder = args
+        .finish
+        .lock_out(SCORING_FILES, "ebbflow-score merge", &mut log)?;
     let sink = args.finish.open_sink(&mut log)?;
     let start = Instant::now();
     let bundle = load_bundle(&args.model, &mut log)?;

@@ -21,7 +21,7 @@ use crate::pg::PgUrl;
 use crate::publish::lock::describe_holder;
 use crate::publish::scoring::{publish, ScoringRun, SCORING_FILES};
 use crate::publish::sink::Sink;
-use crate::publish::{DriftReport, LockWait, OutputFolder, DRIFT_WARN_PSI};
+use crate::publish::{Contents, DriftReport, LockWait, OutputFolder, DRIFT_WARN_PSI};
 use crate::queue::render_top;
 use crate::report::score_page::ScoreReport;
 use crate::score::{rank, score, ScoreParams, Scored};
@@ -180,6 +180,23 @@ impl FinishArgs {
         }
     }
 
+    /// Opens `--out` for `contents`, waiting up to `--lock-timeout` while
+    /// another run (`who` names this one to it) holds the folder.
+    pub(crate) fn lock_out(
+        &self,
+        contents: Contents,
+        who: &str,
+        log: &mut Log,
+    ) -> Result<OutputFolder> {
+        OutputFolder::open(
+            &self.out,
+            contents,
+            self.lock_timeout,
+            &describe_holder(who),
+            &mut |m| log.warn(m),
+        )
+    }
+
     /// Connects to the `--sink` database, if any, and checks its tables: a
     /// database the run cannot publish to fails it before the work.
     pub(crate) fn open_sink(&self, log: &mut Log) -> Result<Option<Sink>> {
@@ -264,17 +281,12 @@ fn run_inner(args: ScoreArgs) -> Result<String> {
     let source = args.data.source()?;
     // Runs on one folder go one at a time, so the lock is taken before the
     // work: a second run waits here, not after scoring.
-    let folder = OutputFolder::open(
-        &args.finish.out,
-        if args.shard.is_some() {
-            PART_FILES
-        } else {
-            SCORING_FILES
-        },
-        args.finish.lock_timeout,
-        &describe_holder("ebbflow-score"),
-        &mut |m| log.warn(m),
-    )?;
+    let contents = if args.shard.is_some() {
+        PART_FILES
+    } else {
+        SCORING_FILES
+    };
+    let folder = args.finish.lock_out(contents, "ebbflow-score", &mut log)?;
     let sink = args.finish.open_sink(&mut log)?;
     // Timings count the work, not a wait for another run.
     let start = Instant::now();
