@@ -25,7 +25,7 @@ use crate::io::group::{for_each_view, intern_column, InternWorker, Interner, Vie
 pub use crate::io::group::{Dated, FastMap, Grouped, NONE};
 pub use crate::io::parquet::SLICE_ROWS;
 use crate::io::parquet::{parquet_slices, read_parquet, undecodable_rows};
-use crate::io::pg::{Session, TableStream};
+use crate::io::read::{Session, TableStream};
 use crate::io::schema::{Priority, TableKind};
 use crate::pg::PgUrl;
 
@@ -738,7 +738,7 @@ impl<'a> TableReader<'a> {
                 // PostgreSQL's ±infinity dates and timestamps.
                 for (i, v) in ca.iter().enumerate() {
                     match v {
-                        Some(d) if crate::io::pg::read::INFINITE_DAY.contains(&d) => {
+                        Some(d) if crate::io::read::postgres::INFINITE_DAY.contains(&d) => {
                             let sign = if d < 0 { "-" } else { "" };
                             self.report(i, ours, ProblemKind::BadDate, format!(
                                 "expected a date YYYY-MM-DD or an RFC 3339 datetime, found {sign}infinity"
@@ -1185,7 +1185,7 @@ pub fn load_source_with(source: &DataSource, cfg: &Config, opts: &LoadOptions) -
         DataSource::Folder(dir) => load_dir_with(dir, cfg, opts),
         DataSource::Postgres(url) => {
             let mut warnings = Vec::new();
-            let (session, problems) = crate::io::pg::read::open(url, cfg, &mut warnings)?;
+            let (session, problems) = crate::io::read::postgres::open(url, cfg, &mut warnings)?;
             problems.into_result()?;
             let inputs = session
                 .tables
