@@ -1,7 +1,7 @@
 //! Interning and grouping: strings to dense ids (once per distinct string
 //! view of a chunk, see [`ViewCache`]), and rows to per-account, day-sorted
 //! slices ([`Grouped`]). Knows nothing of files, columns or the contract
-//! (see `io::load`).
+//! (see `io::parse` and `io::rules`).
 
 use std::collections::HashMap;
 
@@ -371,4 +371,29 @@ fn intern_with_hint(
         }
     }
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::tables::Survey;
+
+    #[test]
+    fn grouping_is_stable_and_sorted_by_day() {
+        let tagged = vec![
+            (1, Survey { day: 5, score: 1.0 }),
+            (0, Survey { day: 9, score: 2.0 }),
+            (1, Survey { day: 3, score: 3.0 }),
+            (1, Survey { day: 5, score: 4.0 }),
+        ];
+        let g = Grouped::build(3, tagged);
+        assert_eq!(g.of(0).iter().map(|s| s.score).collect::<Vec<_>>(), [2.0]);
+        assert_eq!(
+            g.of(1).iter().map(|s| s.score).collect::<Vec<_>>(),
+            [3.0, 1.0, 4.0]
+        );
+        assert!(g.of(2).is_empty());
+        assert_eq!(g.of_as_of(1, 4).len(), 1);
+        assert_eq!(g.of_as_of(1, 5).len(), 3);
+    }
 }

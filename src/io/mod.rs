@@ -1,8 +1,12 @@
 //! Reading the input tables and writing outputs.
-pub mod csv;
 pub mod group;
 pub mod load;
-pub mod parquet;
-pub mod pg;
+pub mod parse;
+pub mod read;
+pub mod rules;
 pub mod schema;
+pub mod tables;
+pub mod window;
 pub mod write;
+
+pub use read::{csv, parquet};

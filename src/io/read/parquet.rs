@@ -1,14 +1,14 @@
 //! Parquet files read in slices of whole row groups through polars, and
 //! polars' failures said in our words (a file that is not Parquet, cut
 //! short or damaged; a column type this build cannot read). Knows nothing of
-//! the contract's columns (see `io::load`).
+//! the contract's columns (see `io::rules`).
 
 use std::path::Path;
 
 use polars::prelude::*;
 
 use crate::error::{Error, Location, ProblemKind, Result};
-use crate::io::load::problem;
+use crate::io::parse::problem;
 
 /// Large Parquet tables are read in slices of whole row groups of about
 /// this many rows, and each slice is turned into our 16-byte rows before

@@ -2,11 +2,11 @@
 //! read-only, repeatable-read transaction (every table from the same
 //! snapshot), each table streamed with `COPY (SELECT …) TO STDOUT (FORMAT
 //! binary)` and decoded into polars frames of at most `slice_rows` rows,
-//! which `io::load`'s `TableReader` checks exactly as it checks a Parquet
+//! which `io::read`'s `TableReader` checks exactly as it checks a Parquet
 //! slice. The connection lives on its own thread, which decodes the next
 //! slice while the loader converts the current one. Owns the SQL (quoted
 //! identifiers, casts, a deterministic ORDER BY) and the wire format; knows
-//! nothing of features or of the contract's value rules (see `io::load`).
+//! nothing of features or of the contract's value rules (see `io::rules`).
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};

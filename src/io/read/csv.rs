@@ -1,7 +1,7 @@
 //! Our CSV reader: file bytes -> text columns, each record tagged with the
 //! line it starts on. Owns decoding (UTF-8, or Windows-1252 when the config
 //! says so), quoting, blank lines and ragged lines; parses no cells (that is
-//! `load`'s job). Read by hand rather than through polars so that every
+//! `io::parse`'s job). Read by hand rather than through polars so that every
 //! problem names its file and line in our words, and line numbers stay the
 //! file's own even after blank lines and line breaks inside quoted fields.
 

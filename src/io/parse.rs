@@ -1,0 +1,448 @@
+//! Cells -> typed values: a slice's columns read as text, days, numbers,
+//! account keys or interned ids (methods of `io::read`'s [`TableReader`]),
+//! every failure a [`Problem`] positioned by file, line, account and column,
+//! up to [`crate::error::MAX_PROBLEMS`] per table. Says nothing of which
+//! columns a table has or what ranges its values keep (see `io::rules`).
+
+use polars::prelude::*;
+
+use crate::dates::{parse_day, Day};
+use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
+use crate::io::group::{for_each_view, intern_column, FastMap, Interner, ViewCache, EMPTY, NONE};
+use crate::io::read::{FileKind, TableReader};
+
+pub(crate) fn problem(location: Location, kind: ProblemKind, message: String) -> Error {
+    let mut ps = Problems::default();
+    ps.push(Problem {
+        location,
+        kind,
+        message,
+    });
+    Error::BadInput(ps)
+}
+
+/// A column as text (numbers and dates rendered as text); None for types
+/// that have no sensible text form here (lists, structs, binary).
+pub(in crate::io) fn as_text(s: &Series) -> Option<StringChunked> {
+    match s.dtype() {
+        DataType::List(_) | DataType::Struct(_) | DataType::Binary | DataType::BinaryOffset => None,
+        _ => s.cast(&DataType::String).ok()?.str().ok().cloned(),
+    }
+}
+
+/// A number as a message shows it: as written at everyday sizes, in
+/// exponent form when huge or tiny (`1e300`, not 301 digits).
+pub(in crate::io) fn shown(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-6..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// How a polars type reads in a message.
+pub(in crate::io) fn dtype_words(dt: &DataType) -> String {
+    match dt {
+        DataType::List(_) => "list".into(),
+        DataType::Struct(_) => "struct".into(),
+        DataType::Binary | DataType::BinaryOffset => "binary".into(),
+        DataType::Null => "null".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The cells of one column, whatever its physical type.
+pub(in crate::io) enum Cells {
+    Text(StringChunked),
+    Date(Int32Chunked),
+    Datetime(Int64Chunked, i64),
+    Num(Float64Chunked),
+    /// A type we cannot read as any of those (list, struct, binary); the
+    /// column was reported.
+    Unsupported,
+}
+
+impl TableReader<'_> {
+    pub(in crate::io) fn has(&self, ours: &str) -> bool {
+        self.df
+            .column(self.cfg.source_column(self.table, ours))
+            .is_ok()
+    }
+
+    pub(in crate::io) fn location(&self, row: usize, ours: &str) -> Location {
+        let at = row;
+        let row = self.offset + row;
+        let line = match self.kind {
+            FileKind::Csv => self.lines.line(at),
+            FileKind::Parquet | FileKind::Postgres => row + 1,
+        };
+        Location {
+            file: self.path.clone(),
+            line: Some(line),
+            is_row: self.kind != FileKind::Csv,
+            account_id: self
+                .row_accounts
+                .as_ref()
+                .and_then(|v| v.get(at))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string),
+            column: Some(self.cfg.source_column(self.table, ours).to_string()),
+        }
+    }
+
+    pub(in crate::io) fn report(
+        &mut self,
+        row: usize,
+        ours: &'static str,
+        kind: ProblemKind,
+        message: String,
+    ) {
+        if self.bad_columns.contains(ours) {
+            return;
+        }
+        self.reported.insert((row, ours));
+        if self.problems.shown.len() < crate::error::MAX_PROBLEMS {
+            let location = self.location(row, ours);
+            self.problems.push(Problem {
+                location,
+                kind,
+                message,
+            });
+        } else {
+            self.problems.more += 1;
+        }
+    }
+
+    /// The column `ours` as polars holds it, or None when the file has no such column.
+    pub(in crate::io) fn series(&self, ours: &str) -> Option<Series> {
+        let src = self.cfg.source_column(self.table, ours);
+        let col = self.df.column(src).ok()?;
+        Some(col.as_materialized_series().clone())
+    }
+
+    /// Reports a whole column that cannot hold what we expect (a Parquet
+    /// column of the wrong type): once, not once per slice or per row.
+    pub(in crate::io) fn bad_column(&mut self, ours: &'static str, found: &str, expected: &str) {
+        if self.bad_columns.insert(ours) {
+            self.problems.push(Problem {
+                location: Location {
+                    file: self.path.clone(),
+                    column: Some(self.cfg.source_column(self.table, ours).to_string()),
+                    ..Default::default()
+                },
+                kind: ProblemKind::BadValue,
+                message: format!(
+                    "expected {expected}, found a column of type {found} (every row; fix the column's type in the export)"
+                ),
+            });
+        }
+    }
+
+    pub(in crate::io) fn cells(&mut self, ours: &'static str, expected: &str) -> Option<Cells> {
+        let s = self.series(ours)?;
+        let cells = match s.dtype() {
+            DataType::String => s.str().ok().map(|c| Cells::Text(c.clone())),
+            DataType::Date => s.date().ok().map(|c| Cells::Date(c.physical().clone())),
+            DataType::Datetime(tu, _) => {
+                let per_day: i64 = match tu {
+                    TimeUnit::Nanoseconds => 86_400_000_000_000,
+                    TimeUnit::Microseconds => 86_400_000_000,
+                    TimeUnit::Milliseconds => 86_400_000,
+                };
+                s.datetime()
+                    .ok()
+                    .map(|c| Cells::Datetime(c.physical().clone(), per_day))
+            }
+            dt if dt.is_primitive_numeric() || dt == &DataType::Boolean => s
+                .cast(&DataType::Float64)
+                .ok()
+                .and_then(|c| c.f64().ok().cloned())
+                .map(Cells::Num),
+            _ => as_text(&s).map(Cells::Text),
+        };
+        Some(cells.unwrap_or_else(|| {
+            self.bad_column(ours, &dtype_words(s.dtype()), expected);
+            Cells::Unsupported
+        }))
+    }
+
+    /// Text values (numbers and dates rendered as text); empty strings are
+    /// None. One String per row: for small tables (accounts, plans,
+    /// priorities); large columns go through [`Self::interned`].
+    pub(in crate::io) fn texts(
+        &mut self,
+        ours: &'static str,
+    ) -> Result<Option<Vec<Option<String>>>> {
+        Ok(self.text_column(ours)?.map(|ca| {
+            ca.iter()
+                .map(|v| {
+                    v.map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string)
+                })
+                .collect()
+        }))
+    }
+
+    /// Days; empty cells are None (callers decide whether that is allowed).
+    pub(in crate::io) fn days(&mut self, ours: &'static str) -> Result<Option<Vec<Option<Day>>>> {
+        let Some(cells) = self.cells(ours, "dates") else {
+            return Ok(None);
+        };
+        let n = self.height();
+        let mut out = Vec::with_capacity(n);
+        match cells {
+            Cells::Text(ca) => {
+                for (i, v) in ca.iter().enumerate() {
+                    match v.map(str::trim).filter(|v| !v.is_empty()) {
+                        None => out.push(None),
+                        Some(t) => match parse_day(t) {
+                            Some(d) => out.push(Some(d)),
+                            None => {
+                                self.report(i, ours, ProblemKind::BadDate, format!(
+                                    "expected a date YYYY-MM-DD or an RFC 3339 datetime, found {t:?}"
+                                ));
+                                out.push(None);
+                            }
+                        },
+                    }
+                }
+            }
+            Cells::Date(ca) if self.kind == FileKind::Postgres => {
+                // PostgreSQL's ±infinity dates and timestamps.
+                for (i, v) in ca.iter().enumerate() {
+                    match v {
+                        Some(d) if crate::io::read::postgres::INFINITE_DAY.contains(&d) => {
+                            let sign = if d < 0 { "-" } else { "" };
+                            self.report(i, ours, ProblemKind::BadDate, format!(
+                                "expected a date YYYY-MM-DD or an RFC 3339 datetime, found {sign}infinity"
+                            ));
+                            out.push(None);
+                        }
+                        v => out.push(v),
+                    }
+                }
+            }
+            Cells::Date(ca) => out.extend(ca.iter()),
+            Cells::Datetime(ca, per_day) => {
+                out.extend(ca.iter().map(|v| v.map(|t| t.div_euclid(per_day) as Day)))
+            }
+            Cells::Num(_) => {
+                let found = self.series(ours).map(|s| dtype_words(s.dtype()));
+                self.bad_column(ours, &found.unwrap_or_default(), "dates");
+                out.resize(n, None);
+            }
+            Cells::Unsupported => out.resize(n, None),
+        }
+        Ok(Some(out))
+    }
+
+    /// Numbers; empty cells are None.
+    pub(in crate::io) fn numbers(
+        &mut self,
+        ours: &'static str,
+    ) -> Result<Option<Vec<Option<f64>>>> {
+        let Some(cells) = self.cells(ours, "numbers") else {
+            return Ok(None);
+        };
+        let n = self.height();
+        let mut out = Vec::with_capacity(n);
+        match cells {
+            Cells::Num(ca) => {
+                for (i, v) in ca.iter().enumerate() {
+                    match v {
+                        Some(x) if !x.is_finite() => {
+                            self.report(
+                                i,
+                                ours,
+                                ProblemKind::BadNumber,
+                                format!("expected a number, found {}", shown(x)),
+                            );
+                            out.push(None);
+                        }
+                        v => out.push(v),
+                    }
+                }
+            }
+            Cells::Text(ca) => {
+                for (i, v) in ca.iter().enumerate() {
+                    match v.map(str::trim).filter(|v| !v.is_empty()) {
+                        None => out.push(None),
+                        Some(t) => match t.parse::<f64>() {
+                            Ok(x) if x.is_finite() => out.push(Some(x)),
+                            _ => {
+                                self.report(
+                                    i,
+                                    ours,
+                                    ProblemKind::BadNumber,
+                                    format!("expected a number, found {t:?}"),
+                                );
+                                out.push(None);
+                            }
+                        },
+                    }
+                }
+            }
+            Cells::Date(_) | Cells::Datetime(..) => {
+                let found = self.series(ours).map(|s| dtype_words(s.dtype()));
+                self.bad_column(ours, &found.unwrap_or_default(), "numbers");
+                out.resize(n, None);
+            }
+            Cells::Unsupported => out.resize(n, None),
+        }
+        Ok(Some(out))
+    }
+
+    /// Requires a value in every row of a required column.
+    pub(in crate::io) fn require<T>(&mut self, ours: &'static str, vals: &[Option<T>], what: &str) {
+        for (i, v) in vals.iter().enumerate() {
+            if v.is_none() && !self.reported.contains(&(i, ours)) {
+                self.report(
+                    i,
+                    ours,
+                    ProblemKind::MissingValue,
+                    format!("expected {what}, found an empty value"),
+                );
+            }
+        }
+    }
+
+    /// Range check on present values.
+    pub(in crate::io) fn check_range(
+        &mut self,
+        ours: &'static str,
+        vals: &[Option<f64>],
+        lo: f64,
+        hi: f64,
+        what: &str,
+    ) {
+        for (i, v) in vals.iter().enumerate() {
+            if let Some(x) = v {
+                if !(lo..=hi).contains(x) {
+                    self.report(
+                        i,
+                        ours,
+                        ProblemKind::OutOfRange,
+                        format!("expected {what}, found {}", shown(*x)),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The column `ours` as text (numbers and dates rendered as text).
+    pub(in crate::io) fn text_column(
+        &mut self,
+        ours: &'static str,
+    ) -> Result<Option<StringChunked>> {
+        let Some(s) = self.series(ours) else {
+            return Ok(None);
+        };
+        Ok(Some(as_text(&s).unwrap_or_else(|| {
+            self.bad_column(ours, &dtype_words(s.dtype()), "text");
+            StringChunked::full_null(s.name().clone(), s.len())
+        })))
+    }
+
+    /// Maps account_id to account indices without copying the ids: unknown
+    /// ids are [`NONE`] (skipped and counted by the caller), empty ids are
+    /// problems and [`EMPTY`]. Each distinct string view of a column chunk
+    /// is looked up once (see [`ViewCache`]), not every row.
+    pub(in crate::io) fn account_keys(
+        &mut self,
+        accounts: &FastMap<String, u32>,
+    ) -> Result<Vec<u32>> {
+        let ids = self.text_column("account_id")?.unwrap_or_default();
+        let mut out = Vec::with_capacity(ids.len());
+        let mut cache = ViewCache::default();
+        let mut empty = Vec::new();
+        for_each_view(&ids, &mut cache, &mut out, |v| match v.map(str::trim) {
+            None | Some("") => EMPTY,
+            Some(id) => accounts.get(id).copied().unwrap_or(NONE),
+        });
+        for (i, &k) in out.iter().enumerate() {
+            if k == EMPTY {
+                empty.push(i);
+            }
+        }
+        self.row_accounts = Some(ids);
+        for i in empty {
+            self.report(
+                i,
+                "account_id",
+                ProblemKind::EmptyKey,
+                "expected an account id, found an empty value".into(),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Interns a text column to dense ids in `interner` (first-seen order,
+    /// so slices read in file order give the ids a whole-file pass would)
+    /// without a string per row; empty cells are [`NONE`] and, when
+    /// `required`, problems. Rows where `wanted` is false are only checked
+    /// (empty when required) and get [`NONE`]: their strings are never
+    /// interned. Each distinct string view of a chunk is hashed once.
+    pub(in crate::io) fn interned(
+        &mut self,
+        ours: &'static str,
+        required: Option<&str>,
+        interner: &mut Interner,
+        wanted: Option<&[bool]>,
+    ) -> Result<Option<Vec<u32>>> {
+        let Some(ca) = self.text_column(ours)? else {
+            return Ok(None);
+        };
+        let ids = intern_column(&ca, wanted, interner);
+        let mut missing = Vec::new();
+        match wanted {
+            None => {
+                if required.is_some() {
+                    missing.extend(
+                        ids.iter()
+                            .enumerate()
+                            .filter(|(_, &id)| id == NONE)
+                            .map(|(i, _)| i),
+                    );
+                }
+            }
+            Some(_) => {
+                // Empty or not, per view; interned only where wanted.
+                let mut empty = Vec::with_capacity(ca.len());
+                let mut cache = ViewCache::default();
+                for_each_view(&ca, &mut cache, &mut empty, |v| {
+                    u32::from(v.map(str::trim).is_none_or(str::is_empty))
+                });
+                if required.is_some() {
+                    missing.extend(
+                        empty
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, &e)| e == 1)
+                            .map(|(i, _)| i),
+                    );
+                }
+            }
+        }
+        if let Some(what) = required {
+            for i in missing {
+                self.report(
+                    i,
+                    ours,
+                    ProblemKind::MissingValue,
+                    format!("expected {what}, found an empty value"),
+                );
+            }
+        }
+        // After the first of several slices, size the map for the whole
+        // file at the same rate of new strings per row, instead of letting
+        // it double (and rehash every key) a dozen times.
+        if self.offset == 0 && self.total > ids.len() && !ids.is_empty() && wanted.is_none() {
+            let per_row = interner.len() as f64 / ids.len() as f64;
+            let expected = (per_row * self.total as f64) as usize;
+            interner.reserve(expected.saturating_sub(interner.len()));
+        }
+        Ok(Some(ids))
+    }
+}
