@@ -335,7 +335,9 @@ pub fn describe(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<St
 /// `owner` only when the data has them. `as_of` is a date (Parquet keeps it
 /// typed; see [`with_text_dates`] for the text formats).
 pub fn to_frame(rows: &[QueueRow], with_name: bool, with_owner: bool) -> PolarsResult<DataFrame> {
-    let s = |f: fn(&QueueRow) -> String| rows.iter().map(f).collect::<Vec<_>>();
+    // Text columns borrow the rows' strings: polars copies them once into
+    // its own buffers, with no per-row `String` in between.
+    let s = |f: fn(&QueueRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
     let x = |f: fn(&QueueRow) -> f64| rows.iter().map(f).collect::<Vec<_>>();
     // A model the bundle does not have leaves its columns empty (null).
     let ox = |f: fn(&QueueRow) -> f64| {
@@ -353,18 +355,18 @@ pub fn to_frame(rows: &[QueueRow], with_name: bool, with_owner: bool) -> PolarsR
             "rank".into(),
             rows.iter().map(|r| r.rank).collect::<Vec<_>>(),
         ),
-        Column::new("account_id".into(), s(|r| r.account_id.clone())),
+        Column::new("account_id".into(), s(|r| &r.account_id)),
     ];
     if with_name {
         cols.push(Column::new(
             "name".into(),
-            rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.name.as_deref()).collect::<Vec<_>>(),
         ));
     }
     if with_owner {
         cols.push(Column::new(
             "owner".into(),
-            rows.iter().map(|r| r.owner.clone()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.owner.as_deref()).collect::<Vec<_>>(),
         ));
     }
     cols.extend([
@@ -381,17 +383,17 @@ pub fn to_frame(rows: &[QueueRow], with_name: bool, with_owner: bool) -> PolarsR
         Column::new("arr_at_risk".into(), ox(|r| r.arr_at_risk)),
         Column::new("upgrade_propensity".into(), ox(|r| r.upgrade_propensity)),
         Column::new("upgrade_tier".into(), os(|r| &r.upgrade_tier)),
-        Column::new("rfm_code".into(), s(|r| r.rfm_code.clone())),
-        Column::new("segment".into(), s(|r| r.segment.clone())),
+        Column::new("rfm_code".into(), s(|r| &r.rfm_code)),
+        Column::new("segment".into(), s(|r| &r.segment)),
         Column::new("survival_90d".into(), x(|r| r.survival_90d)),
         Column::new(
             "expected_days_remaining".into(),
             x(|r| r.expected_days_remaining),
         ),
-        Column::new("churn_drivers".into(), s(|r| r.churn_drivers.clone())),
-        Column::new("upgrade_drivers".into(), s(|r| r.upgrade_drivers.clone())),
-        Column::new("suggested_play".into(), s(|r| r.suggested_play.clone())),
-        Column::new("model_version".into(), s(|r| r.model_version.clone())),
+        Column::new("churn_drivers".into(), s(|r| &r.churn_drivers)),
+        Column::new("upgrade_drivers".into(), s(|r| &r.upgrade_drivers)),
+        Column::new("suggested_play".into(), s(|r| &r.suggested_play)),
+        Column::new("model_version".into(), s(|r| &r.model_version)),
         Column::new("prev_churn_risk".into(), ox(|r| r.prev_churn_risk)),
         Column::new("churn_risk_change".into(), ox(|r| r.churn_risk_change)),
         Column::new("prev_risk_tier".into(), os(|r| &r.prev_risk_tier)),
