@@ -180,27 +180,6 @@ fn permute<T>(rows: &mut [T], mut order: Vec<u32>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::permute;
-
-    #[test]
-    fn permute_puts_each_row_where_the_order_says() {
-        let rows: Vec<char> = "abcdefg".chars().collect();
-        for order in [
-            vec![0u32, 1, 2, 3, 4, 5, 6],
-            vec![6, 5, 4, 3, 2, 1, 0],
-            vec![2, 0, 1, 5, 3, 4, 6],
-            vec![1, 2, 3, 4, 5, 6, 0],
-        ] {
-            let want: Vec<char> = order.iter().map(|&i| rows[i as usize]).collect();
-            let mut got = rows.clone();
-            permute(&mut got, order.clone());
-            assert_eq!(got, want, "{order:?}");
-        }
-    }
-}
-
 /// Feature positions by name, found once per run rather than by scanning
 /// the names for every account (drivers and RFM look features up by name a
 /// dozen times per row), and each model's reason groups.
@@ -323,5 +302,26 @@ fn scored_by<'b>(
             (Some((t, p)), Some(parts))
         }
         None => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_puts_each_row_where_the_order_says() {
+        let rows: Vec<char> = "abcdefg".chars().collect();
+        for order in [
+            vec![0u32, 1, 2, 3, 4, 5, 6],
+            vec![6, 5, 4, 3, 2, 1, 0],
+            vec![2, 0, 1, 5, 3, 4, 6],
+            vec![1, 2, 3, 4, 5, 6, 0],
+        ] {
+            let want: Vec<char> = order.iter().map(|&i| rows[i as usize]).collect();
+            let mut got = rows.clone();
+            permute(&mut got, order.clone());
+            assert_eq!(got, want, "{order:?}");
+        }
     }
 }
