@@ -182,13 +182,17 @@ impl Reasons {
                 sums[*g] += c;
             }
         }
-        let mut order: Vec<usize> = (0..sums.len()).filter(|&g| sums[g] > 0.0).collect();
-        order.sort_by(|&a, &b| sums[b].total_cmp(&sums[a]).then(a.cmp(&b)));
+        // Groups are taken largest first (earlier on ties, a total order),
+        // one at a time until `n` sentences are found: usually `n` picks
+        // from a few dozen groups, where sorting them all was a sort per row.
+        let mut left: Vec<usize> = (0..sums.len()).filter(|&g| sums[g] > 0.0).collect();
+        let first = |a: &usize, b: &usize| sums[*b].total_cmp(&sums[*a]).then(a.cmp(b));
         let mut out: Vec<String> = Vec::new();
-        for g in order {
-            if out.len() == n {
+        while out.len() < n {
+            let Some((at, _)) = left.iter().enumerate().min_by(|x, y| first(x.1, y.1)) else {
                 break;
-            }
+            };
+            let g = left.swap_remove(at);
             if let Some(p) = say(&self.subjects[g]) {
                 if !out.contains(&p) {
                     out.push(p);
@@ -335,7 +339,9 @@ pub fn describe(feature: &str, value: &dyn Fn(&str) -> Option<f64>) -> Option<St
 /// `owner` only when the data has them. `as_of` is a date (Parquet keeps it
 /// typed; see [`with_text_dates`] for the text formats).
 pub fn to_frame(rows: &[QueueRow], with_name: bool, with_owner: bool) -> PolarsResult<DataFrame> {
-    let s = |f: fn(&QueueRow) -> String| rows.iter().map(f).collect::<Vec<_>>();
+    // Text columns borrow the rows' strings: polars copies them once into
+    // its own buffers, with no per-row `String` in between.
+    let s = |f: fn(&QueueRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
     let x = |f: fn(&QueueRow) -> f64| rows.iter().map(f).collect::<Vec<_>>();
     // A model the bundle does not have leaves its columns empty (null).
     let ox = |f: fn(&QueueRow) -> f64| {
@@ -353,18 +359,18 @@ pub fn to_frame(rows: &[QueueRow], with_name: bool, with_owner: bool) -> PolarsR
             "rank".into(),
             rows.iter().map(|r| r.rank).collect::<Vec<_>>(),
         ),
-        Column::new("account_id".into(), s(|r| r.account_id.clone())),
+        Column::new("account_id".into(), s(|r| &r.account_id)),
     ];
     if with_name {
         cols.push(Column::new(
             "name".into(),
-            rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.name.as_deref()).collect::<Vec<_>>(),
         ));
     }
     if with_owner {
         cols.push(Column::new(
             "owner".into(),
-            rows.iter().map(|r| r.owner.clone()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.owner.as_deref()).collect::<Vec<_>>(),
         ));
     }
     cols.extend([
@@ -381,17 +387,17 @@ pub fn to_frame(rows: &[QueueRow], with_name: bool, with_owner: bool) -> PolarsR
         Column::new("arr_at_risk".into(), ox(|r| r.arr_at_risk)),
         Column::new("upgrade_propensity".into(), ox(|r| r.upgrade_propensity)),
         Column::new("upgrade_tier".into(), os(|r| &r.upgrade_tier)),
-        Column::new("rfm_code".into(), s(|r| r.rfm_code.clone())),
-        Column::new("segment".into(), s(|r| r.segment.clone())),
+        Column::new("rfm_code".into(), s(|r| &r.rfm_code)),
+        Column::new("segment".into(), s(|r| &r.segment)),
         Column::new("survival_90d".into(), x(|r| r.survival_90d)),
         Column::new(
             "expected_days_remaining".into(),
             x(|r| r.expected_days_remaining),
         ),
-        Column::new("churn_drivers".into(), s(|r| r.churn_drivers.clone())),
-        Column::new("upgrade_drivers".into(), s(|r| r.upgrade_drivers.clone())),
-        Column::new("suggested_play".into(), s(|r| r.suggested_play.clone())),
-        Column::new("model_version".into(), s(|r| r.model_version.clone())),
+        Column::new("churn_drivers".into(), s(|r| &r.churn_drivers)),
+        Column::new("upgrade_drivers".into(), s(|r| &r.upgrade_drivers)),
+        Column::new("suggested_play".into(), s(|r| &r.suggested_play)),
+        Column::new("model_version".into(), s(|r| &r.model_version)),
         Column::new("prev_churn_risk".into(), ox(|r| r.prev_churn_risk)),
         Column::new("churn_risk_change".into(), ox(|r| r.churn_risk_change)),
         Column::new("prev_risk_tier".into(), os(|r| &r.prev_risk_tier)),
@@ -516,6 +522,64 @@ mod tests {
 
     fn no_attributes(_: &str) -> Option<String> {
         None
+    }
+
+    /// Picking the largest group one at a time gives the order a full sort
+    /// of the groups gave (the code before), ties and duplicates included.
+    #[test]
+    fn drivers_are_picked_in_the_sorted_order() {
+        let reference = |rs: &Reasons,
+                         c: &[(usize, f64)],
+                         n: usize,
+                         say: &dyn Fn(&Subject) -> Option<String>| {
+            let mut sums = vec![0.0; rs.subjects.len()];
+            for &(i, c) in c {
+                if let Some(Some(g)) = rs.group.get(i) {
+                    sums[*g] += c;
+                }
+            }
+            let mut order: Vec<usize> = (0..sums.len()).filter(|&g| sums[g] > 0.0).collect();
+            order.sort_by(|&a, &b| sums[b].total_cmp(&sums[a]).then(a.cmp(&b)));
+            let mut out: Vec<String> = Vec::new();
+            for g in order {
+                if out.len() == n {
+                    break;
+                }
+                if let Some(p) = say(&rs.subjects[g]) {
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+            out.join("; ")
+        };
+        let names: Vec<String> = (0..24).map(|i| format!("f{i}")).collect();
+        let rs = Reasons::new(&names, &[]);
+        // Some subjects say nothing, some say the same as another.
+        let say = |s: &Subject| match s {
+            Subject::Value(v) if v.ends_with('3') => None,
+            Subject::Value(v) => Some(format!("about {}", &v[..v.len().min(2)])),
+            _ => Some("other".to_string()),
+        };
+        let mut seed = 5u64;
+        for _ in 0..500 {
+            let c: Vec<(usize, f64)> = (0..names.len())
+                .map(|i| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    // Few distinct values, so ties are common.
+                    (i, ((seed >> 60) as f64 - 6.0) * 0.25)
+                })
+                .collect();
+            for n in [0, 1, 3, 30] {
+                assert_eq!(
+                    rs.top(&c, n, &say),
+                    reference(&rs, &c, n, &say),
+                    "{c:?} {n}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -78,16 +78,15 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
     let t1 = Instant::now();
     let n = frame.n_rows();
     let lookup = Lookup::new(bundle, &frame);
-    let batches: Vec<Vec<QueueRow>> = (0..n)
+    // An indexed collect writes each row into its place in the one output
+    // vector (input order, whatever the threads): no per-batch vectors to
+    // copy out of, which at a million rows of some 400 bytes was a second
+    // copy of the queue and its page faults.
+    let mut rows: Vec<QueueRow> = (0..n)
         .into_par_iter()
-        .step_by(p.batch_size)
-        .map(|lo| {
-            (lo..(lo + p.batch_size).min(n))
-                .map(|i| score_row(tables, bundle, &tl, &frame, &lookup, i, p.as_of))
-                .collect()
-        })
+        .with_min_len(p.batch_size)
+        .map(|i| score_row(tables, bundle, &tl, &frame, &lookup, i, p.as_of))
         .collect();
-    let mut rows: Vec<QueueRow> = batches.into_iter().flatten().collect();
     rank(&mut rows);
     let histograms: Vec<Histogram> = bundle
         .distributions
@@ -181,27 +180,6 @@ fn permute<T>(rows: &mut [T], mut order: Vec<u32>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::permute;
-
-    #[test]
-    fn permute_puts_each_row_where_the_order_says() {
-        let rows: Vec<char> = "abcdefg".chars().collect();
-        for order in [
-            vec![0u32, 1, 2, 3, 4, 5, 6],
-            vec![6, 5, 4, 3, 2, 1, 0],
-            vec![2, 0, 1, 5, 3, 4, 6],
-            vec![1, 2, 3, 4, 5, 6, 0],
-        ] {
-            let want: Vec<char> = order.iter().map(|&i| rows[i as usize]).collect();
-            let mut got = rows.clone();
-            permute(&mut got, order.clone());
-            assert_eq!(got, want, "{order:?}");
-        }
-    }
-}
-
 /// Feature positions by name, found once per run rather than by scanning
 /// the names for every account (drivers and RFM look features up by name a
 /// dozen times per row), and each model's reason groups.
@@ -251,8 +229,10 @@ fn score_row(
     let view = AccountView::new(tables, tl, a, as_of);
     let attribute = |name: &str| view.attribute(name).map(str::to_string);
     let say = |s: &Subject| say(s, &value, &attribute);
-    let churn = b.churn.as_ref().map(|t| (t, t.model.predict_proba(&row)));
-    let upgrade = b.upgrade.as_ref().map(|t| (t, t.model.predict_proba(&row)));
+    // One transform of the row per model gives both the score and the
+    // contributions the drivers are read from.
+    let (churn, churn_parts) = scored_by(b.churn.as_ref(), &row);
+    let (upgrade, upgrade_parts) = scored_by(b.upgrade.as_ref(), &row);
     let mrr = value("mrr").unwrap_or(0.0);
     let tier = |x: Option<(&crate::bundle::Target, f64)>| x.map_or("", |(t, p)| t.tiers.of(p));
     let (risk_tier, upgrade_tier) = (tier(churn), tier(upgrade));
@@ -269,8 +249,8 @@ fn score_row(
         .accounts
         .attribute("owner")
         .and_then(|o| o.values[a].clone());
-    let reasons = |rs: &Option<Reasons>, x: Option<(&crate::bundle::Target, f64)>| match (rs, x) {
-        (Some(rs), Some((t, _))) => rs.top(&t.model.contributions(&row), 3, &say),
+    let reasons = |rs: &Option<Reasons>, parts: &Option<Vec<(usize, f64)>>| match (rs, parts) {
+        (Some(rs), Some(parts)) => rs.top(parts, 3, &say),
         _ => String::new(),
     };
     let churn_risk = churn.map_or(f64::NAN, |(_, p)| p);
@@ -290,8 +270,8 @@ fn score_row(
         segment: rfm.segment_name(rfm.segment(r, f, m)).to_string(),
         survival_90d: survival.survival_90d,
         expected_days_remaining: survival.expected_days_remaining,
-        churn_drivers: reasons(&lookup.churn_reasons, churn),
-        upgrade_drivers: reasons(&lookup.upgrade_reasons, upgrade),
+        churn_drivers: reasons(&lookup.churn_reasons, &churn_parts),
+        upgrade_drivers: reasons(&lookup.upgrade_reasons, &upgrade_parts),
         suggested_play: suggested_play(risk_tier, upgrade_tier).to_string(),
         model_version: b.bundle_id.clone(),
         tenure_days: tenure,
@@ -303,5 +283,45 @@ fn score_row(
         churn_risk_change: f64::NAN,
         prev_risk_tier: String::new(),
         movement: None,
+    }
+}
+
+/// A model's probability for a feature row and its log-odds contributions,
+/// from one transform of the row (`None`s without the model).
+#[allow(clippy::type_complexity)]
+fn scored_by<'b>(
+    target: Option<&'b crate::bundle::Target>,
+    row: &[f64],
+) -> (
+    Option<(&'b crate::bundle::Target, f64)>,
+    Option<Vec<(usize, f64)>>,
+) {
+    match target {
+        Some(t) => {
+            let (p, parts) = t.model.predict_proba_and_contributions(row);
+            (Some((t, p)), Some(parts))
+        }
+        None => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_puts_each_row_where_the_order_says() {
+        let rows: Vec<char> = "abcdefg".chars().collect();
+        for order in [
+            vec![0u32, 1, 2, 3, 4, 5, 6],
+            vec![6, 5, 4, 3, 2, 1, 0],
+            vec![2, 0, 1, 5, 3, 4, 6],
+            vec![1, 2, 3, 4, 5, 6, 0],
+        ] {
+            let want: Vec<char> = order.iter().map(|&i| rows[i as usize]).collect();
+            let mut got = rows.clone();
+            permute(&mut got, order.clone());
+            assert_eq!(got, want, "{order:?}");
+        }
     }
 }

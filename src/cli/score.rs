@@ -87,8 +87,9 @@ pub struct ScoreArgs {
     /// Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Accounts per scoring batch, the unit of parallel work when scoring; results do not depend
-    /// on it. It does not bound memory: every scored row is held until the queue is written.
+    /// Accounts per scoring batch at least, the smallest unit of parallel work when scoring;
+    /// results do not depend on it. It does not bound memory: every scored row is held until the
+    /// queue is written.
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub batch_size: usize,
     #[command(flatten)]

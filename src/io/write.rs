@@ -66,12 +66,18 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     atomic_write(path, |f| f.write_all(bytes).map_err(|e| Error::io(path, e)))
 }
 
-/// Writes a table atomically in `format`. Parquet uses zstd and no
-/// statistics that depend on wall-clock time, so reruns give identical bytes.
+/// Writes a table atomically in `format`. Parquet is compressed with
+/// Snappy, a fast codec every Parquet reader has (pyarrow, polars, Spark's
+/// default), and has no statistics that depend on wall-clock time, so reruns
+/// give identical bytes. (zstd, polars' default, made the file about a fifth
+/// smaller at 1M rows and took most of the Parquet writing time.)
 pub fn write_frame(path: &Path, df: &mut DataFrame, format: Format) -> Result<()> {
     atomic_write(path, |f| {
         let res = match format {
-            Format::Parquet => ParquetWriter::new(f).finish(df).map(|_| ()),
+            Format::Parquet => ParquetWriter::new(f)
+                .with_compression(ParquetCompression::Snappy)
+                .finish(df)
+                .map(|_| ()),
             Format::Csv => CsvWriter::new(f).include_header(true).finish(df),
             Format::Json => JsonWriter::new(f)
                 .with_json_format(JsonFormat::Json)

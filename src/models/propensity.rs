@@ -294,6 +294,22 @@ impl LogisticModel {
             .collect()
     }
 
+    /// [`Self::predict_proba`] and [`Self::contributions`] of one row from
+    /// one transform of it: the same numbers, bit for bit, as the two calls
+    /// (scoring needs both for every account).
+    pub fn predict_proba_and_contributions(&self, raw_row: &[f64]) -> (f64, Vec<(usize, f64)>) {
+        let mut x = vec![0.0; self.preprocessor.n_outputs()];
+        self.preprocessor.transform_row(raw_row, &mut x);
+        let p = sigmoid(self.linear(&x));
+        let parts = x
+            .iter()
+            .zip(&self.coefficients)
+            .map(|(v, c)| c * v)
+            .enumerate()
+            .collect();
+        (p, parts)
+    }
+
     /// Output features whose coefficient points the other way from their
     /// own association with the label on `columns`/`labels` (the difference
     /// of the standardized feature's mean between positive and negative
@@ -1277,6 +1293,14 @@ mod tests {
 
             let sum: f64 = m.contributions(&raw).iter().map(|(_, c)| c).sum();
             assert!((m.intercept + sum - z).abs() < 1e-12);
+
+            // Scoring's one-transform form gives the two calls' bits.
+            let (both_p, both_parts) = m.predict_proba_and_contributions(&raw);
+            assert_eq!(both_p.to_bits(), m.predict_proba(&raw).to_bits());
+            let bits = |v: Vec<(usize, f64)>| -> Vec<(usize, u64)> {
+                v.into_iter().map(|(i, c)| (i, c.to_bits())).collect()
+            };
+            assert_eq!(bits(both_parts), bits(m.contributions(&raw)));
         }
 
         let matrix = m.predict_proba_matrix(&data.cols());

@@ -10,6 +10,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -46,7 +47,8 @@ pub struct ScoringRun<'a> {
     pub scored: &'a Scored,
     pub sources: &'a [SourceFile],
     pub as_of: Day,
-    /// Queue formats, each written once, in this order.
+    /// Queue formats, each written once (at the same time), listed in the
+    /// manifest in this order.
     pub formats: &'a [Format],
     /// The page, unless the run skips it; rendered only if the queue is published.
     pub report: Option<ScoreReport<'a>>,
@@ -193,33 +195,57 @@ pub fn publish(folder: &OutputFolder, run: ScoringRun<'_>) -> Result<Published> 
             to_frame(&s.rows, s.has_names, s.has_owner)
                 .map_err(|e| Error::polars(folder.shown(), e))?,
         );
-        // Parquet keeps `as_of` a date; CSV and JSON write it as text.
-        let mut text = None;
+        let mut formats: Vec<Format> = Vec::new();
         for fmt in run.formats {
-            let name = format!("queue.{}", fmt.extension());
-            if outputs.iter().any(|o| o.file == name) {
-                continue;
+            if !formats.contains(fmt) {
+                formats.push(*fmt);
             }
-            let df = match fmt {
-                Format::Parquet => &mut *df,
-                Format::Csv | Format::Json => match &mut text {
-                    Some(t) => t,
-                    None => text
-                        .insert(with_text_dates(df).map_err(|e| Error::polars(folder.shown(), e))?),
-                },
+        }
+        // Parquet keeps `as_of` a date; CSV and JSON write it as text.
+        let text = if formats.iter().any(|f| *f != Format::Parquet) {
+            Some(with_text_dates(df).map_err(|e| Error::polars(folder.shown(), e))?)
+        } else {
+            None
+        };
+        let (df, text) = (&*df, text.as_ref());
+        // The files are independent: each format and the page are written
+        // (and hashed) at once, each on its own temporary file. A frame
+        // clone shares its columns; the writers only need their own handle.
+        let write_queue = |fmt: &Format| -> Result<Output> {
+            let name = format!("queue.{}", fmt.extension());
+            let mut frame = match (fmt, text) {
+                (Format::Csv | Format::Json, Some(t)) => t.clone(),
+                _ => df.clone(),
             };
-            outputs.push(stage.write(|dir| {
-                write_frame(&dir.join(&name), df, *fmt)?;
+            stage.write(|dir| {
+                write_frame(&dir.join(&name), &mut frame, *fmt)?;
                 Output::of(dir, &name)
-            })?);
-        }
-        if let Some(page) = &run.report {
+            })
+        };
+        let write_page = || -> Result<Option<Output>> {
+            let Some(page) = &run.report else {
+                return Ok(None);
+            };
             let html = page.render()?;
-            outputs.push(stage.write(|dir| {
-                write_bytes(&dir.join("report.html"), html.as_bytes())?;
-                Output::of(dir, "report.html")
-            })?);
-        }
+            stage
+                .write(|dir| {
+                    write_bytes(&dir.join("report.html"), html.as_bytes())?;
+                    Output::of(dir, "report.html")
+                })
+                .map(Some)
+        };
+        let (queue_files, page) = rayon::join(
+            || {
+                formats
+                    .par_iter()
+                    .map(write_queue)
+                    .collect::<Result<Vec<Output>>>()
+            },
+            write_page,
+        );
+        // Listed in the order asked, the page last, as when written in turn.
+        outputs.extend(queue_files?);
+        outputs.extend(page?);
     } else {
         let (names, from) = previous_set(folder);
         for name in names {
