@@ -208,6 +208,14 @@ pub struct PropensityValidParams {
 /// rule let a tighter or looser tolerance flip the choice between them.
 pub const TIE: f64 = 1e-6;
 
+/// Past steps the L-BFGS solver keeps (linfa's default is 10). The design
+/// has ~70 standardized, partly collinear columns; with 10 steps the solver
+/// keeps relearning the same curvature. Measured on 20k accounts x 24
+/// months (four fits, backtest and shipped, with their alpha searches):
+/// 1,208 loss-and-gradient evaluations at 10, 944 at 20, 846 at 30, 806 at
+/// 50. Each step costs O(features) per iteration, nothing per row.
+pub const LBFGS_MEMORY: usize = 30;
+
 /// Held-out log loss of one alpha in the search.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct AlphaScore {
@@ -887,6 +895,7 @@ impl PropensityValidParams {
             .alpha(alpha)
             .max_iterations(max_iterations)
             .gradient_tolerance(self.gradient_tolerance * y.len() as f64)
+            .lbfgs_memory(LBFGS_MEMORY)
             .with_intercept(true);
         if let Some((coefficients, intercept)) = start {
             // linfa's parameter vector: the weights, then the intercept, in

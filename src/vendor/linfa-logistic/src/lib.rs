@@ -185,7 +185,7 @@ impl<F: Float, D: Dimension> LogisticRegressionValidParams<F, D> {
     /// tolerance.
     fn setup_solver(&self) -> LBFGSType<F, D> {
         let linesearch = MoreThuenteLineSearch::new();
-        LBFGS::new(linesearch, 10)
+        LBFGS::new(linesearch, self.lbfgs_memory)
             .with_tolerance_grad(self.gradient_tolerance)
             .unwrap()
     }
