@@ -295,19 +295,34 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
     }
     let tl = timelines(tables, sp.grace_days);
     let dates = history_dates(tables, end, h, sp.grace_days, p.p.history_months)?;
-    let bt = backtest(tables, &tl, &dates, end, p, progress)?;
-
-    // --- The shipped models: refit on every labeled month.
+    // The shipped models' rows (every labeled month end, spec frozen at the
+    // last) are built first: when the backtest's spec comes out the same,
+    // its rows are these rows of its month ends, and are not built again.
     let last = *dates.last().expect("non-empty");
     progress(&format!(
-        "final fit: {} month ends {} to {}",
+        "features: {} month ends {} to {}",
         dates.len(),
         format_day(dates[0]),
         format_day(last)
     ));
     let spec = FeatureSpec::fit(tables, last, sp);
     let frame = features_as_of(tables, &tl, &dates, &spec)?;
-    let Labels { churned, upgraded } = labels_for(&frame, &tl, h);
+    let all_labels = labels_for(&frame, &tl, h);
+    let built = Built {
+        spec: &spec,
+        frame: &frame,
+        labels: &all_labels,
+    };
+    let bt = backtest_with(tables, &tl, &dates, end, p, Some(built), progress)?;
+    let Labels { churned, upgraded } = all_labels;
+
+    // --- The shipped models: refit on every labeled month.
+    progress(&format!(
+        "final fit: {} month ends {} to {}",
+        dates.len(),
+        format_day(dates[0]),
+        format_day(last)
+    ));
     let is_last: Vec<bool> = frame.as_of.iter().map(|&d| d == last).collect();
     let latest = frame.filter(&is_last);
     progress(&format!(
@@ -565,6 +580,33 @@ pub fn backtest(
     p: &ValidTrainParams,
     progress: Progress,
 ) -> Result<BacktestResult> {
+    backtest_with(tables, tl, dates, end, p, None, progress)
+}
+
+/// Feature rows of every labeled month end (`dates` of [`backtest`]) with
+/// their labels, built with `spec`.
+#[derive(Clone, Copy)]
+struct Built<'a> {
+    spec: &'a FeatureSpec,
+    frame: &'a FeatureFrame,
+    labels: &'a Labels,
+}
+
+/// [`backtest`], reusing `built` when its spec is the one the backtest
+/// freezes at "now". `features_as_of` builds each (account, month end) row
+/// from that spec and the data up to its month end alone, and
+/// `labels_for` labels each row from its own account and month end, so
+/// the backtest's rows are then exactly `built`'s rows of the backtest's
+/// month ends, in the same order (date-major, accounts ascending).
+fn backtest_with(
+    tables: &Tables,
+    tl: &[crate::timeline::Timeline],
+    dates: &[Day],
+    end: Day,
+    p: &ValidTrainParams,
+    built: Option<Built>,
+    progress: Progress,
+) -> Result<BacktestResult> {
     let (sp, holdout) = (p.p.snapshot, p.p.holdout_months);
     let h = sp.horizon_days;
     if dates.len() <= holdout {
@@ -597,11 +639,21 @@ pub fn backtest(
         format_day(now)
     ));
     let spec_bt = FeatureSpec::fit(tables, now, sp);
-    let bt_dates: Vec<Day> = train_dates.iter().chain(hold_dates).copied().collect();
-    let frame_bt = features_as_of(tables, tl, &bt_dates, &spec_bt)?;
-    let labels_bt = labels_for(&frame_bt, tl, h);
-    let is_train: Vec<bool> = frame_bt.as_of.iter().map(|d| *d < now).collect();
-    let is_hold: Vec<bool> = is_train.iter().map(|t| !t).collect();
+    // Rows of month ends between the last training one and "now" (inside
+    // the label gap) are in neither set.
+    let owned;
+    let (frame_bt, labels_bt) = match built {
+        Some(b) if *b.spec == spec_bt => (b.frame, b.labels),
+        _ => {
+            let bt_dates: Vec<Day> = train_dates.iter().chain(hold_dates).copied().collect();
+            let frame = features_as_of(tables, tl, &bt_dates, &spec_bt)?;
+            let labels = labels_for(&frame, tl, h);
+            owned = (frame, labels);
+            (&owned.0, &owned.1)
+        }
+    };
+    let is_train: Vec<bool> = frame_bt.as_of.iter().map(|&d| d + gap <= now).collect();
+    let is_hold: Vec<bool> = frame_bt.as_of.iter().map(|&d| d >= now).collect();
     let (tr, ho) = (frame_bt.filter(&is_train), frame_bt.filter(&is_hold));
     progress(&format!(
         "backtest: fitting churn and upgrade side by side on {} rows, then survival \
@@ -691,4 +743,45 @@ pub fn backtest(
         churn,
         upgrade,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::io::load::load_dir;
+
+    /// `train` hands the backtest the shipped rows when the backtest's spec
+    /// equals the shipped one; the result must be what the backtest gets
+    /// from building its own rows (the public [`backtest`]), to the last bit.
+    #[test]
+    fn backtest_on_the_shipped_rows_equals_its_own_build() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/demo");
+        let tables = load_dir(&dir, &Config::default()).unwrap();
+        let p = TrainParams::new(SnapshotParams::default()).check().unwrap();
+        let sp = p.p.snapshot;
+        let tl = timelines(&tables, sp.grace_days);
+        let end = tables.last_day;
+        let dates = history_dates(&tables, end, sp.horizon_days, sp.grace_days, None).unwrap();
+        let spec = FeatureSpec::fit(&tables, *dates.last().unwrap(), sp);
+        let now = dates[dates.len() - p.p.holdout_months];
+        assert_eq!(
+            spec,
+            FeatureSpec::fit(&tables, now, sp),
+            "on the demo the two specs agree, so the shared rows are used"
+        );
+        let frame = features_as_of(&tables, &tl, &dates, &spec).unwrap();
+        let labels = labels_for(&frame, &tl, sp.horizon_days);
+        let built = Built {
+            spec: &spec,
+            frame: &frame,
+            labels: &labels,
+        };
+        let shared = backtest_with(&tables, &tl, &dates, end, &p, Some(built), &mut |_| {});
+        let own = backtest(&tables, &tl, &dates, end, &p, &mut |_| {});
+        let (shared, own) = (shared.unwrap(), own.unwrap());
+        assert!(shared.churn.is_ok() && shared.upgrade.is_ok());
+        // Debug prints every float exactly (shortest round-trip form).
+        assert_eq!(format!("{shared:?}"), format!("{own:?}"));
+    }
 }
