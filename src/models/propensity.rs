@@ -388,14 +388,24 @@ impl LogisticModel {
             .collect()
     }
 
-    /// Mean log loss on raw rows, from the log-odds so that confident
-    /// predictions do not round to `ln(0)`.
-    fn mean_log_loss(&self, columns: &[&[f64]], labels: &[bool]) -> f64 {
-        let z = self.log_odds_matrix(columns);
-        let total: f64 = z
-            .iter()
+    /// Mean log loss on rows already standardized by this model's
+    /// preprocessor (row-major, every output column), from the log-odds so
+    /// that confident predictions do not round to `ln(0)`. The log-odds are
+    /// [`Self::log_odds`]'s, without standardizing the rows again for
+    /// every alpha of a search.
+    fn mean_log_loss(&self, standardized: &Array2<f64>, labels: &[bool]) -> f64 {
+        let total: f64 = standardized
+            .rows()
+            .into_iter()
             .zip(labels)
-            .map(|(&z, &y)| if y { softplus(-z) } else { softplus(z) })
+            .map(|(x, &y)| {
+                let z = self.linear(x.as_slice().expect("row-major rows"));
+                if y {
+                    softplus(-z)
+                } else {
+                    softplus(z)
+                }
+            })
             .sum();
         total / labels.len() as f64
     }
@@ -429,8 +439,9 @@ struct SearchDesign {
     /// on (`fold >= cut`).
     train: Vec<usize>,
     tune: Vec<usize>,
-    /// Raw columns of the `tune` rows.
-    tune_cols: Vec<Vec<f64>>,
+    /// The `tune` rows standardized by `prepared`'s preprocessor (every
+    /// output column, row-major): each alpha's tuning loss reads them.
+    tune_x: Array2<f64>,
     prepared: Prepared,
 }
 
@@ -639,10 +650,12 @@ impl PropensityValidParams {
                 )));
             }
             let prepared = prepare(&design, Some(&train))?;
+            let tune_cols = gather_columns(columns, &tune);
+            let tune_refs: Vec<&[f64]> = tune_cols.iter().map(Vec::as_slice).collect();
             Some(SearchDesign {
                 cut,
                 embargo,
-                tune_cols: gather_columns(columns, &tune),
+                tune_x: prepared.preprocessor.transform(&tune_refs),
                 train,
                 tune,
                 prepared,
@@ -718,7 +731,7 @@ impl PropensityValidParams {
             embargo,
             train,
             tune,
-            tune_cols,
+            tune_x,
             prepared,
         } = search;
         let train_what =
@@ -734,7 +747,6 @@ impl PropensityValidParams {
                 tune_labels[0]
             ));
         }
-        let tune_refs: Vec<&[f64]> = tune_cols.iter().map(Vec::as_slice).collect();
 
         // A regularization path: from the strongest penalty (a quick,
         // well-conditioned solve) down to the weakest, each fit starting
@@ -755,7 +767,7 @@ impl PropensityValidParams {
                 self.fit_prepared(target, prepared, &train_labels, alpha, &what, start, &mut w)?;
             let score = AlphaScore {
                 alpha,
-                tuning_log_loss: model.mean_log_loss(&tune_refs, &tune_labels),
+                tuning_log_loss: model.mean_log_loss(tune_x, &tune_labels),
                 converged: model.converged,
             };
             fits.push((score, Start::of(&model), w));
