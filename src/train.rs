@@ -153,14 +153,36 @@ impl FitRows<'_> {
     }
 }
 
+/// `rows` picks the training rows out of `frame` (None: all); only the
+/// fit rows among them are copied, never all training rows.
 fn fit_rows<'a>(
     p: &ValidTrainParams,
     spec: &FeatureSpec,
     frame: &'a FeatureFrame,
+    rows: Option<&[bool]>,
 ) -> Result<FitRows<'a>> {
-    let keep = fit_sample(frame, p.p.max_fit_rows, p.p.seed);
-    let frame = match &keep {
-        Some(k) => Cow::Owned(frame.filter(k)),
+    let (max, seed) = (p.p.max_fit_rows, p.p.seed);
+    let keep = match rows {
+        None => fit_sample(&frame.account, &frame.as_of, max, seed),
+        Some(r) => fit_sample(&pick(&frame.account, r), &pick(&frame.as_of, r), max, seed),
+    };
+    // The fit rows as a mask over `frame`: the training rows, thinned by
+    // `keep` (which has one entry per training row).
+    let mask = match (rows, &keep) {
+        (None, None) => None,
+        (None, Some(k)) => Some(k.clone()),
+        (Some(r), None) => Some(r.to_vec()),
+        (Some(r), Some(k)) => {
+            let mut k = k.iter();
+            Some(
+                r.iter()
+                    .map(|&t| t && *k.next().expect("one per training row"))
+                    .collect(),
+            )
+        }
+    };
+    let frame = match &mask {
+        Some(m) => Cow::Owned(frame.filter(m)),
         None => Cow::Borrowed(frame),
     };
     let design = p.propensity.design(
@@ -218,17 +240,16 @@ fn single_class(target: &str, labels: &[bool], what: &str) -> Option<SkippedTarg
 /// Rows kept for fitting when there are more than `max` (None: all). Each
 /// row is kept by a hash of (seed, account, as-of) against the sampling
 /// rate, so the sample does not depend on row order or thread count.
-fn fit_sample(frame: &FeatureFrame, max: usize, seed: u64) -> Option<Vec<bool>> {
-    let n = frame.n_rows();
+fn fit_sample(account: &[u32], as_of: &[Day], max: usize, seed: u64) -> Option<Vec<bool>> {
+    let n = account.len();
     if n <= max {
         return None;
     }
     let threshold = (max as f64 / n as f64 * u64::MAX as f64) as u64;
     Some(
-        frame
-            .account
+        account
             .iter()
-            .zip(&frame.as_of)
+            .zip(as_of)
             .map(|(&a, &d)| splitmix64(seed ^ ((a as u64) << 32) ^ (d as u32 as u64)) < threshold)
             .collect(),
     )
@@ -336,7 +357,7 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         bt.is_ok() && single_class("", y, "").is_none()
     };
     let fit_rows = if fitted(&bt.churn, &churned) || fitted(&bt.upgrade, &upgraded) {
-        Some(fit_rows(p, &spec, &frame)?)
+        Some(fit_rows(p, &spec, &frame, None)?)
     } else {
         None
     };
@@ -654,11 +675,12 @@ fn backtest_with(
     };
     let is_train: Vec<bool> = frame_bt.as_of.iter().map(|&d| d + gap <= now).collect();
     let is_hold: Vec<bool> = frame_bt.as_of.iter().map(|&d| d >= now).collect();
-    let (tr, ho) = (frame_bt.filter(&is_train), frame_bt.filter(&is_hold));
+    let train_rows = is_train.iter().filter(|&&t| t).count();
+    let ho = frame_bt.filter(&is_hold);
     progress(&format!(
         "backtest: fitting churn and upgrade side by side on {} rows, then survival \
          against what happened after each held-out month end",
-        tr.n_rows()
+        train_rows
     ));
     // Each target's alpha path runs on one thread (see `propensity`), so the
     // two targets share the cores; the results do not depend on it.
@@ -667,7 +689,7 @@ fn backtest_with(
         .iter()
         .any(|y| single_class("", &train_labels(y), "").is_none())
     {
-        Some(fit_rows(p, &spec_bt, &tr)?)
+        Some(fit_rows(p, &spec_bt, frame_bt, Some(&is_train))?)
     } else {
         None
     };
@@ -733,7 +755,7 @@ fn backtest_with(
     let backtest = Backtest {
         train_months: day_strings(&train_dates),
         holdout_months: day_strings(hold_dates),
-        train_rows: tr.n_rows(),
+        train_rows,
         holdout_rows: ho.n_rows(),
         embargo_days: gap as u32,
         survival: Some(survival),
