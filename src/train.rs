@@ -153,14 +153,36 @@ impl FitRows<'_> {
     }
 }
 
+/// `rows` picks the training rows out of `frame` (None: all); only the
+/// fit rows among them are copied, never all training rows.
 fn fit_rows<'a>(
     p: &ValidTrainParams,
     spec: &FeatureSpec,
     frame: &'a FeatureFrame,
+    rows: Option<&[bool]>,
 ) -> Result<FitRows<'a>> {
-    let keep = fit_sample(frame, p.p.max_fit_rows, p.p.seed);
-    let frame = match &keep {
-        Some(k) => Cow::Owned(frame.filter(k)),
+    let (max, seed) = (p.p.max_fit_rows, p.p.seed);
+    let keep = match rows {
+        None => fit_sample(&frame.account, &frame.as_of, max, seed),
+        Some(r) => fit_sample(&pick(&frame.account, r), &pick(&frame.as_of, r), max, seed),
+    };
+    // The fit rows as a mask over `frame`: the training rows, thinned by
+    // `keep` (which has one entry per training row).
+    let mask = match (rows, &keep) {
+        (None, None) => None,
+        (None, Some(k)) => Some(k.clone()),
+        (Some(r), None) => Some(r.to_vec()),
+        (Some(r), Some(k)) => {
+            let mut k = k.iter();
+            Some(
+                r.iter()
+                    .map(|&t| t && *k.next().expect("one per training row"))
+                    .collect(),
+            )
+        }
+    };
+    let frame = match &mask {
+        Some(m) => Cow::Owned(frame.filter(m)),
         None => Cow::Borrowed(frame),
     };
     let design = p.propensity.design(
@@ -218,17 +240,16 @@ fn single_class(target: &str, labels: &[bool], what: &str) -> Option<SkippedTarg
 /// Rows kept for fitting when there are more than `max` (None: all). Each
 /// row is kept by a hash of (seed, account, as-of) against the sampling
 /// rate, so the sample does not depend on row order or thread count.
-fn fit_sample(frame: &FeatureFrame, max: usize, seed: u64) -> Option<Vec<bool>> {
-    let n = frame.n_rows();
+fn fit_sample(account: &[u32], as_of: &[Day], max: usize, seed: u64) -> Option<Vec<bool>> {
+    let n = account.len();
     if n <= max {
         return None;
     }
     let threshold = (max as f64 / n as f64 * u64::MAX as f64) as u64;
     Some(
-        frame
-            .account
+        account
             .iter()
-            .zip(&frame.as_of)
+            .zip(as_of)
             .map(|(&a, &d)| splitmix64(seed ^ ((a as u64) << 32) ^ (d as u32 as u64)) < threshold)
             .collect(),
     )
@@ -295,19 +316,34 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
     }
     let tl = timelines(tables, sp.grace_days);
     let dates = history_dates(tables, end, h, sp.grace_days, p.p.history_months)?;
-    let bt = backtest(tables, &tl, &dates, end, p, progress)?;
-
-    // --- The shipped models: refit on every labeled month.
+    // The shipped models' rows (every labeled month end, spec frozen at the
+    // last) are built first: when the backtest's spec comes out the same,
+    // its rows are these rows of its month ends, and are not built again.
     let last = *dates.last().expect("non-empty");
     progress(&format!(
-        "final fit: {} month ends {} to {}",
+        "features: {} month ends {} to {}",
         dates.len(),
         format_day(dates[0]),
         format_day(last)
     ));
     let spec = FeatureSpec::fit(tables, last, sp);
     let frame = features_as_of(tables, &tl, &dates, &spec)?;
-    let Labels { churned, upgraded } = labels_for(&frame, &tl, h);
+    let all_labels = labels_for(&frame, &tl, h);
+    let built = Built {
+        spec: &spec,
+        frame: &frame,
+        labels: &all_labels,
+    };
+    let bt = backtest_with(tables, &tl, &dates, end, p, Some(built), progress)?;
+    let Labels { churned, upgraded } = all_labels;
+
+    // --- The shipped models: refit on every labeled month.
+    progress(&format!(
+        "final fit: {} month ends {} to {}",
+        dates.len(),
+        format_day(dates[0]),
+        format_day(last)
+    ));
     let is_last: Vec<bool> = frame.as_of.iter().map(|&d| d == last).collect();
     let latest = frame.filter(&is_last);
     progress(&format!(
@@ -321,7 +357,7 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         bt.is_ok() && single_class("", y, "").is_none()
     };
     let fit_rows = if fitted(&bt.churn, &churned) || fitted(&bt.upgrade, &upgraded) {
-        Some(fit_rows(p, &spec, &frame)?)
+        Some(fit_rows(p, &spec, &frame, None)?)
     } else {
         None
     };
@@ -565,6 +601,33 @@ pub fn backtest(
     p: &ValidTrainParams,
     progress: Progress,
 ) -> Result<BacktestResult> {
+    backtest_with(tables, tl, dates, end, p, None, progress)
+}
+
+/// Feature rows of every labeled month end (`dates` of [`backtest`]) with
+/// their labels, built with `spec`.
+#[derive(Clone, Copy)]
+struct Built<'a> {
+    spec: &'a FeatureSpec,
+    frame: &'a FeatureFrame,
+    labels: &'a Labels,
+}
+
+/// [`backtest`], reusing `built` when its spec is the one the backtest
+/// freezes at "now". `features_as_of` builds each (account, month end) row
+/// from that spec and the data up to its month end alone, and
+/// `labels_for` labels each row from its own account and month end, so
+/// the backtest's rows are then exactly `built`'s rows of the backtest's
+/// month ends, in the same order (date-major, accounts ascending).
+fn backtest_with(
+    tables: &Tables,
+    tl: &[crate::timeline::Timeline],
+    dates: &[Day],
+    end: Day,
+    p: &ValidTrainParams,
+    built: Option<Built>,
+    progress: Progress,
+) -> Result<BacktestResult> {
     let (sp, holdout) = (p.p.snapshot, p.p.holdout_months);
     let h = sp.horizon_days;
     if dates.len() <= holdout {
@@ -597,16 +660,27 @@ pub fn backtest(
         format_day(now)
     ));
     let spec_bt = FeatureSpec::fit(tables, now, sp);
-    let bt_dates: Vec<Day> = train_dates.iter().chain(hold_dates).copied().collect();
-    let frame_bt = features_as_of(tables, tl, &bt_dates, &spec_bt)?;
-    let labels_bt = labels_for(&frame_bt, tl, h);
-    let is_train: Vec<bool> = frame_bt.as_of.iter().map(|d| *d < now).collect();
-    let is_hold: Vec<bool> = is_train.iter().map(|t| !t).collect();
-    let (tr, ho) = (frame_bt.filter(&is_train), frame_bt.filter(&is_hold));
+    // Rows of month ends between the last training one and "now" (inside
+    // the label gap) are in neither set.
+    let owned;
+    let (frame_bt, labels_bt) = match built {
+        Some(b) if *b.spec == spec_bt => (b.frame, b.labels),
+        _ => {
+            let bt_dates: Vec<Day> = train_dates.iter().chain(hold_dates).copied().collect();
+            let frame = features_as_of(tables, tl, &bt_dates, &spec_bt)?;
+            let labels = labels_for(&frame, tl, h);
+            owned = (frame, labels);
+            (&owned.0, &owned.1)
+        }
+    };
+    let is_train: Vec<bool> = frame_bt.as_of.iter().map(|&d| d + gap <= now).collect();
+    let is_hold: Vec<bool> = frame_bt.as_of.iter().map(|&d| d >= now).collect();
+    let train_rows = is_train.iter().filter(|&&t| t).count();
+    let ho = frame_bt.filter(&is_hold);
     progress(&format!(
         "backtest: fitting churn and upgrade side by side on {} rows, then survival \
          against what happened after each held-out month end",
-        tr.n_rows()
+        train_rows
     ));
     // Each target's alpha path runs on one thread (see `propensity`), so the
     // two targets share the cores; the results do not depend on it.
@@ -615,7 +689,7 @@ pub fn backtest(
         .iter()
         .any(|y| single_class("", &train_labels(y), "").is_none())
     {
-        Some(fit_rows(p, &spec_bt, &tr)?)
+        Some(fit_rows(p, &spec_bt, frame_bt, Some(&is_train))?)
     } else {
         None
     };
@@ -681,7 +755,7 @@ pub fn backtest(
     let backtest = Backtest {
         train_months: day_strings(&train_dates),
         holdout_months: day_strings(hold_dates),
-        train_rows: tr.n_rows(),
+        train_rows,
         holdout_rows: ho.n_rows(),
         embargo_days: gap as u32,
         survival: Some(survival),
@@ -691,4 +765,45 @@ pub fn backtest(
         churn,
         upgrade,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::io::load::load_dir;
+
+    /// `train` hands the backtest the shipped rows when the backtest's spec
+    /// equals the shipped one; the result must be what the backtest gets
+    /// from building its own rows (the public [`backtest`]), to the last bit.
+    #[test]
+    fn backtest_on_the_shipped_rows_equals_its_own_build() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/demo");
+        let tables = load_dir(&dir, &Config::default()).unwrap();
+        let p = TrainParams::new(SnapshotParams::default()).check().unwrap();
+        let sp = p.p.snapshot;
+        let tl = timelines(&tables, sp.grace_days);
+        let end = tables.last_day;
+        let dates = history_dates(&tables, end, sp.horizon_days, sp.grace_days, None).unwrap();
+        let spec = FeatureSpec::fit(&tables, *dates.last().unwrap(), sp);
+        let now = dates[dates.len() - p.p.holdout_months];
+        assert_eq!(
+            spec,
+            FeatureSpec::fit(&tables, now, sp),
+            "on the demo the two specs agree, so the shared rows are used"
+        );
+        let frame = features_as_of(&tables, &tl, &dates, &spec).unwrap();
+        let labels = labels_for(&frame, &tl, sp.horizon_days);
+        let built = Built {
+            spec: &spec,
+            frame: &frame,
+            labels: &labels,
+        };
+        let shared = backtest_with(&tables, &tl, &dates, end, &p, Some(built), &mut |_| {});
+        let own = backtest(&tables, &tl, &dates, end, &p, &mut |_| {});
+        let (shared, own) = (shared.unwrap(), own.unwrap());
+        assert!(shared.churn.is_ok() && shared.upgrade.is_ok());
+        // Debug prints every float exactly (shortest round-trip form).
+        assert_eq!(format!("{shared:?}"), format!("{own:?}"));
+    }
 }

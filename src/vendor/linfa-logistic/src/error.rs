@@ -26,4 +26,6 @@ pub enum Error {
     InvalidAlpha,
     #[error("Initial parameters must be finite")]
     InvalidInitialParameters,
+    #[error("lbfgs_memory must be at least 1")]
+    InvalidLbfgsMemory,
 }

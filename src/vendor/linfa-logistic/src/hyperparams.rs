@@ -29,6 +29,7 @@ pub struct LogisticRegressionValidParams<F: Float, D: Dimension> {
     pub(crate) max_iterations: u64,
     pub(crate) gradient_tolerance: F,
     pub(crate) initial_params: Option<Array<F, D>>,
+    pub(crate) lbfgs_memory: usize,
 }
 
 impl<F: Float, D: Dimension> ParamGuard for LogisticRegressionParams<F, D> {
@@ -41,6 +42,9 @@ impl<F: Float, D: Dimension> ParamGuard for LogisticRegressionParams<F, D> {
         }
         if !self.0.gradient_tolerance.is_finite() || self.0.gradient_tolerance <= F::zero() {
             return Err(Error::InvalidGradientTolerance);
+        }
+        if self.0.lbfgs_memory == 0 {
+            return Err(Error::InvalidLbfgsMemory);
         }
         if let Some(params) = self.0.initial_params.as_ref() {
             if params.iter().any(|p| !p.is_finite()) {
@@ -65,6 +69,7 @@ impl<F: Float, D: Dimension> LogisticRegressionParams<F, D> {
             max_iterations: 100,
             gradient_tolerance: F::cast(1e-4),
             initial_params: None,
+            lbfgs_memory: 10,
         })
     }
 
@@ -92,6 +97,15 @@ impl<F: Float, D: Dimension> LogisticRegressionParams<F, D> {
     /// defaults to `1e-4`.
     pub fn gradient_tolerance(mut self, gradient_tolerance: F) -> Self {
         self.0.gradient_tolerance = gradient_tolerance;
+        self
+    }
+
+    /// Configure how many past steps the L-BFGS solver keeps to model the
+    /// curvature, defaults to `10`. Each costs two dot products of the
+    /// parameter length per iteration, nothing per sample; on collinear
+    /// features a longer memory saves whole passes over the data.
+    pub fn lbfgs_memory(mut self, lbfgs_memory: usize) -> Self {
+        self.0.lbfgs_memory = lbfgs_memory;
         self
     }
 
