@@ -91,9 +91,52 @@ pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 /// ones point into the chunk's buffers, so within one chunk equal views are
 /// equal strings (a dictionary page decodes to repeated views). Equal
 /// strings with different views only miss the cache. Cleared per chunk.
-#[derive(Default)]
+/// In front of the map, the last view seen in each of a few slots (picked
+/// by a multiply of the view): a column of a few dozen distinct values
+/// (event types) then mostly costs a compare per row, not a hash lookup.
 pub(crate) struct ViewCache {
     map: FastMap<u128, u32>,
+    recent: [(u128, u32); RECENT],
+}
+
+const RECENT: usize = 64;
+/// No view is this: its length would be 4 GiB.
+const NO_VIEW: u128 = u128::MAX;
+
+impl Default for ViewCache {
+    fn default() -> ViewCache {
+        ViewCache {
+            map: FastMap::default(),
+            recent: [(NO_VIEW, 0); RECENT],
+        }
+    }
+}
+
+impl ViewCache {
+    fn clear(&mut self) {
+        self.map.clear();
+        self.recent = [(NO_VIEW, 0); RECENT];
+    }
+
+    /// The value of `view`, from `value()` the first time it is seen.
+    #[inline]
+    fn get_or(&mut self, view: u128, value: impl FnOnce() -> u32) -> u32 {
+        let mixed = (view as u64 ^ (view >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = (mixed >> (64 - RECENT.trailing_zeros())) as usize;
+        let (k, v) = self.recent[slot];
+        if k == view {
+            return v;
+        }
+        let v = *self.map.entry(view).or_insert_with(value);
+        self.recent[slot] = (view, v);
+        v
+    }
+}
+
+/// Whether row `i` of a chunk holds a value (is not null).
+fn present<A: polars::datatypes::StaticArray>(arr: &A) -> impl Fn(usize) -> bool + '_ {
+    let validity = arr.validity();
+    move |i| validity.is_none_or(|b| b.get_bit(i))
 }
 
 /// Appends `value(cell)` for every row of `ca` (nulls as `None`), calling
@@ -111,17 +154,20 @@ pub(crate) fn for_each_view(
         return;
     }
     for arr in ca.downcast_iter() {
-        cache.map.clear();
+        cache.clear();
         let mut last: Option<(u128, u32)> = None;
-        for (cell, view) in arr.iter().zip(arr.views().iter()) {
-            if cell.is_none() {
+        let present = present(arr);
+        // Views, not strings: a string is only read (from the chunk's
+        // buffers, for one over 12 bytes) the first time its view is seen.
+        for (i, view) in arr.views().iter().enumerate() {
+            if !present(i) {
                 out.push(value(None));
                 continue;
             }
             let key = view.as_u128();
             let v = match last {
                 Some((k, v)) if k == key => v,
-                _ => *cache.map.entry(key).or_insert_with(|| value(cell)),
+                _ => cache.get_or(key, || value(Some(arr.value(i)))),
             };
             last = Some((key, v));
             out.push(v);
@@ -147,23 +193,18 @@ pub(crate) fn for_each_view_where(
 ) {
     let mut row = 0;
     for arr in ca.downcast_iter() {
-        cache.map.clear();
-        for (cell, view) in arr.iter().zip(arr.views().iter()) {
-            let i = row;
+        cache.clear();
+        let present = present(arr);
+        for (i, view) in arr.views().iter().enumerate() {
+            let wanted = wanted[row];
             row += 1;
-            if !wanted[i] {
+            if !wanted {
                 out.push(NONE);
-                continue;
-            }
-            if cell.is_none() {
+            } else if !present(i) {
                 out.push(value(None));
-                continue;
+            } else {
+                out.push(cache.get_or(view.as_u128(), || value(Some(arr.value(i)))));
             }
-            let v = *cache
-                .map
-                .entry(view.as_u128())
-                .or_insert_with(|| value(cell));
-            out.push(v);
         }
     }
 }
@@ -250,51 +291,205 @@ pub(crate) fn intern_column(
     ids
 }
 
-/// A column to intern, and the file's rows when it is the file's first
-/// slice (to size the interner for the whole file at the rate of new
-/// strings per row seen in it).
-type InternJob = (StringChunked, Option<Vec<bool>>, Option<usize>);
-
-/// [`intern_column`] for the slices of one column, in the order they are
-/// sent, on a thread of its own (`threaded`) or inline: the ids are the
-/// same either way, since one interner sees the slices in file order. The
-/// reader converts the next slice while this one is interned (hashing
-/// millions of user ids is the largest single cost of the event table).
-pub(crate) struct InternWorker {
-    /// Inline: the interner and the ids not yet taken.
-    inline: Option<(Interner, std::collections::VecDeque<Vec<u32>>)>,
-    jobs: Option<std::sync::mpsc::Sender<InternJob>>,
-    ids: Option<std::sync::mpsc::Receiver<Vec<u32>>>,
-    thread: Option<std::thread::JoinHandle<Interner>>,
+/// User ids that only mean something within their account: features read
+/// users only as distinct counts per account (`active_users_30d`), so
+/// two rows of one account get the same id exactly when their user
+/// strings are equal, and ids of different accounts are unrelated. The
+/// id is the user's position among its account's users in first-seen
+/// (file) order, so slices read in file order give the ids a whole-file
+/// pass would. No map of every user of every account: a user id of up to
+/// 15 bytes (`U-000123-04`) is compared as one 16-byte key in a short
+/// per-account list, which stays in cache while an account's rows come
+/// together; longer ones are interned once (first) into such a key.
+#[derive(Default)]
+pub(crate) struct AccountUsers {
+    /// Per account index: its users' keys; the position is the id.
+    lists: Vec<KnownUsers>,
+    /// User strings longer than 15 bytes, to dense ids (their key).
+    long: Interner,
+    /// Per chunk, the long strings' ids by view.
+    cache: ViewCache,
 }
 
-impl InternWorker {
-    pub(crate) fn new(threaded: bool) -> InternWorker {
+/// Accounts with up to this many distinct users keep them in a list
+/// scanned per row; beyond it, in a map of their own.
+const FEW_USERS: usize = 32;
+
+#[derive(Clone, Default)]
+enum KnownUsers {
+    #[default]
+    None,
+    Few(Vec<u128>),
+    /// Key to id, for an account of many users.
+    Many(Box<FastMap<u128, u32>>),
+}
+
+/// The key of a string interned as long: its id, with a last byte no
+/// [`short_key`] has (their last byte is a length <= 15).
+fn long_key(id: u32) -> u128 {
+    u128::from(id) | (0xFF << 120)
+}
+
+impl AccountUsers {
+    /// The id of `key` among the users of `account`.
+    fn id(&mut self, account: u32, key: u128) -> u32 {
+        let a = account as usize;
+        if a >= self.lists.len() {
+            self.lists.resize(a + 1, KnownUsers::None);
+        }
+        let users = &mut self.lists[a];
+        match users {
+            KnownUsers::Few(keys) => match keys.iter().position(|&k| k == key) {
+                Some(i) => i as u32,
+                None if keys.len() < FEW_USERS => {
+                    keys.push(key);
+                    keys.len() as u32 - 1
+                }
+                None => {
+                    let mut map: FastMap<u128, u32> = keys
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &k)| (k, i as u32))
+                        .collect();
+                    let n = map.len() as u32;
+                    map.insert(key, n);
+                    *users = KnownUsers::Many(Box::new(map));
+                    n
+                }
+            },
+            KnownUsers::Many(map) => {
+                let n = map.len() as u32;
+                *map.entry(key).or_insert(n)
+            }
+            KnownUsers::None => {
+                *users = KnownUsers::Few(vec![key]);
+                0
+            }
+        }
+    }
+
+    /// Per row of `ca` (a slice's user column): the user's id within the
+    /// row's account `accounts[i]`, or [`NONE`] when the cell is null or
+    /// blank (trimmed), the account is unknown or empty ([`NONE`],
+    /// [`EMPTY`]), or the row is not `wanted`.
+    pub(crate) fn ids(
+        &mut self,
+        ca: &StringChunked,
+        accounts: &[u32],
+        wanted: Option<&[bool]>,
+    ) -> Vec<u32> {
+        let mut out = Vec::with_capacity(ca.len());
+        let mut row = 0;
+        for arr in ca.downcast_iter() {
+            self.cache.clear();
+            let present = present(arr);
+            for (i, view) in arr.views().iter().enumerate() {
+                let a = accounts[row];
+                let wanted = wanted.is_none_or(|w| w[row]);
+                row += 1;
+                let s = if wanted && present(i) && a != NONE && a != EMPTY {
+                    arr.value(i).trim()
+                } else {
+                    ""
+                };
+                if s.is_empty() {
+                    out.push(NONE);
+                    continue;
+                }
+                let key = match short_key(s) {
+                    Some(k) => k,
+                    None => {
+                        let long = &mut self.long;
+                        long_key(self.cache.get_or(view.as_u128(), || long.id(s)))
+                    }
+                };
+                out.push(self.id(a, key));
+            }
+        }
+        out
+    }
+}
+
+/// A slice's user column, its rows' account indices and (in a scoring
+/// window) which rows are kept.
+type UserJob = (StringChunked, Vec<u32>, Option<Vec<bool>>);
+
+/// [`AccountUsers::ids`] for the slices of the user column, in the order
+/// they are sent, on a thread of its own (`threaded`) or inline: the ids
+/// are the same either way, since one [`AccountUsers`] sees the slices in
+/// file order. The reader converts the next slice while this one's users
+/// are looked up.
+pub(crate) struct UserWorker {
+    /// Inline: the users and the ids not yet taken.
+    inline: Option<(UserIds, std::collections::VecDeque<Vec<u32>>)>,
+    jobs: Option<std::sync::mpsc::Sender<UserJob>>,
+    ids: Option<std::sync::mpsc::Receiver<Vec<u32>>>,
+    thread: Option<std::thread::JoinHandle<UserIds>>,
+}
+
+/// What assigns user ids: [`AccountUsers`], or in tests (with
+/// [`GLOBAL_USERS`] set) the one interner of every user string that the
+/// loader used before, as the reference.
+#[derive(Default)]
+pub(crate) struct UserIds {
+    per_account: AccountUsers,
+    #[cfg(test)]
+    global: Option<Interner>,
+}
+
+impl UserIds {
+    fn new() -> UserIds {
+        UserIds {
+            per_account: AccountUsers::default(),
+            #[cfg(test)]
+            global: GLOBAL_USERS.with(|g| g.get()).then(Interner::default),
+        }
+    }
+
+    fn ids(&mut self, (ca, accounts, wanted): UserJob) -> Vec<u32> {
+        #[cfg(test)]
+        if let Some(global) = &mut self.global {
+            let _ = accounts;
+            return intern_column(&ca, wanted.as_deref(), global);
+        }
+        self.per_account.ids(&ca, &accounts, wanted.as_deref())
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests only: user ids from one interner of every user string in
+    /// first-seen order, as the loader assigned them before
+    /// [`AccountUsers`] (the reference its features must equal).
+    pub(crate) static GLOBAL_USERS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl UserWorker {
+    pub(crate) fn new(threaded: bool) -> UserWorker {
         if !threaded {
-            return InternWorker {
-                inline: Some(Default::default()),
+            return UserWorker {
+                inline: Some((UserIds::new(), Default::default())),
                 jobs: None,
                 ids: None,
                 thread: None,
             };
         }
-        let (jobs, job_rx) = std::sync::mpsc::channel::<InternJob>();
+        let (jobs, job_rx) = std::sync::mpsc::channel::<UserJob>();
         let (ids_tx, ids) = std::sync::mpsc::channel();
+        let mut users = UserIds::new();
         #[cfg(test)]
         let by_text = BY_TEXT.with(|b| b.get());
         let thread = std::thread::spawn(move || {
             #[cfg(test)]
             BY_TEXT.with(|b| b.set(by_text));
-            let mut interner = Interner::default();
-            for (ca, wanted, total) in job_rx {
-                let ids = intern_with_hint(&ca, wanted.as_deref(), total, &mut interner);
-                if ids_tx.send(ids).is_err() {
+            for job in job_rx {
+                if ids_tx.send(users.ids(job)).is_err() {
                     break;
                 }
             }
-            interner
+            users
         });
-        InternWorker {
+        UserWorker {
             inline: None,
             jobs: Some(jobs),
             ids: Some(ids),
@@ -302,21 +497,19 @@ impl InternWorker {
         }
     }
 
-    /// Queues a slice's column; `total` only with the file's first slice.
+    /// Queues a slice's user column with its rows' account indices.
     pub(crate) fn send(
         &mut self,
         ca: StringChunked,
+        accounts: Vec<u32>,
         wanted: Option<Vec<bool>>,
-        total: Option<usize>,
     ) {
         match (&mut self.inline, &self.jobs) {
-            (Some((interner, done)), _) => {
-                done.push_back(intern_with_hint(&ca, wanted.as_deref(), total, interner))
-            }
+            (Some((users, done)), _) => done.push_back(users.ids((ca, accounts, wanted))),
             (None, Some(jobs)) => {
                 // A send fails only when the thread has died; its panic
                 // surfaces in `recv`.
-                let _ = jobs.send((ca, wanted, total));
+                let _ = jobs.send((ca, accounts, wanted));
             }
             (None, None) => unreachable!("inline or threaded"),
         }
@@ -339,38 +532,18 @@ impl InternWorker {
         }
     }
 
-    /// The interner, once every column sent has been taken.
-    pub(crate) fn finish(mut self) -> Interner {
-        if let Some((interner, _)) = self.inline.take() {
-            return interner;
+    /// Waits for the thread, once every column sent has been taken.
+    pub(crate) fn finish(mut self) {
+        if self.inline.take().is_some() {
+            return;
         }
         self.jobs = None;
         match self.thread.take().map(|t| t.join()) {
-            Some(Ok(interner)) => interner,
+            Some(Ok(_)) => {}
             Some(Err(panic)) => std::panic::resume_unwind(panic),
             None => unreachable!("threaded"),
         }
     }
-}
-
-/// [`intern_column`], then (on a file's first slice, all rows wanted) the
-/// interner sized for the whole file at the same rate of new strings per
-/// row, instead of letting it double (and rehash every key) a dozen times.
-fn intern_with_hint(
-    ca: &StringChunked,
-    wanted: Option<&[bool]>,
-    total: Option<usize>,
-    interner: &mut Interner,
-) -> Vec<u32> {
-    let ids = intern_column(ca, wanted, interner);
-    if let Some(total) = total {
-        if total > ids.len() && !ids.is_empty() && wanted.is_none() {
-            let per_row = interner.len() as f64 / ids.len() as f64;
-            let expected = (per_row * total as f64) as usize;
-            interner.reserve(expected.saturating_sub(interner.len()));
-        }
-    }
-    ids
 }
 
 #[cfg(test)]
@@ -395,5 +568,110 @@ mod tests {
         assert!(g.of(2).is_empty());
         assert_eq!(g.of_as_of(1, 4).len(), 1);
         assert_eq!(g.of_as_of(1, 5).len(), 3);
+    }
+
+    fn column(cells: &[Option<&str>]) -> StringChunked {
+        cells.iter().copied().collect()
+    }
+
+    /// Many distinct views (more than the cache's slots, short and long
+    /// strings) in a scrambled order, nulls among them: ids of a lookup
+    /// per view are those of a lookup per row's text.
+    #[test]
+    fn a_lookup_per_view_gives_the_ids_of_a_lookup_per_text() {
+        let texts: Vec<Option<String>> = (0..5_000u64)
+            .map(|i| {
+                let k = (i * 7919) % 300;
+                match k % 3 {
+                    _ if i % 17 == 0 => None,
+                    0 => Some(format!("e{k}")),
+                    _ => Some(format!("event-type-with-a-long-name-{k}")),
+                }
+            })
+            .collect();
+        let cells: Vec<Option<&str>> = texts.iter().map(|t| t.as_deref()).collect();
+        let mut by_text = Interner::default();
+        let want: Vec<u32> = cells
+            .iter()
+            .map(|c| c.map_or(NONE, |c| by_text.id(c)))
+            .collect();
+        let mut interner = Interner::default();
+        let got = intern_column(&column(&cells), None, &mut interner);
+        assert_eq!(got, want);
+        assert_eq!(interner.into_names(), by_text.into_names());
+        let wanted: Vec<bool> = (0..cells.len()).map(|i| i % 5 != 1).collect();
+        let got = intern_column(&column(&cells), Some(&wanted), &mut Interner::default());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(*g == NONE, *w == NONE || !wanted[i], "row {i}");
+        }
+    }
+
+    #[test]
+    fn user_ids_count_first_seen_users_within_each_account() {
+        let long = "a-user-id-longer-than-fifteen-bytes";
+        let cells = [
+            Some("u1"),
+            Some("u2"),
+            Some(" u1 "), // trimmed: u1 again
+            Some("u1"),   // another account: its own first user
+            None,
+            Some("  "),
+            Some(long),
+            Some("u2"),
+            Some("u9"), // unknown account
+            Some("u9"), // empty account id
+            Some("u1\0"),
+            Some(long),
+        ];
+        let accounts = [0, 0, 0, 1, 0, 0, 1, 0, NONE, EMPTY, 0, 0];
+        let ids = AccountUsers::default().ids(&column(&cells), &accounts, None);
+        assert_eq!(ids, [0, 1, 0, 0, NONE, NONE, 1, 1, NONE, NONE, 2, 3]);
+        // Rows not wanted get none and do not take an id.
+        let wanted = [
+            false, true, true, true, true, true, true, true, true, true, true, true,
+        ];
+        let ids = AccountUsers::default().ids(&column(&cells), &accounts, Some(&wanted));
+        assert_eq!(ids[..4], [NONE, 0, 1, 0]);
+    }
+
+    #[test]
+    fn user_ids_do_not_depend_on_slices_or_on_many_users() {
+        // 3 accounts, interleaved, one with far more than FEW_USERS users
+        // and another that comes back after a long gap.
+        let rows: Vec<(u32, String)> = (0..2_000)
+            .map(|i| match i % 5 {
+                0 | 1 | 2 => (0, format!("U-{}", (i * 7) % 101)),
+                3 => (1, format!("U-{}", i % 3)),
+                _ => (2, format!("a-very-long-user-id-{}", (i / 5) % 40)),
+            })
+            .collect();
+        let cells: Vec<Option<&str>> = rows.iter().map(|(_, u)| Some(u.as_str())).collect();
+        let accounts: Vec<u32> = rows.iter().map(|(a, _)| *a).collect();
+        let whole = AccountUsers::default().ids(&column(&cells), &accounts, None);
+        let mut users = AccountUsers::default();
+        let mut sliced = Vec::new();
+        for (c, a) in cells.chunks(37).zip(accounts.chunks(37)) {
+            sliced.extend(users.ids(&column(c), a, None));
+        }
+        assert_eq!(sliced, whole);
+        // Equal ids within an account exactly when the strings are equal,
+        // dense from 0 in first-seen order.
+        for account in 0..3 {
+            let mut first: Vec<&str> = Vec::new();
+            for (i, (a, u)) in rows.iter().enumerate() {
+                if *a != account {
+                    continue;
+                }
+                let want = match first.iter().position(|f| f == u) {
+                    Some(p) => p,
+                    None => {
+                        first.push(u);
+                        first.len() - 1
+                    }
+                };
+                assert_eq!(whole[i] as usize, want, "row {i}: account {a}, user {u}");
+            }
+            assert!(account != 0 || first.len() > FEW_USERS, "{}", first.len());
+        }
     }
 }

@@ -97,7 +97,8 @@ pub enum Need {
     /// `as_of: None` is the data's last day ([`Tables::last_day`]). Bounds
     /// (`first_day`, `last_day`, `coverage_start`), sources and warnings
     /// are those of the whole files; event type ids keep their first-seen
-    /// order, user ids do not (only distinct counts are read).
+    /// order, and user ids are per account as always (the rows dropped
+    /// take no id).
     Window { as_of: Option<Day>, days: u32 },
 }
 
@@ -331,7 +332,7 @@ mod read_path_tests {
     //! the features (and bounds, sources, warnings) of every row.
     use super::*;
     use crate::config::SnapshotParams;
-    use crate::io::group::BY_TEXT;
+    use crate::io::group::{BY_TEXT, GLOBAL_USERS};
     use crate::snapshot::{features_as_of, timelines, FeatureSpec, LONGEST_WINDOW_DAYS};
     use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
     use polars::prelude::*;
@@ -407,12 +408,11 @@ mod read_path_tests {
                 });
             }
             if table == "events" {
-                replace_text(&mut df, "user_id", |i, v| {
-                    if i % 13 == 3 {
-                        None
-                    } else {
-                        v.map(str::to_string)
-                    }
+                // Null users, and user ids too long for a 16-byte key.
+                replace_text(&mut df, "user_id", |i, v| match i % 13 {
+                    3 => None,
+                    5 | 8 => v.map(|v| format!("user-with-a-long-id-{v}")),
+                    _ => v.map(str::to_string),
                 });
                 let count: Float64Chunked = df
                     .column("count")
@@ -440,6 +440,13 @@ mod read_path_tests {
         BY_TEXT.with(|b| b.set(true));
         let out = f();
         BY_TEXT.with(|b| b.set(false));
+        out
+    }
+
+    fn global_users<T>(f: impl FnOnce() -> T) -> T {
+        GLOBAL_USERS.with(|b| b.set(true));
+        let out = f();
+        GLOBAL_USERS.with(|b| b.set(false));
         out
     }
 
@@ -507,6 +514,69 @@ mod read_path_tests {
                 .rows
                 .iter()
                 .any(|e| e.user != NONE));
+        }
+    }
+
+    /// User ids numbered per account give the tables of one interner of
+    /// every user string (as the loader had before), but for the ids
+    /// themselves: within each account the two numberings map one to one
+    /// (equal strings, equal ids; none stays none). And the same features.
+    #[test]
+    fn user_ids_per_account_give_the_features_of_one_interner() {
+        let dir = edge_cases();
+        let cfg = Config::default();
+        let params = SnapshotParams::default();
+        let window = Need::Window {
+            as_of: None,
+            days: LONGEST_WINDOW_DAYS,
+        };
+        for (data, slice_rows, need) in [
+            (dir.path().to_path_buf(), 100, Need::Everything),
+            (dir.path().to_path_buf(), usize::MAX, Need::Everything),
+            (dir.path().to_path_buf(), 40, window),
+            (demo(), SLICE_ROWS, Need::Everything),
+            (demo(), SLICE_ROWS, window),
+        ] {
+            let opts = LoadOptions { slice_rows, need };
+            let old = global_users(|| load_dir_with(&data, &cfg, &opts).unwrap());
+            let new = load_dir_with(&data, &cfg, &opts).unwrap();
+            same_outside_the_window(&new, &old);
+            assert_eq!(format!("{:?}", new.tickets), format!("{:?}", old.tickets));
+            let (eo, en) = (old.events.as_ref().unwrap(), new.events.as_ref().unwrap());
+            assert_eq!(eo.rows.offsets, en.rows.offsets);
+            let mut several = 0;
+            for a in 0..new.n_accounts() {
+                let (ro, rn) = (eo.rows.of(a), en.rows.of(a));
+                let mut to_new: FastMap<u32, u32> = FastMap::default();
+                let mut to_old: FastMap<u32, u32> = FastMap::default();
+                for (o, n) in ro.iter().zip(rn) {
+                    assert_eq!(Event { user: 0, ..*o }, Event { user: 0, ..*n });
+                    assert_eq!(o.user == NONE, n.user == NONE, "account {a}");
+                    assert_eq!(
+                        *to_new.entry(o.user).or_insert(n.user),
+                        n.user,
+                        "account {a}"
+                    );
+                    assert_eq!(
+                        *to_old.entry(n.user).or_insert(o.user),
+                        o.user,
+                        "account {a}"
+                    );
+                }
+                several += usize::from(to_new.len() > 2);
+            }
+            assert!(several > 10, "{several} accounts with several users");
+            let s = new.last_day;
+            let spec = FeatureSpec::fit(&old, s, params.clone());
+            let want = features_as_of(&old, &timelines(&old, params.grace_days), &[s], &spec);
+            let got = features_as_of(&new, &timelines(&new, params.grace_days), &[s], &spec);
+            assert!(spec.has_users);
+            assert_eq!(
+                format!("{got:?}"),
+                format!("{want:?}"),
+                "{}",
+                data.display()
+            );
         }
     }
 

@@ -13,7 +13,7 @@ use polars::prelude::*;
 use crate::config::Config;
 use crate::dates::Day;
 use crate::error::{ProblemKind, Result};
-use crate::io::group::{FastMap, Grouped, InternWorker, Interner, NONE};
+use crate::io::group::{FastMap, Grouped, Interner, UserWorker, NONE};
 use crate::io::load::record_source;
 use crate::io::parse::{as_text, shown};
 use crate::io::read::{Input, TableReader};
@@ -251,10 +251,10 @@ pub(in crate::io) fn load_events(
         return r.finish();
     }
     let mut types = Interner::default();
-    // User ids (millions at 1M accounts) are interned on a thread of their
-    // own, a slice behind: each slice's rows are kept once the next one is
-    // converted.
-    let mut users = InternWorker::new(rayon::current_num_threads() > 1);
+    // User ids (millions at 1M accounts) are looked up per account on a
+    // thread of their own, a slice behind: each slice's rows are kept once
+    // the next one is converted.
+    let mut users = UserWorker::new(rayon::current_num_threads() > 1);
     let mut pending: Option<PendingEvents> = None;
     let has_users = r.has("user_id");
     let mut tagged = Vec::with_capacity(if window.is_some() { 0 } else { r.total });
@@ -275,8 +275,7 @@ pub(in crate::io) fn load_events(
         let user = r.text_column("user_id")?;
         let has_user = user.is_some();
         if let Some(ca) = user {
-            let first = (r.offset == 0).then_some(r.total);
-            users.send(ca, wanted.clone(), first);
+            users.send(ca, keys.clone(), wanted.clone());
         }
         let count = r.numbers("count")?;
         if let Some(c) = &count {
@@ -312,9 +311,7 @@ pub(in crate::io) fn load_events(
             &mut skipped,
         );
     }
-    // Only distinct counts of users are read: the interner's strings are
-    // not kept.
-    drop(users.finish());
+    users.finish();
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -345,7 +342,7 @@ impl PendingEvents {
     /// a problem was found: the table then fails).
     fn keep(
         self,
-        users: &mut InternWorker,
+        users: &mut UserWorker,
         ok: bool,
         tagged: &mut Vec<(u32, Event)>,
         dropped: &mut Dropped<Event>,

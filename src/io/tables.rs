@@ -35,7 +35,10 @@ pub struct Event {
     pub day: Day,
     /// Index into [`EventTable::types`].
     pub event_type: u32,
-    /// Interned user, or [`NONE`](crate::io::group::NONE).
+    /// The user's id among its account's users (equal within an account
+    /// exactly when the `user_id` texts are; unrelated across accounts:
+    /// features count distinct users per account, see
+    /// `io::group::AccountUsers`), or [`NONE`](crate::io::group::NONE).
     pub user: u32,
     pub count: f32,
 }
