@@ -299,30 +299,39 @@ pub(crate) fn intern_column(
 /// (file) order, so slices read in file order give the ids a whole-file
 /// pass would. No map of every user of every account: a user id of up to
 /// 15 bytes (`U-000123-04`) is compared as one 16-byte key in a short
-/// per-account list, which stays in cache while an account's rows come
-/// together; longer ones are interned once (first) into such a key.
+/// per-account run of keys, which stays in cache while an account's rows
+/// come together; longer ones are interned once (first) into such a key.
 #[derive(Default)]
 pub(crate) struct AccountUsers {
-    /// Per account index: its users' keys; the position is the id.
-    lists: Vec<KnownUsers>,
+    /// Per account index: where its users' keys are in `keys`.
+    spans: Vec<Span>,
+    /// Every account's users' keys, each account's in one run (its span)
+    /// in first-seen order: the position in the run is the id. One vector,
+    /// so memory is freed at once (not a heap of small lists), and rows of
+    /// one account coming together append to the end in place.
+    keys: Vec<u128>,
+    /// Accounts of more than [`FEW_USERS`] users: key to id.
+    many: FastMap<u32, FastMap<u128, u32>>,
     /// User strings longer than 15 bytes, to dense ids (their key).
     long: Interner,
     /// Per chunk, the long strings' ids by view.
     cache: ViewCache,
 }
 
-/// Accounts with up to this many distinct users keep them in a list
-/// scanned per row; beyond it, in a map of their own.
+/// Accounts with up to this many distinct users keep them in a run of
+/// keys scanned per row; beyond it, in a map of their own.
 const FEW_USERS: usize = 32;
 
-#[derive(Clone, Default)]
-enum KnownUsers {
-    #[default]
-    None,
-    Few(Vec<u128>),
-    /// Key to id, for an account of many users.
-    Many(Box<FastMap<u128, u32>>),
+/// An account's run of keys: `keys[start..start + len]`, with room up to
+/// `cap`; `cap == MANY` once its users are in [`AccountUsers::many`].
+#[derive(Clone, Copy, Default)]
+struct Span {
+    start: usize,
+    len: u16,
+    cap: u16,
 }
+
+const MANY: u16 = u16::MAX;
 
 /// The key of a string interned as long: its id, with a last byte no
 /// [`short_key`] has (their last byte is a length <= 15).
@@ -334,38 +343,57 @@ impl AccountUsers {
     /// The id of `key` among the users of `account`.
     fn id(&mut self, account: u32, key: u128) -> u32 {
         let a = account as usize;
-        if a >= self.lists.len() {
-            self.lists.resize(a + 1, KnownUsers::None);
+        if a >= self.spans.len() {
+            self.spans.resize(a + 1, Span::default());
         }
-        let users = &mut self.lists[a];
-        match users {
-            KnownUsers::Few(keys) => match keys.iter().position(|&k| k == key) {
-                Some(i) => i as u32,
-                None if keys.len() < FEW_USERS => {
-                    keys.push(key);
-                    keys.len() as u32 - 1
-                }
-                None => {
-                    let mut map: FastMap<u128, u32> = keys
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &k)| (k, i as u32))
-                        .collect();
-                    let n = map.len() as u32;
-                    map.insert(key, n);
-                    *users = KnownUsers::Many(Box::new(map));
-                    n
-                }
-            },
-            KnownUsers::Many(map) => {
-                let n = map.len() as u32;
-                *map.entry(key).or_insert(n)
-            }
-            KnownUsers::None => {
-                *users = KnownUsers::Few(vec![key]);
-                0
-            }
+        let mut span = self.spans[a];
+        if span.cap == MANY {
+            let map = self
+                .many
+                .get_mut(&account)
+                .expect("an account of many users");
+            let n = map.len() as u32;
+            return *map.entry(key).or_insert(n);
         }
+        let (start, len) = (span.start, usize::from(span.len));
+        let run = &self.keys[start..start + len];
+        if let Some(i) = run.iter().position(|&k| k == key) {
+            return i as u32;
+        }
+        let id = len as u32;
+        if len == FEW_USERS {
+            let mut map: FastMap<u128, u32> = run
+                .iter()
+                .enumerate()
+                .map(|(i, &k)| (k, i as u32))
+                .collect();
+            map.insert(key, id);
+            self.many.insert(account, map);
+            self.spans[a].cap = MANY;
+            return id;
+        }
+        if span.cap == 0 {
+            span.start = self.keys.len();
+        }
+        if len < usize::from(span.cap) {
+            self.keys[span.start + len] = key;
+        } else if span.start + usize::from(span.cap) == self.keys.len() {
+            // The run ends the vector: it grows in place.
+            self.keys.push(key);
+            span.cap += 1;
+        } else {
+            // Moved to the end with room to grow (the old run is left).
+            let cap = (2 * len).clamp(4, FEW_USERS);
+            let to = self.keys.len();
+            self.keys.extend_from_within(start..start + len);
+            self.keys.push(key);
+            self.keys.resize(to + cap, 0);
+            span.start = to;
+            span.cap = cap as u16;
+        }
+        span.len += 1;
+        self.spans[a] = span;
+        id
     }
 
     /// Per row of `ca` (a slice's user column): the user's id within the
@@ -647,7 +675,16 @@ mod tests {
             .collect();
         let cells: Vec<Option<&str>> = rows.iter().map(|(_, u)| Some(u.as_str())).collect();
         let accounts: Vec<u32> = rows.iter().map(|(a, _)| *a).collect();
-        let whole = AccountUsers::default().ids(&column(&cells), &accounts, None);
+        let mut one = AccountUsers::default();
+        let whole = one.ids(&column(&cells), &accounts, None);
+        // Runs moved to the end of the keys as they grow, with room to
+        // double: per account at most 1 + 4 + 8 + 16 + 32 keys' room.
+        assert!(
+            one.keys.len() <= 3 * (1 + 4 + 8 + 16 + 32),
+            "{}",
+            one.keys.len()
+        );
+        assert_eq!(one.many.len(), 2);
         let mut users = AccountUsers::default();
         let mut sliced = Vec::new();
         for (c, a) in cells.chunks(37).zip(accounts.chunks(37)) {

@@ -9,8 +9,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::config::Config;
 use crate::dates::Day;
 use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
@@ -73,13 +71,6 @@ fn find_file(dir: &Path, table: TableKind, cfg: &Config) -> Result<Option<PathBu
             ))
         }
     }
-}
-
-fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
-    Ok(format!("{:x}", h.finalize()))
 }
 
 /// Which rows of the dated tables a caller needs kept in memory. Every row
@@ -280,7 +271,7 @@ pub(in crate::io) fn record_source(
     input: &Input,
     rows: usize,
     skipped: usize,
-    r: &TableReader<'_>,
+    r: &mut TableReader<'_>,
 ) -> Result<()> {
     let blank_lines = r.blank_lines;
     let path = &input.path();
@@ -297,7 +288,7 @@ pub(in crate::io) fn record_source(
             p.file_name()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            sha256_file(p)?,
+            r.file_sha256(p)?,
             None,
         ),
         Input::Db(s, t) => (

@@ -30,6 +30,10 @@ pub(in crate::io) fn as_text(s: &Series) -> Option<StringChunked> {
     }
 }
 
+const NS_PER_DAY: i64 = 86_400_000_000_000;
+const US_PER_DAY: i64 = 86_400_000_000;
+const MS_PER_DAY: i64 = 86_400_000;
+
 /// A number as a message shows it: as written at everyday sizes, in
 /// exponent form when huge or tiny (`1e300`, not 301 digits).
 pub(in crate::io) fn shown(x: f64) -> String {
@@ -146,9 +150,9 @@ impl TableReader<'_> {
             DataType::Date => s.date().ok().map(|c| Cells::Date(c.physical().clone())),
             DataType::Datetime(tu, _) => {
                 let per_day: i64 = match tu {
-                    TimeUnit::Nanoseconds => 86_400_000_000_000,
-                    TimeUnit::Microseconds => 86_400_000_000,
-                    TimeUnit::Milliseconds => 86_400_000,
+                    TimeUnit::Nanoseconds => NS_PER_DAY,
+                    TimeUnit::Microseconds => US_PER_DAY,
+                    TimeUnit::Milliseconds => MS_PER_DAY,
                 };
                 s.datetime()
                     .ok()
@@ -226,7 +230,24 @@ impl TableReader<'_> {
             }
             Cells::Date(ca) => out.extend(ca.iter()),
             Cells::Datetime(ca, per_day) => {
-                out.extend(ca.iter().map(|v| v.map(|t| t.div_euclid(per_day) as Day)))
+                // One loop per unit, so each divides by a constant (a
+                // multiply, not a division per row).
+                fn days_of<const PER_DAY: i64>(ca: &Int64Chunked, out: &mut Vec<Option<Day>>) {
+                    let day = |t: i64| t.div_euclid(PER_DAY) as Day;
+                    if ca.null_count() == 0 {
+                        for arr in ca.downcast_iter() {
+                            out.extend(arr.values().iter().map(|&t| Some(day(t))));
+                        }
+                    } else {
+                        out.extend(ca.iter().map(|v| v.map(day)));
+                    }
+                }
+                match per_day {
+                    NS_PER_DAY => days_of::<NS_PER_DAY>(&ca, &mut out),
+                    US_PER_DAY => days_of::<US_PER_DAY>(&ca, &mut out),
+                    MS_PER_DAY => days_of::<MS_PER_DAY>(&ca, &mut out),
+                    _ => out.extend(ca.iter().map(|v| v.map(|t| t.div_euclid(per_day) as Day))),
+                }
             }
             Cells::Num(_) => {
                 let found = self.series(ours).map(|s| dtype_words(s.dtype()));
@@ -250,18 +271,24 @@ impl TableReader<'_> {
         let mut out = Vec::with_capacity(n);
         match cells {
             Cells::Num(ca) => {
-                for (i, v) in ca.iter().enumerate() {
-                    match v {
-                        Some(x) if !x.is_finite() => {
+                if ca.null_count() == 0 {
+                    for arr in ca.downcast_iter() {
+                        out.extend(arr.values().iter().map(|&x| Some(x)));
+                    }
+                } else {
+                    out.extend(ca.iter());
+                }
+                for (i, v) in out.iter_mut().enumerate() {
+                    if let Some(x) = *v {
+                        if !x.is_finite() {
                             self.report(
                                 i,
                                 ours,
                                 ProblemKind::BadNumber,
                                 format!("expected a number, found {}", shown(x)),
                             );
-                            out.push(None);
+                            *v = None;
                         }
-                        v => out.push(v),
                     }
                 }
             }

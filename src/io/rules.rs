@@ -5,7 +5,6 @@
 //! and groups the rows per account into [`Tables`]; and the data's bounds.
 //! Does not find files or decide which tables there are (see `io::load`).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -13,7 +12,7 @@ use polars::prelude::*;
 use crate::config::Config;
 use crate::dates::Day;
 use crate::error::{ProblemKind, Result};
-use crate::io::group::{FastMap, Grouped, Interner, UserWorker, NONE};
+use crate::io::group::{for_each_view, FastMap, Grouped, Interner, UserWorker, ViewCache, NONE};
 use crate::io::load::record_source;
 use crate::io::parse::{as_text, shown};
 use crate::io::read::{Input, TableReader};
@@ -50,7 +49,7 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
     r.require("created_at", &created, "a date");
     let mut index: FastMap<String, u32> = FastMap::default();
     index.reserve(ids.len());
-    let mut first_line: HashMap<&str, usize> = HashMap::new();
+    let mut first_line: FastMap<&str, usize> = FastMap::default();
     for (i, id) in ids.iter().enumerate() {
         match id {
             None => r.report(
@@ -139,7 +138,7 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
     };
     // A database table is read to its end (its row count and fingerprint).
     while r.next_slice()? {}
-    record_source(tables, TableKind::Accounts, input, n, 0, &r)
+    record_source(tables, TableKind::Accounts, input, n, 0, &mut r)
 }
 
 pub(in crate::io) fn load_subscriptions(
@@ -236,7 +235,14 @@ pub(in crate::io) fn load_subscriptions(
     tables.lines = Grouped::build(tables.accounts.len(), tagged);
     tables.plans = plans.into_names();
     tables.has_seats = has_seats;
-    record_source(tables, TableKind::Subscriptions, input, rows, skipped, &r)
+    record_source(
+        tables,
+        TableKind::Subscriptions,
+        input,
+        rows,
+        skipped,
+        &mut r,
+    )
 }
 
 pub(in crate::io) fn load_events(
@@ -324,7 +330,7 @@ pub(in crate::io) fn load_events(
         types: types.into_names(),
         has_users,
     });
-    record_source(tables, TableKind::Events, input, rows, skipped, &r)
+    record_source(tables, TableKind::Events, input, rows, skipped, &mut r)
 }
 
 /// A slice of events converted but for its user ids (being interned).
@@ -369,6 +375,15 @@ impl PendingEvents {
     }
 }
 
+/// Every priority, to turn a code (`Priority as u32`) back into one.
+const PRIORITIES: [Priority; 5] = [
+    Priority::Unknown,
+    Priority::Low,
+    Priority::Normal,
+    Priority::High,
+    Priority::Urgent,
+];
+
 pub(in crate::io) fn load_tickets(
     input: &Input,
     cfg: &Config,
@@ -392,19 +407,28 @@ pub(in crate::io) fn load_tickets(
         let day = r.days("created_at")?.unwrap_or_default();
         r.require("created_at", &day, "a date or datetime");
         let wanted = window.as_mut().map(|w| w.wanted(&keys, &day));
-        let prio_txt = r.texts("priority")?;
         let mut priority = vec![Priority::Unknown; r.height()];
-        if let Some(p) = &prio_txt {
-            for (i, v) in p.iter().enumerate() {
-                if let Some(t) = v {
-                    match Priority::parse(t) {
-                        Some(pr) => priority[i] = pr,
-                        None => r.report(
+        if let Some(ca) = r.text_column("priority")? {
+            // Parsed once per distinct view of a chunk, not a string per row.
+            let mut codes = Vec::with_capacity(ca.len());
+            let mut cache = ViewCache::default();
+            for_each_view(&ca, &mut cache, &mut codes, |v| {
+                match v.map(str::trim).filter(|t| !t.is_empty()) {
+                    None => Priority::Unknown as u32,
+                    Some(t) => Priority::parse(t).map_or(NONE, |p| p as u32),
+                }
+            });
+            for (i, &code) in codes.iter().enumerate() {
+                match PRIORITIES.iter().find(|p| **p as u32 == code) {
+                    Some(&p) => priority[i] = p,
+                    None => {
+                        let t = ca.get(i).map(str::trim).unwrap_or_default();
+                        r.report(
                             i,
                             "priority",
                             ProblemKind::OutOfRange,
                             format!("expected one of low, normal, high, urgent, found {t:?}"),
-                        ),
+                        )
                     }
                 }
             }
@@ -449,7 +473,7 @@ pub(in crate::io) fn load_tickets(
     }
     let rows = r.total;
     tables.tickets = Some(Grouped::build(tables.accounts.len(), tagged));
-    record_source(tables, TableKind::Tickets, input, rows, skipped, &r)
+    record_source(tables, TableKind::Tickets, input, rows, skipped, &mut r)
 }
 
 pub(in crate::io) fn load_surveys(
@@ -493,7 +517,7 @@ pub(in crate::io) fn load_surveys(
     }
     let rows = r.total;
     tables.surveys = Some(Grouped::build(tables.accounts.len(), tagged));
-    record_source(tables, TableKind::Surveys, input, rows, skipped, &r)
+    record_source(tables, TableKind::Surveys, input, rows, skipped, &mut r)
 }
 
 /// The earliest and latest day in any table, and the first day every

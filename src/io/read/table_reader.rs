@@ -13,7 +13,7 @@ use super::csv::{CsvSlices, CsvStream, BYTES_PER_ROW};
 use super::parquet::{parquet_slices, read_parquet, undecodable_rows};
 use super::postgres::{Session, TableStream};
 use crate::config::Config;
-use crate::error::{Location, Problem, ProblemKind, Problems, Result};
+use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
 use crate::io::parse::problem;
 use crate::io::schema::TableKind;
 
@@ -54,6 +54,16 @@ pub(in crate::io) fn delimiter_hint(header: &[String]) -> String {
         }
         _ => String::new(),
     }
+}
+
+/// The sha256 of a file's bytes, as lowercase hex (for the sources'
+/// fingerprint in bundles and manifests).
+fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
+    Ok(format!("{:x}", h.finalize()))
 }
 
 pub(in crate::io) fn file_kind(path: &Path) -> Result<FileKind> {
@@ -97,6 +107,10 @@ pub(in crate::io) struct TableReader<'a> {
     pub(in crate::io) stream: Option<TableStream>,
     /// The sha256 of the table's COPY stream, once read (PostgreSQL only).
     pub(in crate::io) fingerprint: Option<String>,
+    /// The sha256 of the file's bytes, being computed on a thread of its
+    /// own while the table is read (files only, with more than one thread;
+    /// else computed when asked for, see [`Self::file_sha256`]).
+    pub(in crate::io) file_sha256: Option<std::thread::JoinHandle<Result<String>>>,
     /// The rest of a CSV file, read a slice at a time (until its end).
     pub(in crate::io) csv: Option<crate::io::csv::CsvSlices>,
     /// The line of each row of the current slice (CSV only).
@@ -136,6 +150,13 @@ impl<'a> TableReader<'a> {
         let kind = match input {
             Input::File(p) => file_kind(p)?,
             Input::Db(..) => FileKind::Postgres,
+        };
+        let file_sha256 = match input {
+            Input::File(p) if rayon::current_num_threads() > 1 => {
+                let p = p.clone();
+                Some(std::thread::spawn(move || sha256_file(&p)))
+            }
+            _ => None,
         };
         let mut lines = Default::default();
         let mut blank_lines = 0;
@@ -190,6 +211,7 @@ impl<'a> TableReader<'a> {
             prefetch: None,
             stream,
             fingerprint: None,
+            file_sha256,
             csv,
             lines,
             blank_lines,
@@ -241,6 +263,16 @@ impl<'a> TableReader<'a> {
             });
         }
         Ok(r)
+    }
+
+    /// The sha256 of the file at `path` (this reader's), as lowercase hex.
+    pub(in crate::io) fn file_sha256(&mut self, path: &Path) -> Result<String> {
+        match self.file_sha256.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => sha256_file(path),
+        }
     }
 
     /// Rows in the current slice.
