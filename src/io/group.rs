@@ -257,6 +257,39 @@ impl Interner {
     }
 }
 
+/// Account ids to account indices, for the rows of the other tables: ids
+/// of up to 15 bytes as one 16-byte key, compared inside the map's table
+/// (no pointer to a `String` to follow: a lookup of 1M accounts is then
+/// one cache miss, not two); longer ones as strings.
+pub(crate) struct AccountIndex {
+    short: FastMap<u128, u32>,
+    long: FastMap<Box<str>, u32>,
+}
+
+impl AccountIndex {
+    pub(crate) fn new(accounts: &FastMap<String, u32>) -> AccountIndex {
+        let mut index = AccountIndex {
+            short: FastMap::default(),
+            long: FastMap::default(),
+        };
+        index.short.reserve(accounts.len());
+        for (id, &i) in accounts {
+            match short_key(id) {
+                Some(k) => index.short.insert(k, i),
+                None => index.long.insert(id.as_str().into(), i),
+            };
+        }
+        index
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<u32> {
+        match short_key(id) {
+            Some(k) => self.short.get(&k).copied(),
+            None => self.long.get(id).copied(),
+        }
+    }
+}
+
 /// A string of up to 15 bytes as one number: its bytes, then its length
 /// in the last byte (so "a" and "a\0" differ).
 fn short_key(s: &str) -> Option<u128> {
@@ -631,6 +664,36 @@ mod tests {
         let got = intern_column(&column(&cells), Some(&wanted), &mut Interner::default());
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert_eq!(*g == NONE, *w == NONE || !wanted[i], "row {i}");
+        }
+    }
+
+    #[test]
+    fn the_account_index_finds_exactly_the_accounts_ids() {
+        let ids = [
+            "A-1",
+            "A-1\0",
+            "",
+            "fifteen-bytes-x",
+            "sixteen-bytes-xx",
+            "an-account-id-of-many-bytes",
+        ];
+        let accounts: FastMap<String, u32> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.to_string(), i as u32))
+            .collect();
+        let index = AccountIndex::new(&accounts);
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(index.get(id), Some(i as u32), "{id:?}");
+        }
+        for other in [
+            "A-2",
+            "A-1 ",
+            "a-1",
+            "sixteen-bytes-xy",
+            "an-account-id-of-many",
+        ] {
+            assert_eq!(index.get(other), None, "{other:?}");
         }
     }
 

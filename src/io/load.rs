@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::dates::Day;
 use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
+use crate::io::group::AccountIndex;
 pub use crate::io::group::{Dated, FastMap, Grouped, NONE};
 use crate::io::parse::problem;
 pub use crate::io::read::csv::BYTES_PER_ROW;
@@ -205,6 +206,7 @@ fn load_inputs(
         &cfg.features.exclude,
         &paths[&TableKind::Accounts].path(),
     );
+    let index = AccountIndex::new(&tables.accounts.index);
     let mut problems = Problems::default();
     let mut collect = |r: Result<()>| -> Result<()> {
         match r {
@@ -219,6 +221,7 @@ fn load_inputs(
         &paths[&TableKind::Subscriptions],
         cfg,
         slice_rows,
+        &index,
         &mut tables,
     ))?;
     let mut window = match opts.need {
@@ -245,6 +248,7 @@ fn load_inputs(
             cfg,
             slice_rows,
             window.as_mut(),
+            &index,
             &mut tables,
         ))?;
     }
@@ -254,11 +258,12 @@ fn load_inputs(
             cfg,
             slice_rows,
             window.as_mut(),
+            &index,
             &mut tables,
         ))?;
     }
     if let Some(p) = paths.get(&TableKind::Surveys) {
-        collect(load_surveys(p, cfg, slice_rows, &mut tables))?;
+        collect(load_surveys(p, cfg, slice_rows, &index, &mut tables))?;
     }
     problems.into_result()?;
     finish_bounds(&mut tables, window.as_ref());

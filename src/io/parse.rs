@@ -8,7 +8,9 @@ use polars::prelude::*;
 
 use crate::dates::{parse_day, Day};
 use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
-use crate::io::group::{for_each_view, intern_column, FastMap, Interner, ViewCache, EMPTY, NONE};
+use crate::io::group::{
+    for_each_view, intern_column, AccountIndex, Interner, ViewCache, EMPTY, NONE,
+};
 use crate::io::read::{FileKind, TableReader};
 
 pub(crate) fn problem(location: Location, kind: ProblemKind, message: String) -> Error {
@@ -376,17 +378,14 @@ impl TableReader<'_> {
     /// ids are [`NONE`] (skipped and counted by the caller), empty ids are
     /// problems and [`EMPTY`]. Each distinct string view of a column chunk
     /// is looked up once (see [`ViewCache`]), not every row.
-    pub(in crate::io) fn account_keys(
-        &mut self,
-        accounts: &FastMap<String, u32>,
-    ) -> Result<Vec<u32>> {
+    pub(in crate::io) fn account_keys(&mut self, accounts: &AccountIndex) -> Result<Vec<u32>> {
         let ids = self.text_column("account_id")?.unwrap_or_default();
         let mut out = Vec::with_capacity(ids.len());
         let mut cache = ViewCache::default();
         let mut empty = Vec::new();
         for_each_view(&ids, &mut cache, &mut out, |v| match v.map(str::trim) {
             None | Some("") => EMPTY,
-            Some(id) => accounts.get(id).copied().unwrap_or(NONE),
+            Some(id) => accounts.get(id).unwrap_or(NONE),
         });
         for (i, &k) in out.iter().enumerate() {
             if k == EMPTY {

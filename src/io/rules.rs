@@ -12,7 +12,9 @@ use polars::prelude::*;
 use crate::config::Config;
 use crate::dates::Day;
 use crate::error::{ProblemKind, Result};
-use crate::io::group::{for_each_view, FastMap, Grouped, Interner, UserWorker, ViewCache, NONE};
+use crate::io::group::{
+    for_each_view, AccountIndex, FastMap, Grouped, Interner, UserWorker, ViewCache, NONE,
+};
 use crate::io::load::record_source;
 use crate::io::parse::{as_text, shown};
 use crate::io::read::{Input, TableReader};
@@ -145,6 +147,7 @@ pub(in crate::io) fn load_subscriptions(
     input: &Input,
     cfg: &Config,
     slice_rows: usize,
+    index: &AccountIndex,
     tables: &mut Tables,
 ) -> Result<()> {
     let mut r = TableReader::open(TableKind::Subscriptions, input, cfg, slice_rows)?;
@@ -156,7 +159,7 @@ pub(in crate::io) fn load_subscriptions(
     let mut tagged = Vec::with_capacity(r.total);
     let mut skipped = 0;
     loop {
-        let keys = r.account_keys(&tables.accounts.index)?;
+        let keys = r.account_keys(index)?;
         let start = r.days("start_date")?.unwrap_or_default();
         r.require("start_date", &start, "a date");
         let end = r.days("end_date")?.unwrap_or_default();
@@ -250,6 +253,7 @@ pub(in crate::io) fn load_events(
     cfg: &Config,
     slice_rows: usize,
     mut window: Option<&mut Window>,
+    index: &AccountIndex,
     tables: &mut Tables,
 ) -> Result<()> {
     let mut r = TableReader::open(TableKind::Events, input, cfg, slice_rows)?;
@@ -271,7 +275,7 @@ pub(in crate::io) fn load_events(
     });
     let mut skipped = 0;
     loop {
-        let keys = r.account_keys(&tables.accounts.index)?;
+        let keys = r.account_keys(index)?;
         let day = r.days("timestamp")?.unwrap_or_default();
         r.require("timestamp", &day, "a date or datetime");
         let wanted = window.as_mut().map(|w| w.wanted(&keys, &day));
@@ -389,6 +393,7 @@ pub(in crate::io) fn load_tickets(
     cfg: &Config,
     slice_rows: usize,
     mut window: Option<&mut Window>,
+    index: &AccountIndex,
     tables: &mut Tables,
 ) -> Result<()> {
     let mut r = TableReader::open(TableKind::Tickets, input, cfg, slice_rows)?;
@@ -403,7 +408,7 @@ pub(in crate::io) fn load_tickets(
     });
     let mut skipped = 0;
     loop {
-        let keys = r.account_keys(&tables.accounts.index)?;
+        let keys = r.account_keys(index)?;
         let day = r.days("created_at")?.unwrap_or_default();
         r.require("created_at", &day, "a date or datetime");
         let wanted = window.as_mut().map(|w| w.wanted(&keys, &day));
@@ -480,6 +485,7 @@ pub(in crate::io) fn load_surveys(
     input: &Input,
     cfg: &Config,
     slice_rows: usize,
+    index: &AccountIndex,
     tables: &mut Tables,
 ) -> Result<()> {
     let mut r = TableReader::open(TableKind::Surveys, input, cfg, slice_rows)?;
@@ -489,7 +495,7 @@ pub(in crate::io) fn load_surveys(
     let mut tagged = Vec::with_capacity(r.total);
     let mut skipped = 0;
     loop {
-        let keys = r.account_keys(&tables.accounts.index)?;
+        let keys = r.account_keys(index)?;
         let day = r.days("responded_at")?.unwrap_or_default();
         r.require("responded_at", &day, "a date or datetime");
         let score = r.numbers("score")?.unwrap_or_default();
