@@ -264,25 +264,48 @@ impl Interner {
 pub(crate) struct AccountIndex {
     short: FastMap<u128, u32>,
     long: FastMap<Box<str>, u32>,
+    /// Each account's short key by index (`NOT_SHORT` for a long id).
+    by_index: Vec<u128>,
 }
+
+/// No [`short_key`] is this: its last byte, the length, would be 255.
+const NOT_SHORT: u128 = u128::MAX;
 
 impl AccountIndex {
     pub(crate) fn new(accounts: &FastMap<String, u32>) -> AccountIndex {
         let mut index = AccountIndex {
             short: FastMap::default(),
             long: FastMap::default(),
+            by_index: vec![NOT_SHORT; accounts.len()],
         };
         index.short.reserve(accounts.len());
         for (id, &i) in accounts {
             match short_key(id) {
-                Some(k) => index.short.insert(k, i),
-                None => index.long.insert(id.as_str().into(), i),
+                Some(k) => {
+                    index.short.insert(k, i);
+                    index.by_index[i as usize] = k;
+                }
+                None => {
+                    index.long.insert(id.as_str().into(), i);
+                }
             };
         }
         index
     }
 
-    pub(crate) fn get(&self, id: &str) -> Option<u32> {
+    /// [`Self::get`], trying account `near` first (one compare, in
+    /// memory read in order while rows sorted by account meet the
+    /// accounts in their table's order) before the map.
+    pub(crate) fn get_near(&self, id: &str, near: u32) -> Option<u32> {
+        match short_key(id) {
+            Some(k) if self.by_index.get(near as usize) == Some(&k) => Some(near),
+            Some(k) => self.short.get(&k).copied(),
+            None => self.long.get(id).copied(),
+        }
+    }
+
+    #[cfg(test)]
+    fn get(&self, id: &str) -> Option<u32> {
         match short_key(id) {
             Some(k) => self.short.get(&k).copied(),
             None => self.long.get(id).copied(),
@@ -685,6 +708,13 @@ mod tests {
         let index = AccountIndex::new(&accounts);
         for (i, id) in ids.iter().enumerate() {
             assert_eq!(index.get(id), Some(i as u32), "{id:?}");
+            for near in 0..8 {
+                assert_eq!(
+                    index.get_near(id, near),
+                    Some(i as u32),
+                    "{id:?} near {near}"
+                );
+            }
         }
         for other in [
             "A-2",
@@ -694,6 +724,9 @@ mod tests {
             "an-account-id-of-many",
         ] {
             assert_eq!(index.get(other), None, "{other:?}");
+            for near in 0..8 {
+                assert_eq!(index.get_near(other, near), None, "{other:?} near {near}");
+            }
         }
     }
 

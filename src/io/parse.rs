@@ -383,9 +383,17 @@ impl TableReader<'_> {
         let mut out = Vec::with_capacity(ids.len());
         let mut cache = ViewCache::default();
         let mut empty = Vec::new();
+        // Rows sorted by account meet the accounts in their table's order.
+        let mut near = 0;
         for_each_view(&ids, &mut cache, &mut out, |v| match v.map(str::trim) {
             None | Some("") => EMPTY,
-            Some(id) => accounts.get(id).unwrap_or(NONE),
+            Some(id) => match accounts.get_near(id, near) {
+                Some(i) => {
+                    near = i + 1;
+                    i
+                }
+                None => NONE,
+            },
         });
         for (i, &k) in out.iter().enumerate() {
             if k == EMPTY {
