@@ -764,7 +764,7 @@ mod tests {
         // and another that comes back after a long gap.
         let rows: Vec<(u32, String)> = (0..2_000)
             .map(|i| match i % 5 {
-                0 | 1 | 2 => (0, format!("U-{}", (i * 7) % 101)),
+                0..=2 => (0, format!("U-{}", (i * 7) % 101)),
                 3 => (1, format!("U-{}", i % 3)),
                 _ => (2, format!("a-very-long-user-id-{}", (i / 5) % 40)),
             })

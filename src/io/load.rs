@@ -563,7 +563,7 @@ mod read_path_tests {
             }
             assert!(several > 10, "{several} accounts with several users");
             let s = new.last_day;
-            let spec = FeatureSpec::fit(&old, s, params.clone());
+            let spec = FeatureSpec::fit(&old, s, params);
             let want = features_as_of(&old, &timelines(&old, params.grace_days), &[s], &spec);
             let got = features_as_of(&new, &timelines(&new, params.grace_days), &[s], &spec);
             assert!(spec.has_users);
