@@ -594,6 +594,59 @@ mod read_path_tests {
         );
     }
 
+    /// Datetimes in any unit (read a chunk at a time, divided by the
+    /// unit's constant) give the same days, before 1970 too; with nulls
+    /// (a missing timestamp) too.
+    #[test]
+    fn datetimes_give_the_same_days_in_every_unit() {
+        let dir = edge_cases();
+        let path = dir.path().join("events.parquet");
+        let mut df = read(&path);
+        let ms: Int64Chunked = df
+            .column("timestamp")
+            .unwrap()
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+            .unwrap()
+            .datetime()
+            .unwrap()
+            .physical()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i == 3 { Some(-1) } else { v })
+            .collect();
+        let cfg = Config::default();
+        let mut tables = Vec::new();
+        for (unit, per_ms) in [
+            (TimeUnit::Milliseconds, 1),
+            (TimeUnit::Microseconds, 1_000),
+            (TimeUnit::Nanoseconds, 1_000_000),
+        ] {
+            let ts = (&ms * per_ms)
+                .into_datetime(unit, None)
+                .into_series()
+                .with_name("timestamp".into());
+            df.replace("timestamp", ts.into()).unwrap();
+            write(&path, &mut df, 31);
+            let mut t = load_dir_sliced(dir.path(), &cfg, 100).unwrap();
+            // The files' bytes (so their sha256) differ with the unit.
+            t.sources.iter_mut().for_each(|s| s.sha256.clear());
+            tables.push(t);
+        }
+        let days: Vec<_> = tables[0]
+            .events
+            .as_ref()
+            .unwrap()
+            .rows
+            .rows
+            .iter()
+            .map(|e| e.day)
+            .collect();
+        assert!(days.contains(&-1), "1969-12-31 read as day -1");
+        for t in &tables[1..] {
+            assert_eq!(format!("{t:?}"), format!("{:?}", tables[0]));
+        }
+    }
+
     #[test]
     fn a_scoring_window_gives_the_features_of_every_row() {
         let dir = edge_cases();

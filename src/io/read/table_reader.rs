@@ -458,6 +458,38 @@ mod slice_tests {
             bad + 1
         );
         assert!(msg.contains(&want), "{msg}\nwanted: {want}");
+        // A number that is not finite, in a column without nulls (read a
+        // chunk at a time), deep in the file: its row and account too.
+        let count: Float64Chunked = df
+            .column("count")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match i {
+                _ if i == bad => Some(f64::INFINITY),
+                _ => Some(v.unwrap_or(1.0)),
+            })
+            .collect();
+        df.replace(
+            "count",
+            count.into_series().with_name("count".into()).into(),
+        )
+        .unwrap();
+        ParquetWriter::new(File::create(&path).unwrap())
+            .with_row_group_size(Some(100))
+            .finish(&mut df)
+            .unwrap();
+        let msg = load_dir_sliced(dir.path(), &Config::default(), 150)
+            .expect_err("must fail")
+            .to_string();
+        let want = format!(
+            "events.parquet: row {} (account {account}), column count: expected a number, found inf",
+            bad + 1
+        );
+        assert!(msg.contains(&want), "{msg}\nwanted: {want}");
+        assert!(msg.starts_with("1 problem"), "{msg}");
     }
 }
 
