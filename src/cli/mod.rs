@@ -5,4 +5,5 @@ pub mod exit;
 pub mod log;
 pub mod merge;
 pub mod score;
+pub mod threads;
 pub mod train;

@@ -83,7 +83,7 @@ pub struct ScoreArgs {
     #[arg(long, requires = "shard")]
     pub partitioned_input: bool,
     /// Worker threads for every pool: ours (rayon), polars' decoding and writing, and the
-    /// reader's prefetch and user-id interning threads (none with 1). Default: one per core.
+    /// reader's prefetch, user-id and file-hashing threads (none with 1). Default: one per core.
     /// Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -239,28 +239,7 @@ pub fn run(args: ScoreArgs) -> Result<String> {
         Some(Command::Merge(m)) => crate::cli::merge::run(m),
         None => run_inner(args),
     };
-    with_threads(threads, body)
-}
-
-/// Runs `body` with every pool sized to `threads` (default: one per core).
-pub(crate) fn with_threads(
-    threads: Option<usize>,
-    body: impl FnOnce() -> Result<String> + Send,
-) -> Result<String> {
-    if let Some(n) = threads {
-        if n == 0 {
-            return Err(Error::InvalidParam("--threads must be > 0, got 0".into()));
-        }
-        // polars sizes its own pool from this variable when first used,
-        // which is after this point (nothing before reads a table).
-        std::env::set_var("POLARS_MAX_THREADS", n.to_string());
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| Error::InvalidParam(format!("cannot start {n} threads: {e}")))?;
-        return pool.install(body);
-    }
-    body()
+    crate::cli::threads::with_threads(threads, body)
 }
 
 fn run_inner(args: ScoreArgs) -> Result<String> {

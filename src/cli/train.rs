@@ -70,6 +70,11 @@ pub struct TrainArgs {
     /// that cannot be read (other schema version, damaged) fails at once with exit code 4.
     #[arg(long, value_name = "DIR")]
     pub compare: Option<PathBuf>,
+    /// Worker threads for every pool: ours (rayon: features, fits side by side), polars'
+    /// decoding, and the reader's prefetch, user-id and file-hashing threads (none with 1).
+    /// Default: one per core. The bundle does not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// No progress lines on stderr (warnings and errors still show).
     #[arg(long)]
     pub quiet: bool,
@@ -77,6 +82,10 @@ pub struct TrainArgs {
 
 /// Runs training; returns the summary printed on stdout.
 pub fn run(args: TrainArgs) -> Result<String> {
+    crate::cli::threads::with_threads(args.threads, move || run_inner(args))
+}
+
+fn run_inner(args: TrainArgs) -> Result<String> {
     let mut log = Log::new("ebbflow-train", args.quiet);
     let cfg = Config::load(args.config.as_deref())?;
     let source = args.data.source()?;

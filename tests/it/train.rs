@@ -232,3 +232,45 @@ fn bundle_round_trips_through_save_and_load() {
         "saving a loaded bundle gives the same bytes"
     );
 }
+
+#[test]
+fn one_thread_trains_the_bundle_of_many() {
+    let wd = Workdir::new();
+    let bundle = |threads: &str, dir: &str| -> serde_json::Value {
+        let out = wd.path(dir);
+        wd.ok(
+            "ebbflow-train",
+            &[
+                "--data",
+                s(&demo_data()),
+                "--out",
+                s(&out),
+                "--threads",
+                threads,
+                "--quiet",
+            ],
+        );
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("bundle.json")).unwrap()).unwrap();
+        v["created_at"] = serde_json::Value::Null;
+        v
+    };
+    let one = bundle("1", "one");
+    let two = bundle("2", "two");
+    assert!(one == two, "the bundle depends on --threads");
+    assert_eq!(one["bundle_id"], two["bundle_id"]);
+
+    let zero = wd.run(
+        "ebbflow-train",
+        &[
+            "--data",
+            s(&demo_data()),
+            "--out",
+            s(&wd.path("zero")),
+            "--threads",
+            "0",
+        ],
+    );
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&zero.stderr).contains("--threads must be > 0, got 0"));
+}
