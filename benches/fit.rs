@@ -22,7 +22,7 @@ fn fit(c: &mut Criterion) {
         g.bench_with_input(
             BenchmarkId::new("train_24m", accounts),
             &accounts,
-            |b, _| b.iter(|| train(&tables, &params, &mut |_| {}).unwrap()),
+            |b, _| b.iter(|| train(&tables, &params, &|_| {}).unwrap()),
         );
     }
     g.finish();

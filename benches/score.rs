@@ -20,7 +20,7 @@ fn scoring(c: &mut Criterion) {
     g.sample_size(10);
     let (_dir, tables) = common::tables(5_000, 24);
     let params = TrainParams::new(SnapshotParams::default()).check().unwrap();
-    let bundle = train(&tables, &params, &mut |_| {}).unwrap();
+    let bundle = train(&tables, &params, &|_| {}).unwrap();
     let out = tempfile::tempdir().unwrap();
     for accounts in [5_000usize, 50_000] {
         let (_d, big) = if accounts == 5_000 {

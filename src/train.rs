@@ -109,8 +109,9 @@ impl TrainParams {
     }
 }
 
-/// Progress callback: one short line per step.
-pub type Progress<'a> = &'a mut dyn FnMut(&str);
+/// Progress callback: one short line per step, called from whichever thread
+/// runs the step (the backtest and the shipped fits run side by side).
+pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
 
 fn transforms(spec: &FeatureSpec) -> Vec<Transform> {
     spec.features
@@ -334,73 +335,54 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         frame: &frame,
         labels: &all_labels,
     };
-    let bt = backtest_with(tables, &tl, &dates, end, p, Some(built), progress)?;
-    let Labels { churned, upgraded } = all_labels;
+    let (churned, upgraded) = (&all_labels.churned, &all_labels.upgraded);
 
-    // --- The shipped models: refit on every labeled month.
+    // --- The shipped models: refit on every labeled month. They need
+    // nothing from the backtest but whether it skipped a target, so they run
+    // beside it: on 2 cores the four fits (of different lengths), segments
+    // and survival then keep both cores busy. A shipped fit of a target the
+    // backtest skips is thrown away, errors included; results are joined in
+    // a fixed order, so the bundle does not depend on the scheduling.
+    let is_last: Vec<bool> = frame.as_of.iter().map(|&d| d == last).collect();
+    let latest = frame.filter(&is_last);
     progress(&format!(
-        "final fit: {} month ends {} to {}",
+        "final fit, beside the backtest: churn and upgrade on {} rows ({} month ends {} to \
+         {}); segments (RFM quintiles and k-means on the last snapshot) and survival \
+         (Kaplan–Meier overall and per stratum)",
+        frame.n_rows(),
         dates.len(),
         format_day(dates[0]),
         format_day(last)
     ));
-    let is_last: Vec<bool> = frame.as_of.iter().map(|&d| d == last).collect();
-    let latest = frame.filter(&is_last);
-    progress(&format!(
-        "final fit: churn and upgrade side by side on {} rows; meanwhile segments \
-         (RFM quintiles and k-means on the last snapshot) and survival (Kaplan–Meier \
-         overall and per stratum)",
-        frame.n_rows()
-    ));
-    // The shared design is built only when some target will be fitted.
-    let fitted = |bt: &Result<BacktestTarget, SkippedTarget>, y: &[bool]| {
-        bt.is_ok() && single_class("", y, "").is_none()
-    };
-    let fit_rows = if fitted(&bt.churn, &churned) || fitted(&bt.upgrade, &upgraded) {
-        Some(fit_rows(p, &spec, &frame, None)?)
-    } else {
-        None
-    };
-    let ship = |target: &str,
-                y: &[bool],
-                bt: Result<BacktestTarget, SkippedTarget>|
-     -> Result<Result<Target, SkippedTarget>> {
-        let bt = match bt {
-            Ok(bt) => bt,
-            Err(skip) => return Ok(Err(skip)),
+    // The shared design is built only when some target can be fitted.
+    let fit_rows =
+        if single_class("", churned, "").is_none() || single_class("", upgraded, "").is_none() {
+            Some(fit_rows(p, &spec, &frame, None)?)
+        } else {
+            None
         };
+    let fit_shipped = |target: &str, y: &[bool]| -> Result<Result<Shipped, SkippedTarget>> {
         if let Some(skip) = single_class(target, y, "training rows") {
             return Ok(Err(skip));
         }
         let rows = fit_rows.as_ref().expect("built when a target is modelled");
         let fit = fit_step(p, target, rows, y)?;
-        let model = fit.model;
         let in_sample = evaluate(
-            &model.predict_proba_matrix(&frame.column_slices()),
+            &fit.model.predict_proba_matrix(&frame.column_slices()),
             y,
             CALIBRATION_BINS,
         );
-        let tiers = tiers(&model, &latest);
-        let suppressors = model.suppressors(&frame.column_slices(), y);
-        let mut warnings = fit.warnings;
-        warnings.extend(bt.warnings);
-        Ok(Ok(Target {
-            model,
-            tiers,
-            holdout: bt.report,
-            baselines: bt.baselines,
+        let tiers = tiers(&fit.model, &latest);
+        let suppressors = fit.model.suppressors(&frame.column_slices(), y);
+        Ok(Ok(Shipped {
+            fit,
             in_sample,
-            alpha_search: fit.alpha_search,
-            warnings,
+            tiers,
             suppressors,
-            separating_features: bt.separating,
         }))
     };
     let (r, f, m) = rfm_inputs(&latest);
-    let (yc, yu) = (pick(&churned, &is_last), pick(&upgraded, &is_last));
-    // Segments and survival need neither propensity model: they run beside
-    // the two fits (whose lengths differ) instead of after them. Results
-    // are joined in a fixed order, so the bundle does not depend on it.
+    let (yc, yu) = (pick(churned, &is_last), pick(upgraded, &is_last));
     let segments_and_survival = || -> (Result<Segments>, SurvivalModel) {
         let segments = (|| {
             // k-means costs seconds per 10k rows; an evenly spaced sample
@@ -414,15 +396,52 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         })();
         (segments, SurvivalModel::fit(tables, &tl, &spec, end))
     };
-    let ((churn, upgrade), (segments, survival)) = rayon::join(
+    let (bt, ((churn_fit, upgrade_fit), (segments, survival))) = rayon::join(
+        || backtest_with(tables, &tl, &dates, end, p, Some(built), progress),
         || {
             rayon::join(
-                || ship("churn", &churned, bt.churn),
-                || ship("upgrade", &upgraded, bt.upgrade),
+                || {
+                    rayon::join(
+                        || fit_shipped("churn", churned),
+                        || fit_shipped("upgrade", upgraded),
+                    )
+                },
+                segments_and_survival,
             )
         },
-        segments_and_survival,
     );
+    let bt = bt?;
+    let ship = |bt: Result<BacktestTarget, SkippedTarget>,
+                shipped: Result<Result<Shipped, SkippedTarget>>|
+     -> Result<Result<Target, SkippedTarget>> {
+        let bt = match bt {
+            Ok(bt) => bt,
+            Err(skip) => return Ok(Err(skip)),
+        };
+        let Shipped {
+            fit,
+            in_sample,
+            tiers,
+            suppressors,
+        } = match shipped? {
+            Ok(s) => s,
+            Err(skip) => return Ok(Err(skip)),
+        };
+        let mut warnings = fit.warnings;
+        warnings.extend(bt.warnings);
+        Ok(Ok(Target {
+            model: fit.model,
+            tiers,
+            holdout: bt.report,
+            baselines: bt.baselines,
+            in_sample,
+            alpha_search: fit.alpha_search,
+            warnings,
+            suppressors,
+            separating_features: bt.separating,
+        }))
+    };
+    let (churn, upgrade) = (ship(bt.churn, churn_fit), ship(bt.upgrade, upgrade_fit));
     let mut skipped = Vec::new();
     let mut keep = |r: Result<Target, SkippedTarget>| match r {
         Ok(t) => Some(t),
@@ -474,8 +493,8 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
             snapshot_dates: day_strings(&dates),
         },
         spec,
-        churn_base_rate: rate(&churned),
-        upgrade_base_rate: rate(&upgraded),
+        churn_base_rate: rate(churned),
+        upgrade_base_rate: rate(upgraded),
         rows: frame.n_rows(),
         churn,
         upgrade,
@@ -544,6 +563,15 @@ pub struct BacktestTarget {
     pub warnings: Vec<String>,
     /// Features that alone separate the held-out label (see [`separating`]).
     pub separating: Vec<SeparatingFeature>,
+}
+
+/// A shipped model before it is joined with its backtest: the fit and
+/// what is read off it on the training rows.
+struct Shipped {
+    fit: crate::models::propensity::FitReport,
+    in_sample: BinaryReport,
+    tiers: crate::bundle::Tiers,
+    suppressors: Vec<String>,
 }
 
 /// The out-of-time backtest, per target: its result, or why it was skipped.
@@ -799,8 +827,8 @@ mod tests {
             frame: &frame,
             labels: &labels,
         };
-        let shared = backtest_with(&tables, &tl, &dates, end, &p, Some(built), &mut |_| {});
-        let own = backtest(&tables, &tl, &dates, end, &p, &mut |_| {});
+        let shared = backtest_with(&tables, &tl, &dates, end, &p, Some(built), &|_| {});
+        let own = backtest(&tables, &tl, &dates, end, &p, &|_| {});
         let (shared, own) = (shared.unwrap(), own.unwrap());
         assert!(shared.churn.is_ok() && shared.upgrade.is_ok());
         // Debug prints every float exactly (shortest round-trip form).

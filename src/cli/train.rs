@@ -131,8 +131,10 @@ fn run_inner(args: TrainArgs) -> Result<String> {
     for w in &tables.warnings {
         log.warn(w);
     }
-    let mut progress = |m: &str| log.step(m);
-    let mut bundle = train(&tables, &params, &mut progress)?;
+    // Training reports from the threads its steps run on.
+    let shared = std::sync::Mutex::new(&mut log);
+    let progress = |m: &str| shared.lock().expect("a progress line panicked").step(m);
+    let mut bundle = train(&tables, &params, &progress)?;
     bundle.created_at = now_rfc3339();
     let page = crate::report::train_page::render(&bundle, previous.as_ref())?;
     log.step(&format!("publishing {}", args.out.display()));

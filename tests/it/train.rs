@@ -75,7 +75,7 @@ fn held_out_months_never_touch_the_backtest_fit() {
     let tl = timelines(&tables, 30);
     let dates = history_dates(&tables, tables.last_day, 90, 30, None).unwrap();
     let end = tables.last_day;
-    let a = backtest(&tables, &tl, &dates, end, &params, &mut |_| {}).unwrap();
+    let a = backtest(&tables, &tl, &dates, end, &params, &|_| {}).unwrap();
     // "Now" of the backtest is the first held-out month end: change every
     // event and ticket after it.
     let now = dates[dates.len() - 3];
@@ -93,7 +93,7 @@ fn held_out_months_never_touch_the_backtest_fit() {
     {
         t.csat = 1.0;
     }
-    let b = backtest(&tables, &tl, &dates, end, &params, &mut |_| {}).unwrap();
+    let b = backtest(&tables, &tl, &dates, end, &params, &|_| {}).unwrap();
     let fitted = |r: &ebbflow::train::BacktestResult| {
         [&r.churn, &r.upgrade].map(|t| t.as_ref().expect("both targets fitted").clone())
     };
