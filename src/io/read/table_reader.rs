@@ -430,6 +430,30 @@ mod slice_tests {
             .get(bad)
             .unwrap()
             .to_string();
+        // Writes `count` (in 100-row row groups) and returns the load's
+        // error message, checked to name the bad row's file row, account
+        // and column with `expected`.
+        let fails_with = |df: &mut DataFrame, count: Float64Chunked, expected: &str| {
+            df.replace(
+                "count",
+                count.into_series().with_name("count".into()).into(),
+            )
+            .unwrap();
+            ParquetWriter::new(File::create(&path).unwrap())
+                .with_row_group_size(Some(100))
+                .finish(df)
+                .unwrap();
+            assert!(row_groups(&path) > 10);
+            let msg = load_dir_sliced(dir.path(), &Config::default(), 150)
+                .expect_err("must fail")
+                .to_string();
+            let want = format!(
+                "events.parquet: row {} (account {account}), column count: {expected}",
+                bad + 1
+            );
+            assert!(msg.contains(&want), "{msg}\nwanted: {want}");
+            msg
+        };
         let count: Float64Chunked = df
             .column("count")
             .unwrap()
@@ -441,23 +465,7 @@ mod slice_tests {
             .enumerate()
             .map(|(i, v)| if i == bad { Some(-2.0) } else { v })
             .collect();
-        df.replace(
-            "count",
-            count.into_series().with_name("count".into()).into(),
-        )
-        .unwrap();
-        ParquetWriter::new(File::create(&path).unwrap())
-            .with_row_group_size(Some(100))
-            .finish(&mut df)
-            .unwrap();
-        assert!(row_groups(&path) > 10);
-        let err = load_dir_sliced(dir.path(), &Config::default(), 150).expect_err("must fail");
-        let msg = err.to_string();
-        let want = format!(
-            "events.parquet: row {} (account {account}), column count: expected a number >= 0, found -2",
-            bad + 1
-        );
-        assert!(msg.contains(&want), "{msg}\nwanted: {want}");
+        fails_with(&mut df, count, "expected a number >= 0, found -2");
         // A number that is not finite, in a column without nulls (read a
         // chunk at a time), deep in the file: its row and account too.
         let count: Float64Chunked = df
@@ -472,23 +480,7 @@ mod slice_tests {
                 _ => Some(v.unwrap_or(1.0)),
             })
             .collect();
-        df.replace(
-            "count",
-            count.into_series().with_name("count".into()).into(),
-        )
-        .unwrap();
-        ParquetWriter::new(File::create(&path).unwrap())
-            .with_row_group_size(Some(100))
-            .finish(&mut df)
-            .unwrap();
-        let msg = load_dir_sliced(dir.path(), &Config::default(), 150)
-            .expect_err("must fail")
-            .to_string();
-        let want = format!(
-            "events.parquet: row {} (account {account}), column count: expected a number, found inf",
-            bad + 1
-        );
-        assert!(msg.contains(&want), "{msg}\nwanted: {want}");
+        let msg = fails_with(&mut df, count, "expected a number, found inf");
         assert!(msg.starts_with("1 problem"), "{msg}");
     }
 }
