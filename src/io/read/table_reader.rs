@@ -85,6 +85,13 @@ pub(in crate::io) fn file_kind(path: &Path) -> Result<FileKind> {
     }
 }
 
+/// A Parquet slice being decoded ahead: the thread decoding it (none with
+/// one thread: read when needed) and its row range `(offset, len)`.
+pub(in crate::io) type Prefetch = (
+    Option<std::thread::JoinHandle<Result<DataFrame>>>,
+    (usize, usize),
+);
+
 /// One table being read, a slice at a time: its file, the current slice's
 /// frame and the problems found so far (across slices). Row indices in the
 /// methods are within the slice; locations add the slice's offset.
@@ -99,10 +106,7 @@ pub(in crate::io) struct TableReader<'a> {
     /// converted: decoding (polars) and converting (ours) take about as
     /// long, so overlapping them hides most of the decoding. With one
     /// thread (`--threads 1`) it is read when needed instead.
-    pub(in crate::io) prefetch: Option<(
-        Option<std::thread::JoinHandle<Result<DataFrame>>>,
-        (usize, usize),
-    )>,
+    pub(in crate::io) prefetch: Option<Prefetch>,
     /// The table's slices as the connection sends them (PostgreSQL only).
     pub(in crate::io) stream: Option<TableStream>,
     /// The sha256 of the table's COPY stream, once read (PostgreSQL only).
