@@ -86,7 +86,7 @@ pub struct Target {
     pub alpha_search: Vec<AlphaScore>,
     pub warnings: Vec<String>,
     /// Features whose coefficient opposes their own association with the
-    /// label on the training rows ([`LogisticModel::suppressors`]): they
+    /// label on the training rows ([`LogisticModel::predict_proba_and_suppressors`]): they
     /// count in the score but are never given as a reason.
     #[serde(default)]
     pub suppressors: Vec<String>,

@@ -367,13 +367,12 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
         }
         let rows = fit_rows.as_ref().expect("built when a target is modelled");
         let fit = fit_step(p, target, rows, y)?;
-        let in_sample = evaluate(
-            &fit.model.predict_proba_matrix(&frame.column_slices()),
-            y,
-            CALIBRATION_BINS,
-        );
-        let tiers = tiers(&fit.model, &latest);
-        let suppressors = fit.model.suppressors(&frame.column_slices(), y);
+        let (probs, suppressors) = fit
+            .model
+            .predict_proba_and_suppressors(&frame.column_slices(), y);
+        let in_sample = evaluate(&probs, y, CALIBRATION_BINS);
+        // The last snapshot's rows are `frame`'s rows of that month end.
+        let tiers = tiers(pick(&probs, &is_last));
         Ok(Ok(Shipped {
             fit,
             in_sample,
@@ -536,9 +535,8 @@ pub fn rfm_inputs(frame: &FeatureFrame) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
 }
 
 /// Tier cut points from the 90th and 70th percentiles (nearest rank) of
-/// the model's scores on the last training snapshot.
-fn tiers(model: &LogisticModel, latest: &FeatureFrame) -> crate::bundle::Tiers {
-    let mut p = model.predict_proba_matrix(&latest.column_slices());
+/// the model's scores `p` on the last training snapshot.
+fn tiers(mut p: Vec<f64>) -> crate::bundle::Tiers {
     p.sort_by(f64::total_cmp);
     let q = |x: f64| {
         if p.is_empty() {
@@ -721,7 +719,9 @@ fn backtest_with(
     } else {
         None
     };
-    let run = |target: &str, y_all: &[bool]| -> Result<Result<BacktestTarget, SkippedTarget>> {
+    // A modelled target comes back with its held-out probabilities.
+    type Run = Result<(BacktestTarget, Vec<f64>), SkippedTarget>;
+    let run = |target: &str, y_all: &[bool]| -> Result<Run> {
         let (y, y_hold) = (train_labels(y_all), pick(y_all, &is_hold));
         if let Some(skip) = single_class(target, &y, "backtest training rows") {
             return Ok(Err(skip));
@@ -750,36 +750,28 @@ fn backtest_with(
                 s.feature, s.roc_auc
             ));
         }
-        Ok(Ok(BacktestTarget {
-            model: fit.model,
-            report,
-            baselines,
-            warnings,
-            separating,
-        }))
+        Ok(Ok((
+            BacktestTarget {
+                model: fit.model,
+                report,
+                baselines,
+                warnings,
+                separating,
+            },
+            probs,
+        )))
     };
     // Survival is validated (with the churn scores) while the upgrade fit
     // still runs.
     let churn_then_survival = || {
         let churn = run("churn", &labels_bt.churned)?;
-        let churn_probs = churn
-            .as_ref()
-            .ok()
-            .map(|t| t.model.predict_proba_matrix(&ho.column_slices()));
-        let survival = crate::models::lifetime::validate(
-            tables,
-            tl,
-            &spec_bt,
-            &ho,
-            churn_probs.as_deref(),
-            now,
-            end,
-            h,
-        );
-        Ok::<_, Error>((churn, survival))
+        let churn_probs = churn.as_ref().ok().map(|(_, probs)| probs.as_slice());
+        let survival =
+            crate::models::lifetime::validate(tables, tl, &spec_bt, &ho, churn_probs, now, end, h);
+        Ok::<_, Error>((churn.map(|(t, _)| t), survival))
     };
     let (churn, upgrade) = rayon::join(churn_then_survival, || run("upgrade", &labels_bt.upgraded));
-    let ((churn, survival), upgrade) = (churn?, upgrade?);
+    let ((churn, survival), upgrade) = (churn?, upgrade?.map(|(t, _)| t));
     let backtest = Backtest {
         train_months: day_strings(&train_dates),
         holdout_months: day_strings(hold_dates),

@@ -324,25 +324,46 @@ impl LogisticModel {
         (p, parts)
     }
 
-    /// Output features whose coefficient points the other way from their
-    /// own association with the label on `columns`/`labels` (the difference
-    /// of the standardized feature's mean between positive and negative
-    /// rows). Under collinearity a model can give, say, `events_30d` a
-    /// negative upgrade weight that only corrects for `active_days_90d`;
-    /// its contribution is real arithmetic but "events down 40%" is no
-    /// reason to expect an upgrade, so reason texts skip these. Scores are
+    /// [`Self::predict_proba_matrix`] of `columns`, and the output features
+    /// whose coefficient points the other way from their own association
+    /// with `labels` on those rows (the difference of the standardized
+    /// feature's mean between positive and negative rows). Under
+    /// collinearity a model can give, say, `events_30d` a negative upgrade
+    /// weight that only corrects for `active_days_90d`; its contribution is
+    /// real arithmetic but "events down 40%" is no reason to expect an
+    /// upgrade, so reason texts skip these ("suppressors"). Scores are
     /// unaffected.
-    pub fn suppressors(&self, columns: &[&[f64]], labels: &[bool]) -> Vec<String> {
+    ///
+    /// Both come from one standardization of each row: training reads both
+    /// off every training row, and standardizing (a `ln_1p` per log
+    /// feature) is most of the cost. The probabilities are
+    /// [`Self::predict_proba_matrix`]'s to the bit (the same steps).
+    pub fn predict_proba_and_suppressors(
+        &self,
+        columns: &[&[f64]],
+        labels: &[bool],
+    ) -> (Vec<f64>, Vec<String>) {
+        assert_eq!(
+            columns.len(),
+            self.preprocessor.n_inputs(),
+            "number of input columns"
+        );
+        assert!(
+            columns.iter().all(|c| c.len() == labels.len()),
+            "one label per row"
+        );
         let p = self.preprocessor.n_outputs();
         let (mut sum_pos, mut sum_neg) = (vec![0.0; p], vec![0.0; p]);
         let (mut n_pos, mut n_neg) = (0usize, 0usize);
         let mut raw = vec![0.0; columns.len()];
         let mut x = vec![0.0; p];
+        let mut probs = Vec::with_capacity(labels.len());
         for (i, &y) in labels.iter().enumerate() {
             for (r, c) in raw.iter_mut().zip(columns) {
                 *r = c[i];
             }
             self.preprocessor.transform_row(&raw, &mut x);
+            probs.push(sigmoid(self.linear(&x)));
             let (sum, n) = if y {
                 (&mut sum_pos, &mut n_pos)
             } else {
@@ -354,15 +375,16 @@ impl LogisticModel {
             *n += 1;
         }
         if n_pos == 0 || n_neg == 0 {
-            return Vec::new();
+            return (probs, Vec::new());
         }
-        (0..p)
+        let suppressors = (0..p)
             .filter(|&j| {
                 let d = sum_pos[j] / n_pos as f64 - sum_neg[j] / n_neg as f64;
                 self.coefficients[j] * d < 0.0
             })
             .map(|j| self.feature_names[j].clone())
-            .collect()
+            .collect();
+        (probs, suppressors)
     }
 
     /// Check that a deserialized model is internally consistent.
@@ -1186,6 +1208,43 @@ mod tests {
         }
     }
 
+    /// linfa's fused loss and gradient (see the vendored `PATCH.md`) runs
+    /// AVX2 code where the CPU has it; it must give the portable build's
+    /// bits, or bundles would depend on the machine that trained them.
+    /// Widths around the 4-wide vectors and row counts around the groups of
+    /// 8 and sweeps of 4, margins of both signs and large enough that
+    /// `exp(-|m|)` underflows.
+    #[test]
+    fn avx2_loss_and_gradient_match_portable_bit_for_bit() {
+        let mut rng = Rng(7);
+        let mut compared = 0;
+        for p in [1, 2, 3, 4, 5, 7, 8, 9, 31, 70] {
+            for n in [1, 3, 4, 7, 8, 9, 13, 100, 1001] {
+                let scale = if n == 100 { 400.0 } else { 3.0 };
+                let xs: Vec<f64> = (0..n * p).map(|_| rng.normal() * scale).collect();
+                let ys: Vec<f64> = (0..n)
+                    .map(|_| if rng.uniform() < 0.3 { 1.0 } else { -1.0 })
+                    .collect();
+                let ws: Vec<f64> = (0..=p).map(|_| rng.normal()).collect();
+                let builds = linfa_logistic::fused_loss_and_grad_builds(&xs, p, &ys, 0.7, &ws);
+                let bits = |(loss, grad): &(f64, Array1<f64>)| {
+                    let mut b = vec![loss.to_bits()];
+                    b.extend(grad.iter().map(|g| g.to_bits()));
+                    b
+                };
+                assert!(builds[0].0.is_finite() && builds[0].0 > 0.0);
+                for other in &builds[1..] {
+                    assert_eq!(bits(&builds[0]), bits(other), "p {p}, n {n}");
+                    compared += 1;
+                }
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            assert_eq!(compared, 90, "every case compared with the AVX2 build");
+        }
+    }
+
     struct Data {
         names: Vec<String>,
         transforms: Vec<Transform>,
@@ -1603,7 +1662,15 @@ mod tests {
             .unwrap()
             .model;
         assert!(model.coefficients[1] < 0.0, "{:?}", model.coefficients);
-        assert_eq!(model.suppressors(&data.cols(), &data.labels), ["x2"]);
+        let (probs, suppressors) = model.predict_proba_and_suppressors(&data.cols(), &data.labels);
+        assert_eq!(suppressors, ["x2"]);
+        let each = model.predict_proba_matrix(&data.cols());
+        let bits = |v: &[f64]| v.iter().map(|p| p.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&probs),
+            bits(&each),
+            "the same probabilities to the bit"
+        );
     }
 
     #[test]
