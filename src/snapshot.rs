@@ -162,7 +162,46 @@ impl FeatureSpec {
         spec
     }
 
-    fn derive_features(&self) -> Vec<FeatureDef> {
+    /// Where each of this spec's columns is among `built`'s, when rows
+    /// built with `built` hold every column of this spec with the values
+    /// this spec would give them; `None` otherwise. That is so when the two
+    /// specs differ at most in the order of their event types and of each
+    /// categorical's levels (ranked by volume and by account count, the
+    /// ranks swap as months pass while the sets stay): an event column
+    /// counts its own type ([`Maps`] finds its slot by name), and a level
+    /// column is 1 for its own level, with `other` for every value outside
+    /// the same set of levels. Training builds its rows once with the
+    /// shipped spec and hands the backtest these columns of them.
+    pub fn columns_in(&self, built: &FeatureSpec) -> Option<Vec<usize>> {
+        let same_set = |a: &[String], b: &[String]| {
+            let (mut a, mut b) = (a.to_vec(), b.to_vec());
+            a.sort();
+            b.sort();
+            a == b
+        };
+        let same_shape = self.params == built.params
+            && self.has_events == built.has_events
+            && self.has_users == built.has_users
+            && self.has_seats == built.has_seats
+            && self.has_tickets == built.has_tickets
+            && self.has_surveys == built.has_surveys
+            && same_set(&self.event_types, &built.event_types)
+            && self.categoricals.len() == built.categoricals.len()
+            && self
+                .categoricals
+                .iter()
+                .zip(&built.categoricals)
+                .all(|(a, b)| a.attribute == b.attribute && same_set(&a.levels, &b.levels));
+        if !same_shape || self.features.len() != built.features.len() {
+            return None;
+        }
+        self.features
+            .iter()
+            .map(|f| built.features.iter().position(|g| g == f))
+            .collect()
+    }
+
+    pub(crate) fn derive_features(&self) -> Vec<FeatureDef> {
         use Kind::*;
         use TableKind::*;
         let mut f = vec![
@@ -426,8 +465,9 @@ impl FeatureFrame {
         self.columns.iter().map(|c| c[i]).collect()
     }
 
-    /// Keeps the rows where `keep` is true, in order.
-    pub fn filter(&self, keep: &[bool]) -> FeatureFrame {
+    /// The rows where `keep` is true, in order, with the columns at
+    /// `columns` in that order (see [`FeatureSpec::columns_in`]).
+    pub fn select(&self, keep: &[bool], columns: &[usize]) -> FeatureFrame {
         let pick = |v: &[f64]| {
             v.iter()
                 .zip(keep)
@@ -436,7 +476,7 @@ impl FeatureFrame {
                 .collect::<Vec<_>>()
         };
         FeatureFrame {
-            names: self.names.clone(),
+            names: columns.iter().map(|&j| self.names[j].clone()).collect(),
             account: self
                 .account
                 .iter()
@@ -451,8 +491,14 @@ impl FeatureFrame {
                 .filter(|(_, &k)| k)
                 .map(|(d, _)| *d)
                 .collect(),
-            columns: self.columns.iter().map(|c| pick(c)).collect(),
+            columns: columns.iter().map(|&j| pick(&self.columns[j])).collect(),
         }
+    }
+
+    /// Keeps the rows where `keep` is true, in order.
+    pub fn filter(&self, keep: &[bool]) -> FeatureFrame {
+        let all: Vec<usize> = (0..self.columns.len()).collect();
+        self.select(keep, &all)
     }
 }
 
@@ -771,7 +817,7 @@ pub fn history_dates(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::testutil::*;
 
@@ -791,6 +837,66 @@ mod tests {
             .unwrap_or_else(|| panic!("{account} has no row"));
         f.column(name)
             .unwrap_or_else(|| panic!("no feature {name}"))[row]
+    }
+
+    /// The demo's spec with its event types and every categorical's levels
+    /// in reverse order: what a later cutoff gives when ranks swap.
+    pub(crate) fn reordered(spec: &FeatureSpec) -> FeatureSpec {
+        let mut r = spec.clone();
+        r.event_types.reverse();
+        for c in &mut r.categoricals {
+            c.levels.reverse();
+        }
+        r.features = r.derive_features();
+        r
+    }
+
+    #[test]
+    fn columns_in_a_reordered_spec_hold_the_same_values() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/demo");
+        let tables = crate::io::load::load_dir(&dir, &crate::config::Config::default()).unwrap();
+        let end = tables.last_day;
+        let p = params();
+        let dates = history_dates(&tables, end, p.horizon_days, p.grace_days, None).unwrap();
+        let spec = FeatureSpec::fit(&tables, *dates.last().unwrap(), p);
+        let other = reordered(&spec);
+        assert!(spec.event_types.len() > 1 && spec.categoricals.iter().any(|c| c.levels.len() > 1));
+        assert_ne!(other.features, spec.features, "the columns move");
+        let identity: Vec<usize> = (0..spec.features.len()).collect();
+        assert_eq!(spec.columns_in(&spec), Some(identity));
+        let tl = timelines(&tables, p.grace_days);
+        let built = features_as_of(&tables, &tl, &dates, &other).unwrap();
+        let own = features_as_of(&tables, &tl, &dates, &spec).unwrap();
+        let cols = spec.columns_in(&other).expect("same sets");
+        let picked = built.select(&vec![true; built.n_rows()], &cols);
+        assert_eq!(picked.names, own.names);
+        assert_eq!((&picked.account, &picked.as_of), (&own.account, &own.as_of));
+        let bits = |f: &FeatureFrame| -> Vec<Vec<u64>> {
+            f.columns
+                .iter()
+                .map(|c| c.iter().map(|v| v.to_bits()).collect())
+                .collect()
+        };
+        assert_eq!(bits(&picked), bits(&own));
+
+        // Another set of levels or event types, or other parameters: rebuild.
+        let mut fewer = spec.clone();
+        fewer.event_types.pop();
+        fewer.features = fewer.derive_features();
+        assert_eq!(fewer.columns_in(&spec), None);
+        let mut level = spec.clone();
+        let c = level
+            .categoricals
+            .iter_mut()
+            .find(|c| !c.levels.is_empty())
+            .unwrap();
+        c.levels[0] = "Unheard of".into();
+        level.features = level.derive_features();
+        assert_eq!(level.columns_in(&spec), None);
+        assert_eq!(spec.columns_in(&level), None);
+        let mut wider = spec.clone();
+        wider.params.horizon_days += 1;
+        assert_eq!(wider.columns_in(&spec), None);
     }
 
     #[test]

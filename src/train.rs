@@ -155,12 +155,15 @@ impl FitRows<'_> {
 }
 
 /// `rows` picks the training rows out of `frame` (None: all); only the
-/// fit rows among them are copied, never all training rows.
+/// fit rows among them are copied, never all training rows. `columns`
+/// picks and orders `frame`'s columns as `spec` has them (None: as they
+/// are; see [`FeatureSpec::columns_in`]).
 fn fit_rows<'a>(
     p: &ValidTrainParams,
     spec: &FeatureSpec,
     frame: &'a FeatureFrame,
     rows: Option<&[bool]>,
+    columns: Option<&[usize]>,
 ) -> Result<FitRows<'a>> {
     let (max, seed) = (p.p.max_fit_rows, p.p.seed);
     let keep = match rows {
@@ -182,9 +185,11 @@ fn fit_rows<'a>(
             )
         }
     };
-    let frame = match &mask {
-        Some(m) => Cow::Owned(frame.filter(m)),
-        None => Cow::Borrowed(frame),
+    let frame = match (&mask, columns) {
+        (Some(m), Some(c)) => Cow::Owned(frame.select(m, c)),
+        (None, Some(c)) => Cow::Owned(frame.select(&vec![true; frame.n_rows()], c)),
+        (Some(m), None) => Cow::Owned(frame.filter(m)),
+        (None, None) => Cow::Borrowed(frame),
     };
     let design = p.propensity.design(
         "churn and upgrade",
@@ -357,7 +362,7 @@ pub fn train(tables: &Tables, p: &ValidTrainParams, progress: Progress) -> Resul
     // The shared design is built only when some target can be fitted.
     let fit_rows =
         if single_class("", churned, "").is_none() || single_class("", upgraded, "").is_none() {
-            Some(fit_rows(p, &spec, &frame, None)?)
+            Some(fit_rows(p, &spec, &frame, None, None)?)
         } else {
             None
         };
@@ -640,8 +645,10 @@ struct Built<'a> {
 }
 
 /// [`backtest`], reusing `built` when its spec is the one the backtest
-/// freezes at "now". `features_as_of` builds each (account, month end) row
-/// from that spec and the data up to its month end alone, and
+/// freezes at "now", or differs from it only in the order of event types
+/// and levels ([`FeatureSpec::columns_in`]; the backtest then picks its
+/// columns out of `built`'s). `features_as_of` builds each (account, month
+/// end) row from that spec and the data up to its month end alone, and
 /// `labels_for` labels each row from its own account and month end, so
 /// the backtest's rows are then exactly `built`'s rows of the backtest's
 /// month ends, in the same order (date-major, accounts ascending).
@@ -688,9 +695,17 @@ fn backtest_with(
     let spec_bt = FeatureSpec::fit(tables, now, sp);
     // Rows of month ends between the last training one and "now" (inside
     // the label gap) are in neither set.
+    // With the shipped spec's event types or levels in another order (see
+    // `FeatureSpec::columns_in`) they are those rows' columns in the
+    // backtest's order, picked where rows are picked (`columns_bt`).
     let owned;
+    let mut columns_bt = None;
     let (frame_bt, labels_bt) = match built {
         Some(b) if *b.spec == spec_bt => (b.frame, b.labels),
+        Some(b) if spec_bt.columns_in(b.spec).is_some() => {
+            columns_bt = spec_bt.columns_in(b.spec);
+            (b.frame, b.labels)
+        }
         _ => {
             let bt_dates: Vec<Day> = train_dates.iter().chain(hold_dates).copied().collect();
             let frame = features_as_of(tables, tl, &bt_dates, &spec_bt)?;
@@ -702,7 +717,10 @@ fn backtest_with(
     let is_train: Vec<bool> = frame_bt.as_of.iter().map(|&d| d + gap <= now).collect();
     let is_hold: Vec<bool> = frame_bt.as_of.iter().map(|&d| d >= now).collect();
     let train_rows = is_train.iter().filter(|&&t| t).count();
-    let ho = frame_bt.filter(&is_hold);
+    let ho = match &columns_bt {
+        Some(c) => frame_bt.select(&is_hold, c),
+        None => frame_bt.filter(&is_hold),
+    };
     progress(&format!(
         "backtest: fitting churn and upgrade side by side on {} rows, then survival \
          against what happened after each held-out month end",
@@ -715,7 +733,13 @@ fn backtest_with(
         .iter()
         .any(|y| single_class("", &train_labels(y), "").is_none())
     {
-        Some(fit_rows(p, &spec_bt, frame_bt, Some(&is_train))?)
+        Some(fit_rows(
+            p,
+            &spec_bt,
+            frame_bt,
+            Some(&is_train),
+            columns_bt.as_deref(),
+        )?)
     } else {
         None
     };
@@ -825,5 +849,19 @@ mod tests {
         assert!(shared.churn.is_ok() && shared.upgrade.is_ok());
         // Debug prints every float exactly (shortest round-trip form).
         assert_eq!(format!("{shared:?}"), format!("{own:?}"));
+
+        // Shipped rows built with the event types and levels in another
+        // order (ranks that swapped after "now"): the backtest picks their
+        // columns in its own order and gets what its own build gives.
+        let other = crate::snapshot::tests::reordered(&spec);
+        assert!(spec.columns_in(&other).is_some() && other != spec);
+        let frame = features_as_of(&tables, &tl, &dates, &other).unwrap();
+        let built = Built {
+            spec: &other,
+            frame: &frame,
+            labels: &labels,
+        };
+        let picked = backtest_with(&tables, &tl, &dates, end, &p, Some(built), &|_| {});
+        assert_eq!(format!("{:?}", picked.unwrap()), format!("{own:?}"));
     }
 }
