@@ -700,10 +700,14 @@ fn backtest_with(
     // backtest's order, picked where rows are picked (`columns_bt`).
     let owned;
     let mut columns_bt = None;
-    let (frame_bt, labels_bt) = match built {
-        Some(b) if *b.spec == spec_bt => (b.frame, b.labels),
-        Some(b) if spec_bt.columns_in(b.spec).is_some() => {
-            columns_bt = spec_bt.columns_in(b.spec);
+    let reuse = built.map(|b| {
+        let columns = (*b.spec != spec_bt).then(|| spec_bt.columns_in(b.spec));
+        (b, columns)
+    });
+    let (frame_bt, labels_bt) = match reuse {
+        Some((b, None)) => (b.frame, b.labels),
+        Some((b, Some(Some(columns)))) => {
+            columns_bt = Some(columns);
             (b.frame, b.labels)
         }
         _ => {
