@@ -51,9 +51,9 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
     r.require("created_at", &created, "a date");
     let mut index: FastMap<String, u32> = FastMap::default();
     index.reserve(ids.len());
-    let mut first_line: FastMap<&str, usize> = FastMap::default();
-    // Sized once: doubling a map of 1M ids rehashes every key a dozen times.
-    first_line.reserve(ids.len());
+    // The row each account is first on, by account index: a duplicate
+    // names it, without a second map of every id.
+    let mut first_row: Vec<usize> = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
         match id {
             None => r.report(
@@ -63,8 +63,9 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
                 "expected a non-empty account id".into(),
             ),
             Some(id) => {
-                if let Some(&j) = first_line.get(id.as_str()) {
-                    let first = r.location(j, "account_id").line.unwrap_or(0);
+                if let Some(&a) = index.get(id.as_str()) {
+                    let first = r.location(first_row[a as usize], "account_id");
+                    let first = first.line.unwrap_or(0);
                     r.report(
                         i,
                         "account_id",
@@ -72,7 +73,7 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
                         format!("account_id {id:?} is not unique: it is also on line {first}"),
                     );
                 } else {
-                    first_line.insert(id.as_str(), i);
+                    first_row.push(i);
                     index.insert(id.clone(), index.len() as u32);
                 }
             }
