@@ -9,7 +9,7 @@ use polars::prelude::*;
 use crate::dates::{parse_day, Day};
 use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
 use crate::io::group::{
-    for_each_view, intern_column, AccountIndex, Interner, ViewCache, EMPTY, NONE,
+    for_each_view, intern_column_into, AccountIndex, Interner, ViewCache, EMPTY, NONE,
 };
 use crate::io::read::{FileKind, TableReader};
 
@@ -193,11 +193,24 @@ impl TableReader<'_> {
 
     /// Days; empty cells are None (callers decide whether that is allowed).
     pub(in crate::io) fn days(&mut self, ours: &'static str) -> Result<Option<Vec<Option<Day>>>> {
+        let mut out = Vec::new();
+        Ok(self.days_into(ours, &mut out)?.then_some(out))
+    }
+
+    /// [`Self::days`] into `out` (cleared first; its memory is reused, so
+    /// a large table's slices do not each fault in fresh pages); false
+    /// when the file has no such column.
+    pub(in crate::io) fn days_into(
+        &mut self,
+        ours: &'static str,
+        out: &mut Vec<Option<Day>>,
+    ) -> Result<bool> {
+        out.clear();
         let Some(cells) = self.cells(ours, "dates") else {
-            return Ok(None);
+            return Ok(false);
         };
         let n = self.height();
-        let mut out = Vec::with_capacity(n);
+        out.reserve(n);
         match cells {
             Cells::Text(ca) => {
                 for (i, v) in ca.iter().enumerate() {
@@ -245,9 +258,9 @@ impl TableReader<'_> {
                     }
                 }
                 match per_day {
-                    NS_PER_DAY => days_of::<NS_PER_DAY>(&ca, &mut out),
-                    US_PER_DAY => days_of::<US_PER_DAY>(&ca, &mut out),
-                    MS_PER_DAY => days_of::<MS_PER_DAY>(&ca, &mut out),
+                    NS_PER_DAY => days_of::<NS_PER_DAY>(&ca, out),
+                    US_PER_DAY => days_of::<US_PER_DAY>(&ca, out),
+                    MS_PER_DAY => days_of::<MS_PER_DAY>(&ca, out),
                     _ => out.extend(ca.iter().map(|v| v.map(|t| t.div_euclid(per_day) as Day))),
                 }
             }
@@ -258,7 +271,7 @@ impl TableReader<'_> {
             }
             Cells::Unsupported => out.resize(n, None),
         }
-        Ok(Some(out))
+        Ok(true)
     }
 
     /// Numbers; empty cells are None.
@@ -266,11 +279,23 @@ impl TableReader<'_> {
         &mut self,
         ours: &'static str,
     ) -> Result<Option<Vec<Option<f64>>>> {
+        let mut out = Vec::new();
+        Ok(self.numbers_into(ours, &mut out)?.then_some(out))
+    }
+
+    /// [`Self::numbers`] into `out` (cleared first, its memory reused);
+    /// false when the file has no such column.
+    pub(in crate::io) fn numbers_into(
+        &mut self,
+        ours: &'static str,
+        out: &mut Vec<Option<f64>>,
+    ) -> Result<bool> {
+        out.clear();
         let Some(cells) = self.cells(ours, "numbers") else {
-            return Ok(None);
+            return Ok(false);
         };
         let n = self.height();
-        let mut out = Vec::with_capacity(n);
+        out.reserve(n);
         match cells {
             Cells::Num(ca) => {
                 if ca.null_count() == 0 {
@@ -320,7 +345,7 @@ impl TableReader<'_> {
             }
             Cells::Unsupported => out.resize(n, None),
         }
-        Ok(Some(out))
+        Ok(true)
     }
 
     /// Requires a value in every row of a required column.
@@ -379,13 +404,25 @@ impl TableReader<'_> {
     /// problems and [`EMPTY`]. Each distinct string view of a column chunk
     /// is looked up once (see [`ViewCache`]), not every row.
     pub(in crate::io) fn account_keys(&mut self, accounts: &AccountIndex) -> Result<Vec<u32>> {
+        let mut out = Vec::new();
+        self.account_keys_into(accounts, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Self::account_keys`] into `out` (cleared first, its memory reused).
+    pub(in crate::io) fn account_keys_into(
+        &mut self,
+        accounts: &AccountIndex,
+        out: &mut Vec<u32>,
+    ) -> Result<()> {
         let ids = self.text_column("account_id")?.unwrap_or_default();
-        let mut out = Vec::with_capacity(ids.len());
+        out.clear();
+        out.reserve(ids.len());
         let mut cache = ViewCache::default();
         let mut empty = Vec::new();
         // Rows sorted by account meet the accounts in their table's order.
         let mut near = 0;
-        for_each_view(&ids, &mut cache, &mut out, |v| match v.map(str::trim) {
+        for_each_view(&ids, &mut cache, out, |v| match v.map(str::trim) {
             None | Some("") => EMPTY,
             Some(id) => match accounts.get_near(id, near) {
                 Some(i) => {
@@ -409,7 +446,7 @@ impl TableReader<'_> {
                 "expected an account id, found an empty value".into(),
             );
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Interns a text column to dense ids in `interner` (first-seen order,
@@ -425,10 +462,27 @@ impl TableReader<'_> {
         interner: &mut Interner,
         wanted: Option<&[bool]>,
     ) -> Result<Option<Vec<u32>>> {
+        let mut ids = Vec::new();
+        Ok(self
+            .interned_into(ours, required, interner, wanted, &mut ids)?
+            .then_some(ids))
+    }
+
+    /// [`Self::interned`] into `ids` (cleared first, its memory reused);
+    /// false when the file has no such column.
+    pub(in crate::io) fn interned_into(
+        &mut self,
+        ours: &'static str,
+        required: Option<&str>,
+        interner: &mut Interner,
+        wanted: Option<&[bool]>,
+        ids: &mut Vec<u32>,
+    ) -> Result<bool> {
+        ids.clear();
         let Some(ca) = self.text_column(ours)? else {
-            return Ok(None);
+            return Ok(false);
         };
-        let ids = intern_column(&ca, wanted, interner);
+        intern_column_into(&ca, wanted, interner, ids);
         let mut missing = Vec::new();
         match wanted {
             None => {
@@ -477,6 +531,6 @@ impl TableReader<'_> {
             let expected = (per_row * self.total as f64) as usize;
             interner.reserve(expected.saturating_sub(interner.len()));
         }
-        Ok(Some(ids))
+        Ok(true)
     }
 }

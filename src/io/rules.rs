@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::dates::Day;
 use crate::error::{ProblemKind, Result};
 use crate::io::group::{
-    for_each_view, AccountIndex, FastMap, Grouped, Interner, UserWorker, ViewCache, NONE,
+    for_each_view, AccountIndex, FastMap, Grouped, Interner, UserJob, UserWorker, ViewCache, NONE,
 };
 use crate::io::load::record_source;
 use crate::io::parse::{as_text, shown};
@@ -51,7 +51,9 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
     r.require("created_at", &created, "a date");
     let mut index: FastMap<String, u32> = FastMap::default();
     index.reserve(ids.len());
-    let mut first_line: FastMap<&str, usize> = FastMap::default();
+    // The row each account is first on, by account index: a duplicate
+    // names it, without a second map of every id.
+    let mut first_row: Vec<usize> = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
         match id {
             None => r.report(
@@ -61,8 +63,9 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
                 "expected a non-empty account id".into(),
             ),
             Some(id) => {
-                if let Some(&j) = first_line.get(id.as_str()) {
-                    let first = r.location(j, "account_id").line.unwrap_or(0);
+                if let Some(&a) = index.get(id.as_str()) {
+                    let first = r.location(first_row[a as usize], "account_id");
+                    let first = first.line.unwrap_or(0);
                     r.report(
                         i,
                         "account_id",
@@ -70,7 +73,7 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
                         format!("account_id {id:?} is not unique: it is also on line {first}"),
                     );
                 } else {
-                    first_line.insert(id.as_str(), i);
+                    first_row.push(i);
                     index.insert(id.clone(), index.len() as u32);
                 }
             }
@@ -265,7 +268,7 @@ pub(in crate::io) fn load_events(
     // thread of their own, a slice behind: each slice's rows are kept once
     // the next one is converted.
     let mut users = UserWorker::new(rayon::current_num_threads() > 1);
-    let mut pending: Option<PendingEvents> = None;
+    let mut pending: Option<EventSlice> = None;
     let has_users = r.has("user_id");
     let mut tagged = Vec::with_capacity(if window.is_some() { 0 } else { r.total });
     let mut dropped = Dropped::new(if window.is_some() {
@@ -274,24 +277,38 @@ pub(in crate::io) fn load_events(
         0
     });
     let mut skipped = 0;
+    // The buffers of the slice kept last, for the next one.
+    let mut spare: Option<EventSlice> = None;
     loop {
-        let keys = r.account_keys(index)?;
-        let day = r.days("timestamp")?.unwrap_or_default();
-        r.require("timestamp", &day, "a date or datetime");
-        let wanted = window.as_mut().map(|w| w.wanted(&keys, &day));
-        let event = r
-            .interned("event", Some("an event type name"), &mut types, None)?
-            .unwrap_or_default();
-        let user = r.text_column("user_id")?;
-        let has_user = user.is_some();
-        if let Some(ca) = user {
-            users.send(ca, keys.clone(), wanted.clone());
+        let mut s = spare.take().unwrap_or_default();
+        r.account_keys_into(index, &mut s.job.accounts)?;
+        r.days_into("timestamp", &mut s.day)?;
+        r.require("timestamp", &s.day, "a date or datetime");
+        match window.as_mut() {
+            Some(w) => {
+                let wanted = s.job.wanted.get_or_insert_with(Vec::new);
+                w.wanted_into(&s.job.accounts, &s.day, wanted);
+            }
+            None => s.job.wanted = None,
         }
-        let count = r.numbers("count")?;
-        if let Some(c) = &count {
-            r.check_range("count", c, 0.0, f64::MAX, "a number >= 0");
+        r.interned_into(
+            "event",
+            Some("an event type name"),
+            &mut types,
+            None,
+            &mut s.event,
+        )?;
+        s.job.users = r.text_column("user_id")?;
+        s.has_user = s.job.users.is_some();
+        if s.has_user {
+            // The keys and wanted rows go with the column and come back.
+            users.send(std::mem::take(&mut s.job));
         }
-        if let Some(p) = pending.take() {
+        s.has_count = r.numbers_into("count", &mut s.count)?;
+        if s.has_count {
+            r.check_range("count", &s.count, 0.0, f64::MAX, "a number >= 0");
+        }
+        if let Some(mut p) = pending.take() {
             p.keep(
                 &mut users,
                 r.problems.is_empty(),
@@ -299,20 +316,14 @@ pub(in crate::io) fn load_events(
                 &mut dropped,
                 &mut skipped,
             );
+            spare = Some(p);
         }
-        pending = Some(PendingEvents {
-            keys,
-            day,
-            wanted,
-            event,
-            has_user,
-            count,
-        });
+        pending = Some(s);
         if !r.next_slice()? {
             break;
         }
     }
-    if let Some(p) = pending.take() {
+    if let Some(mut p) = pending.take() {
         p.keep(
             &mut users,
             r.problems.is_empty(),
@@ -325,52 +336,58 @@ pub(in crate::io) fn load_events(
     if !r.problems.is_empty() {
         return r.finish();
     }
-    if let Some(w) = window {
-        dropped.finish(TableKind::Events, w, &mut tagged);
-    }
+    let latest_dropped = window.map_or_else(Vec::new, |w| dropped.finish(TableKind::Events, w));
     let rows = r.total;
     tables.events = Some(EventTable {
-        rows: Grouped::build(tables.accounts.len(), tagged),
+        rows: Grouped::build_parts(tables.accounts.len(), tagged, latest_dropped),
         types: types.into_names(),
         has_users,
     });
     record_source(tables, TableKind::Events, input, rows, skipped, &mut r)
 }
 
-/// A slice of events converted but for its user ids (being interned).
-struct PendingEvents {
-    keys: Vec<u32>,
+/// A slice of events converted but for its user ids (being looked up with
+/// its account keys and wanted rows, in `job`). Its vectors are reused
+/// from slice to slice: fresh ones per slice (with the tickets' columns,
+/// about 0.7 GB at 100M events) were fresh pages for the kernel to fault
+/// in and zero.
+#[derive(Default)]
+struct EventSlice {
+    job: UserJob,
     day: Vec<Option<Day>>,
-    wanted: Option<Vec<bool>>,
     event: Vec<u32>,
     has_user: bool,
-    count: Option<Vec<Option<f64>>>,
+    count: Vec<Option<f64>>,
+    has_count: bool,
 }
 
-impl PendingEvents {
+impl EventSlice {
     /// Takes the slice's user ids from `users` and keeps its rows (unless
     /// a problem was found: the table then fails).
     fn keep(
-        self,
+        &mut self,
         users: &mut UserWorker,
         ok: bool,
         tagged: &mut Vec<(u32, Event)>,
         dropped: &mut Dropped<Event>,
         skipped: &mut usize,
     ) {
-        let user = self.has_user.then(|| users.recv());
+        if self.has_user {
+            self.job = users.recv();
+        }
         if !ok {
             return;
         }
+        let (user, count) = (self.has_user, self.has_count);
         let row = |i: usize| Event {
             day: self.day[i].unwrap_or_default(),
             event_type: self.event[i],
-            user: user.as_ref().map_or(NONE, |u| u[i]),
-            count: self.count.as_ref().and_then(|c| c[i]).unwrap_or(1.0) as f32,
+            user: if user { self.job.ids[i] } else { NONE },
+            count: if count { self.count[i] } else { None }.unwrap_or(1.0) as f32,
         };
         keep(
-            &self.keys,
-            self.wanted.as_deref(),
+            &self.job.accounts,
+            self.job.wanted.as_deref(),
             tagged,
             dropped,
             skipped,
@@ -407,15 +424,27 @@ pub(in crate::io) fn load_tickets(
         0
     });
     let mut skipped = 0;
+    // Reused from slice to slice (fresh ones are fresh pages to fault in).
+    let (mut keys, mut day, mut wanted_rows) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut priority, mut codes) = (Vec::new(), Vec::new());
+    let (mut csat, mut sentiment) = (Vec::new(), Vec::new());
     loop {
-        let keys = r.account_keys(index)?;
-        let day = r.days("created_at")?.unwrap_or_default();
+        r.account_keys_into(index, &mut keys)?;
+        r.days_into("created_at", &mut day)?;
         r.require("created_at", &day, "a date or datetime");
-        let wanted = window.as_mut().map(|w| w.wanted(&keys, &day));
-        let mut priority = vec![Priority::Unknown; r.height()];
+        let wanted = match window.as_mut() {
+            Some(w) => {
+                w.wanted_into(&keys, &day, &mut wanted_rows);
+                Some(wanted_rows.as_slice())
+            }
+            None => None,
+        };
+        priority.clear();
+        priority.resize(r.height(), Priority::Unknown);
         if let Some(ca) = r.text_column("priority")? {
             // Parsed once per distinct view of a chunk, not a string per row.
-            let mut codes = Vec::with_capacity(ca.len());
+            codes.clear();
+            codes.reserve(ca.len());
             let mut cache = ViewCache::default();
             for_each_view(&ca, &mut cache, &mut codes, |v| {
                 match v.map(str::trim).filter(|t| !t.is_empty()) {
@@ -438,30 +467,30 @@ pub(in crate::io) fn load_tickets(
                 }
             }
         }
-        let csat = r.numbers("csat")?;
-        if let Some(c) = &csat {
-            r.check_range("csat", c, 1.0, 5.0, "a score 1..5");
+        let has_csat = r.numbers_into("csat", &mut csat)?;
+        if has_csat {
+            r.check_range("csat", &csat, 1.0, 5.0, "a score 1..5");
         }
-        let sentiment = r.numbers("sentiment")?;
-        if let Some(s) = &sentiment {
-            r.check_range("sentiment", s, -1.0, 1.0, "a value in -1..1");
+        let has_sentiment = r.numbers_into("sentiment", &mut sentiment)?;
+        if has_sentiment {
+            r.check_range("sentiment", &sentiment, -1.0, 1.0, "a value in -1..1");
         }
         if r.problems.is_empty() {
             keep(
                 &keys,
-                wanted.as_deref(),
+                wanted,
                 &mut tagged,
                 &mut dropped,
                 &mut skipped,
                 |i| {
-                    let get = |v: &Option<Vec<Option<f64>>>| {
-                        v.as_ref().and_then(|v| v[i]).map_or(f32::NAN, |x| x as f32)
+                    let get = |has: bool, v: &[Option<f64>]| {
+                        if has { v[i] } else { None }.map_or(f32::NAN, |x| x as f32)
                     };
                     Ticket {
                         day: day[i].unwrap_or_default(),
                         priority: priority[i],
-                        csat: get(&csat),
-                        sentiment: get(&sentiment),
+                        csat: get(has_csat, &csat),
+                        sentiment: get(has_sentiment, &sentiment),
                     }
                 },
             );
@@ -473,11 +502,13 @@ pub(in crate::io) fn load_tickets(
     if !r.problems.is_empty() {
         return r.finish();
     }
-    if let Some(w) = window {
-        dropped.finish(TableKind::Tickets, w, &mut tagged);
-    }
+    let latest_dropped = window.map_or_else(Vec::new, |w| dropped.finish(TableKind::Tickets, w));
     let rows = r.total;
-    tables.tickets = Some(Grouped::build(tables.accounts.len(), tagged));
+    tables.tickets = Some(Grouped::build_parts(
+        tables.accounts.len(),
+        tagged,
+        latest_dropped,
+    ));
     record_source(tables, TableKind::Tickets, input, rows, skipped, &mut r)
 }
 

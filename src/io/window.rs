@@ -53,8 +53,14 @@ impl Window {
         s.saturating_sub(self.days.saturating_sub(1) as Day)
     }
 
-    /// Which rows of a slice to keep (and extends `seen` first).
-    pub(in crate::io) fn wanted(&mut self, keys: &[u32], day: &[Option<Day>]) -> Vec<bool> {
+    /// Which rows of a slice to keep, into `out` (cleared first, its
+    /// memory reused); extends `seen` first.
+    pub(in crate::io) fn wanted_into(
+        &mut self,
+        keys: &[u32],
+        day: &[Option<Day>],
+        out: &mut Vec<bool>,
+    ) {
         let known = |i: usize| keys[i] != NONE && keys[i] != EMPTY;
         if let Some(m) = (0..day.len())
             .filter(|&i| known(i))
@@ -64,7 +70,8 @@ impl Window {
             self.seen = self.seen.max(m);
         }
         let start = self.start();
-        day.iter().map(|d| d.is_none_or(|d| d >= start)).collect()
+        out.clear();
+        out.extend(day.iter().map(|d| d.is_none_or(|d| d >= start)));
     }
 }
 
@@ -92,22 +99,17 @@ impl<T: Dated + Copy> Dropped<T> {
         }
     }
 
-    /// Adds each account's latest dropped row to `tagged`; records the
-    /// earliest dropped day for the bounds.
-    pub(in crate::io) fn finish(
-        self,
-        table: TableKind,
-        w: &mut Window,
-        tagged: &mut Vec<(u32, T)>,
-    ) {
-        tagged.extend(
-            self.latest
-                .into_iter()
-                .enumerate()
-                .filter_map(|(a, r)| r.map(|r| (a as u32, r))),
-        );
+    /// Each account's latest dropped row, in account order (to be kept
+    /// after the rows kept, see [`crate::io::group::Grouped::build_parts`]);
+    /// records the earliest dropped day for the bounds.
+    pub(in crate::io) fn finish(self, table: TableKind, w: &mut Window) -> Vec<(u32, T)> {
         if let Some(f) = self.first {
             w.dropped_first.insert(table, f);
         }
+        self.latest
+            .into_iter()
+            .enumerate()
+            .filter_map(|(a, r)| r.map(|r| (a as u32, r)))
+            .collect()
     }
 }
