@@ -9,9 +9,12 @@
 //! serves large blocks with `mmap` and hands them back with `munmap`, so
 //! each reuse faults in fresh, zeroed pages again: about 1.3M page faults
 //! and 5-10 s of kernel time per run on a 2-core VM. mimalloc keeps freed
-//! memory in its own arenas (and backs them with transparent huge pages
-//! where the kernel allows `madvise`), so the same run takes about 10k
-//! faults. jemalloc was measured too: as fast only when it never returns
+//! memory in its own arenas and reuses it, so the same run takes half the
+//! faults and under half the kernel time. It is built with `no_thp` (no
+//! `madvise(MADV_HUGEPAGE)` on its arenas): huge pages cut the faults to
+//! about 10k, but on a busy VM each one may stall in compaction, and the
+//! kernel time swung from 3 to 8 s where 4 KiB pages stay at 2.3-2.8 s.
+//! jemalloc was measured too: as fast only when it never returns
 //! memory, and then over 2.7 GB peak RSS, and its C build (configure and
 //! make) adds minutes to a clean CI build where mimalloc's single C file
 //! takes seconds. Figures in the README's Speed section.
