@@ -10,9 +10,10 @@
 //! bundle and a queue into self-contained HTML pages for people; `publish`
 //! switches a run's outputs into their folder as one set, under a lock, and
 //! can also commit the run to PostgreSQL (`publish::sink`; connection URLs
-//! in `pg`).
+//! in `pg`). `alloc` sets the process's allocator (mimalloc, why there).
 
 pub mod account;
+pub mod alloc;
 pub mod bundle;
 pub mod bundle_files;
 pub mod cli;

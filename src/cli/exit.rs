@@ -24,6 +24,7 @@ static LAST_PANIC: Mutex<Option<(String, String)>> = Mutex::new(None);
 /// as in `| head`, is not an error), an `Err` is printed and mapped to its
 /// exit code, a panic exits 1 asking for a bug report.
 pub fn run(bin: &str, body: impl FnOnce() -> Result<String>) -> ExitCode {
+    crate::alloc::configure();
     std::panic::set_hook(Box::new(|info| {
         let location = info
             .location()
