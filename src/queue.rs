@@ -221,8 +221,8 @@ impl Reasons {
         'passes: while given.len() < n {
             let mut batch = [0usize; BATCH];
             let mut len = 0;
-            for g in 0..sums.len() {
-                if !(sums[g] > 0.0) || last.is_some_and(|l| !ahead(l, g)) {
+            for (g, &v) in sums.iter().enumerate() {
+                if v.is_nan() || v <= 0.0 || last.is_some_and(|l| !ahead(l, g)) {
                     continue;
                 }
                 let mut at = len;
