@@ -139,15 +139,34 @@ impl fmt::Display for Problems {
 
 /// `1204` -> `1,204`, for counts people read.
 pub fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+    let mut out = String::new();
+    push_thousands(&mut out, n);
+    out
+}
+
+/// [`thousands`] appended to `out`: the queue's driver texts write a few
+/// figures per account into one buffer, with no `String` per figure.
+pub fn push_thousands(out: &mut String, n: usize) {
+    // usize::MAX has 20 digits.
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let len = digits.len() - at;
+    out.reserve(len + len / 3);
+    for (i, &d) in digits[at..].iter().enumerate() {
+        if i > 0 && (len - i) % 3 == 0 {
             out.push(',');
         }
-        out.push(c);
+        out.push(char::from(d));
     }
-    out
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -281,6 +300,44 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The digit loop against the text form it replaced (`to_string`, then
+    /// a comma before every third digit from the right), at the edges.
+    #[test]
+    fn thousands_groups_digits_in_threes() {
+        let reference = |n: usize| {
+            let s = n.to_string();
+            let mut out = String::new();
+            for (i, c) in s.chars().enumerate() {
+                if i > 0 && (s.len() - i).is_multiple_of(3) {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            out
+        };
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1204), "1,204");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        for n in [
+            1,
+            9,
+            10,
+            99,
+            100,
+            1000,
+            12_345,
+            123_456,
+            9_999_999,
+            usize::MAX,
+        ] {
+            assert_eq!(thousands(n), reference(n), "{n}");
+        }
+        let mut out = String::from("MRR ");
+        push_thousands(&mut out, 43_210);
+        assert_eq!(out, "MRR 43,210");
+    }
 
     #[test]
     fn location_reads_like_csv_errors() {

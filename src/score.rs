@@ -77,15 +77,18 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
     let features_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let n = frame.n_rows();
-    let lookup = Lookup::new(bundle, &frame);
+    let lookup = Lookup::new(bundle, &frame, p.as_of);
     // An indexed collect writes each row into its place in the one output
     // vector (input order, whatever the threads): no per-batch vectors to
     // copy out of, which at a million rows of some 400 bytes was a second
     // copy of the queue and its page faults.
+    // Each worker reads feature rows into one buffer of its own.
     let mut rows: Vec<QueueRow> = (0..n)
         .into_par_iter()
         .with_min_len(p.batch_size)
-        .map(|i| score_row(tables, bundle, &tl, &frame, &lookup, i, p.as_of))
+        .map_init(Vec::new, |row, i| {
+            score_row(tables, bundle, &tl, &frame, &lookup, i, p.as_of, row)
+        })
         .collect();
     rank(&mut rows);
     let histograms: Vec<Histogram> = bundle
@@ -190,10 +193,12 @@ struct Lookup<'a> {
     /// Each model's outputs grouped into what they say about an account.
     churn_reasons: Option<Reasons>,
     upgrade_reasons: Option<Reasons>,
+    /// The as-of date as the queue writes it, formatted once.
+    as_of: String,
 }
 
 impl<'a> Lookup<'a> {
-    fn new(b: &'a Bundle, frame: &'a FeatureFrame) -> Lookup<'a> {
+    fn new(b: &'a Bundle, frame: &'a FeatureFrame, as_of: Day) -> Lookup<'a> {
         let index = frame.index();
         let reasons = |t: &crate::bundle::Target| -> Reasons {
             let silent: Vec<bool> = t
@@ -209,11 +214,14 @@ impl<'a> Lookup<'a> {
             survival: b.survival.reader(),
             churn_reasons: b.churn.as_ref().map(reasons),
             upgrade_reasons: b.upgrade.as_ref().map(reasons),
+            as_of: format_day(as_of),
         }
     }
 }
 
-/// One queue row from feature row `i`; pure, so batches can run anywhere.
+/// One queue row from feature row `i`; pure, so batches can run anywhere
+/// (`row` is scratch space for the feature values, whatever it held).
+#[allow(clippy::too_many_arguments)]
 fn score_row(
     tables: &Tables,
     b: &Bundle,
@@ -222,17 +230,19 @@ fn score_row(
     lookup: &Lookup,
     i: usize,
     as_of: Day,
+    row: &mut Vec<f64>,
 ) -> QueueRow {
     let a = frame.account[i] as usize;
-    let row = frame.row(i);
-    let value = |name: &str| lookup.index.value(&row, name);
+    frame.row_into(i, row);
+    let row = &row[..];
+    let value = |name: &str| lookup.index.value(row, name);
     let view = AccountView::new(tables, tl, a, as_of);
-    let attribute = |name: &str| view.attribute(name).map(str::to_string);
-    let say = |s: &Subject| say(s, &value, &attribute);
+    let attribute = |name: &str| view.attribute(name);
+    let say = |s: &Subject, out: &mut String| say(s, &value, &attribute, out);
     // One transform of the row per model gives both the score and the
     // contributions the drivers are read from.
-    let (churn, churn_parts) = scored_by(b.churn.as_ref(), &row);
-    let (upgrade, upgrade_parts) = scored_by(b.upgrade.as_ref(), &row);
+    let (churn, churn_parts) = scored_by(b.churn.as_ref(), row);
+    let (upgrade, upgrade_parts) = scored_by(b.upgrade.as_ref(), row);
     let mrr = value("mrr").unwrap_or(0.0);
     let tier = |x: Option<(&crate::bundle::Target, f64)>| x.map_or("", |(t, p)| t.tiers.of(p));
     let (risk_tier, upgrade_tier) = (tier(churn), tier(upgrade));
@@ -249,7 +259,7 @@ fn score_row(
         .accounts
         .attribute("owner")
         .and_then(|o| o.values[a].clone());
-    let reasons = |rs: &Option<Reasons>, parts: &Option<Vec<(usize, f64)>>| match (rs, parts) {
+    let reasons = |rs: &Option<Reasons>, parts: &Option<Vec<f64>>| match (rs, parts) {
         (Some(rs), Some(parts)) => rs.top(parts, 3, &say),
         _ => String::new(),
     };
@@ -259,7 +269,7 @@ fn score_row(
         account_id: tables.accounts.ids[a].clone(),
         name: tables.accounts.names[a].clone(),
         owner,
-        as_of: format_day(as_of),
+        as_of: lookup.as_of.clone(),
         mrr,
         churn_risk,
         risk_tier: risk_tier.to_string(),
@@ -286,16 +296,14 @@ fn score_row(
     }
 }
 
-/// A model's probability for a feature row and its log-odds contributions,
-/// from one transform of the row (`None`s without the model).
+/// A model's probability for a feature row and its log-odds contributions
+/// by output index, from one transform of the row (`None`s without the
+/// model).
 #[allow(clippy::type_complexity)]
 fn scored_by<'b>(
     target: Option<&'b crate::bundle::Target>,
     row: &[f64],
-) -> (
-    Option<(&'b crate::bundle::Target, f64)>,
-    Option<Vec<(usize, f64)>>,
-) {
+) -> (Option<(&'b crate::bundle::Target, f64)>, Option<Vec<f64>>) {
     match target {
         Some(t) => {
             let (p, parts) = t.model.predict_proba_and_contributions(row);

@@ -310,18 +310,19 @@ impl LogisticModel {
 
     /// [`Self::predict_proba`] and [`Self::contributions`] of one row from
     /// one transform of it: the same numbers, bit for bit, as the two calls
-    /// (scoring needs both for every account).
-    pub fn predict_proba_and_contributions(&self, raw_row: &[f64]) -> (f64, Vec<(usize, f64)>) {
+    /// (scoring needs both for every account). The contributions come by
+    /// output index (`parts[i]` is output i's), written over the
+    /// standardized row once the score is taken: one vector per row, not
+    /// two.
+    pub fn predict_proba_and_contributions(&self, raw_row: &[f64]) -> (f64, Vec<f64>) {
         let mut x = vec![0.0; self.preprocessor.n_outputs()];
         self.preprocessor.transform_row(raw_row, &mut x);
         let p = sigmoid(self.linear(&x));
-        let parts = x
-            .iter()
-            .zip(&self.coefficients)
-            .map(|(v, c)| c * v)
-            .enumerate()
-            .collect();
-        (p, parts)
+        x.truncate(self.coefficients.len());
+        for (v, c) in x.iter_mut().zip(&self.coefficients) {
+            *v *= c;
+        }
+        (p, x)
     }
 
     /// [`Self::predict_proba_matrix`] of `columns`, and the output features
@@ -1400,6 +1401,7 @@ mod tests {
             let bits = |v: Vec<(usize, f64)>| -> Vec<(usize, u64)> {
                 v.into_iter().map(|(i, c)| (i, c.to_bits())).collect()
             };
+            let both_parts = both_parts.into_iter().enumerate().collect();
             assert_eq!(bits(both_parts), bits(m.contributions(&raw)));
         }
 
