@@ -17,7 +17,7 @@ pub use crate::io::group::{Dated, FastMap, Grouped, NONE};
 use crate::io::parse::problem;
 pub use crate::io::read::csv::BYTES_PER_ROW;
 pub use crate::io::read::parquet::SLICE_ROWS;
-use crate::io::read::{Input, TableReader};
+use crate::io::read::{Ahead, Input, TableReader};
 use crate::io::rules::{
     exclude_attributes, finish_bounds, load_accounts, load_events, load_subscriptions,
     load_surveys, load_tickets,
@@ -198,6 +198,18 @@ fn load_inputs(
         warnings,
         ..Tables::default()
     };
+    // The other tables' first slices and sha256s, started while accounts
+    // load (see `io::read::ahead`).
+    let mut ahead = Ahead::start(
+        paths,
+        &[
+            TableKind::Subscriptions,
+            TableKind::Events,
+            TableKind::Tickets,
+            TableKind::Surveys,
+        ],
+        slice_rows,
+    );
     // The other tables' account ids only mean something once accounts are
     // loaded, so a bad accounts table stops here; the rest are all checked.
     load_accounts(&paths[&TableKind::Accounts], cfg, &mut tables)?;
@@ -219,6 +231,7 @@ fn load_inputs(
     };
     collect(load_subscriptions(
         &paths[&TableKind::Subscriptions],
+        ahead.take(TableKind::Subscriptions),
         cfg,
         slice_rows,
         &index,
@@ -245,6 +258,7 @@ fn load_inputs(
     if let Some(p) = paths.get(&TableKind::Events) {
         collect(load_events(
             p,
+            ahead.take(TableKind::Events),
             cfg,
             slice_rows,
             window.as_mut(),
@@ -255,6 +269,7 @@ fn load_inputs(
     if let Some(p) = paths.get(&TableKind::Tickets) {
         collect(load_tickets(
             p,
+            ahead.take(TableKind::Tickets),
             cfg,
             slice_rows,
             window.as_mut(),
@@ -263,7 +278,14 @@ fn load_inputs(
         ))?;
     }
     if let Some(p) = paths.get(&TableKind::Surveys) {
-        collect(load_surveys(p, cfg, slice_rows, &index, &mut tables))?;
+        collect(load_surveys(
+            p,
+            ahead.take(TableKind::Surveys),
+            cfg,
+            slice_rows,
+            &index,
+            &mut tables,
+        ))?;
     }
     problems.into_result()?;
     finish_bounds(&mut tables, window.as_ref());

@@ -17,6 +17,7 @@ use crate::io::group::{
 };
 use crate::io::load::record_source;
 use crate::io::parse::{as_text, shown};
+use crate::io::read::ahead::Opening;
 use crate::io::read::{Input, TableReader};
 use crate::io::schema::{Priority, TableKind};
 use crate::io::tables::{Accounts, Attribute, Event, EventTable, Line, Survey, Tables, Ticket};
@@ -148,12 +149,13 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
 
 pub(in crate::io) fn load_subscriptions(
     input: &Input,
+    early: Opening,
     cfg: &Config,
     slice_rows: usize,
     index: &AccountIndex,
     tables: &mut Tables,
 ) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Subscriptions, input, cfg, slice_rows)?;
+    let mut r = TableReader::open_with(TableKind::Subscriptions, input, cfg, slice_rows, early)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -253,13 +255,14 @@ pub(in crate::io) fn load_subscriptions(
 
 pub(in crate::io) fn load_events(
     input: &Input,
+    early: Opening,
     cfg: &Config,
     slice_rows: usize,
     mut window: Option<&mut Window>,
     index: &AccountIndex,
     tables: &mut Tables,
 ) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Events, input, cfg, slice_rows)?;
+    let mut r = TableReader::open_with(TableKind::Events, input, cfg, slice_rows, early)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -407,13 +410,14 @@ const PRIORITIES: [Priority; 5] = [
 
 pub(in crate::io) fn load_tickets(
     input: &Input,
+    early: Opening,
     cfg: &Config,
     slice_rows: usize,
     mut window: Option<&mut Window>,
     index: &AccountIndex,
     tables: &mut Tables,
 ) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Tickets, input, cfg, slice_rows)?;
+    let mut r = TableReader::open_with(TableKind::Tickets, input, cfg, slice_rows, early)?;
     if !r.problems.is_empty() {
         return r.finish();
     }
@@ -514,12 +518,13 @@ pub(in crate::io) fn load_tickets(
 
 pub(in crate::io) fn load_surveys(
     input: &Input,
+    early: Opening,
     cfg: &Config,
     slice_rows: usize,
     index: &AccountIndex,
     tables: &mut Tables,
 ) -> Result<()> {
-    let mut r = TableReader::open(TableKind::Surveys, input, cfg, slice_rows)?;
+    let mut r = TableReader::open_with(TableKind::Surveys, input, cfg, slice_rows, early)?;
     if !r.problems.is_empty() {
         return r.finish();
     }

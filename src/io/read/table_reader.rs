@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use super::ahead::{first_slice, Opening};
 use super::csv::{CsvSlices, CsvStream, BYTES_PER_ROW};
-use super::parquet::{parquet_slices, read_parquet, undecodable_rows};
+use super::parquet::{read_parquet, undecodable_rows};
 use super::postgres::{Session, TableStream};
 use crate::config::Config;
 use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
@@ -58,7 +59,7 @@ pub(in crate::io) fn delimiter_hint(header: &[String]) -> String {
 
 /// The sha256 of a file's bytes, as lowercase hex (for the sources'
 /// fingerprint in bundles and manifests).
-fn sha256_file(path: &Path) -> Result<String> {
+pub(in crate::io) fn sha256_file(path: &Path) -> Result<String> {
     use sha2::{Digest, Sha256};
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut h = Sha256::new();
@@ -111,10 +112,10 @@ pub(in crate::io) struct TableReader<'a> {
     pub(in crate::io) stream: Option<TableStream>,
     /// The sha256 of the table's COPY stream, once read (PostgreSQL only).
     pub(in crate::io) fingerprint: Option<String>,
-    /// The sha256 of the file's bytes, being computed on a thread of its
-    /// own while the table is read (files only, with more than one thread;
+    /// The sha256 of the file's bytes, being computed on another thread
+    /// while the table is read (files only, with more than one thread;
     /// else computed when asked for, see [`Self::file_sha256`]).
-    pub(in crate::io) file_sha256: Option<std::thread::JoinHandle<Result<String>>>,
+    pub(in crate::io) file_sha256: Option<std::sync::mpsc::Receiver<Result<String>>>,
     /// The rest of a CSV file, read a slice at a time (until its end).
     pub(in crate::io) csv: Option<crate::io::csv::CsvSlices>,
     /// The line of each row of the current slice (CSV only).
@@ -150,15 +151,31 @@ impl<'a> TableReader<'a> {
         cfg: &'a Config,
         slice_rows: usize,
     ) -> Result<TableReader<'a>> {
+        Self::open_with(table, input, cfg, slice_rows, Opening::default())
+    }
+
+    /// [`Self::open`] taking what was started early for the table
+    /// (`crate::io::read::ahead`): its first slice and its file's sha256,
+    /// which must be of `input` read in slices of `slice_rows` rows.
+    pub(in crate::io) fn open_with(
+        table: TableKind,
+        input: &Input,
+        cfg: &'a Config,
+        slice_rows: usize,
+        early: Opening,
+    ) -> Result<TableReader<'a>> {
         let path = input.path();
         let kind = match input {
             Input::File(p) => file_kind(p)?,
             Input::Db(..) => FileKind::Postgres,
         };
-        let file_sha256 = match input {
-            Input::File(p) if rayon::current_num_threads() > 1 => {
+        let file_sha256 = match (input, early.sha256) {
+            (Input::File(_), Some(started)) => Some(started),
+            (Input::File(p), None) if rayon::current_num_threads() > 1 => {
+                let (tx, rx) = std::sync::mpsc::channel();
                 let p = p.clone();
-                Some(std::thread::spawn(move || sha256_file(&p)))
+                std::thread::spawn(move || tx.send(sha256_file(&p)));
+                Some(rx)
             }
             _ => None,
         };
@@ -200,10 +217,13 @@ impl<'a> TableReader<'a> {
                 (df, Default::default(), total)
             }
             FileKind::Parquet => {
-                let (slices, total) = parquet_slices(&path, slice_rows)?;
+                // Started early, else (or if its thread is gone) here.
+                let started = early.first.and_then(|rx| rx.recv().ok());
+                let (slices, total, df) =
+                    started.unwrap_or_else(|| first_slice(&path, slice_rows))?;
                 let mut rest: std::collections::VecDeque<_> = slices.into();
-                let first = rest.pop_front().expect("at least one slice");
-                (read_parquet(&path, first)?, rest, total)
+                rest.pop_front();
+                (df, rest, total)
             }
         };
         let mut r = TableReader {
@@ -271,10 +291,9 @@ impl<'a> TableReader<'a> {
 
     /// The sha256 of the file at `path` (this reader's), as lowercase hex.
     pub(in crate::io) fn file_sha256(&mut self, path: &Path) -> Result<String> {
-        match self.file_sha256.take() {
-            Some(thread) => thread
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        // Computed on another thread, else (or if it is gone) here.
+        match self.file_sha256.take().and_then(|rx| rx.recv().ok()) {
+            Some(sha256) => sha256,
             None => sha256_file(path),
         }
     }
