@@ -161,16 +161,7 @@ mod tests {
             ..SynthParams::default()
         };
         generate_to_dir(&p.check().unwrap(), dir.path(), SynthFormat::Parquet).unwrap();
-        for table in ["accounts", "subscriptions", "events", "tickets", "surveys"] {
-            let path = dir.path().join(format!("{table}.parquet"));
-            let mut df = ParquetReader::new(File::open(&path).unwrap())
-                .finish()
-                .unwrap();
-            ParquetWriter::new(File::create(&path).unwrap())
-                .with_row_group_size(Some(41))
-                .finish(&mut df)
-                .unwrap();
-        }
+        crate::io::read::parquet::rewrite_in_row_groups(dir.path(), 41);
         dir
     }
 

@@ -148,3 +148,20 @@ pub(crate) fn read_parquet(path: &Path, (offset, len): (usize, usize)) -> Result
         )),
     }
 }
+
+/// Tests only: rewrites every table of a generated Parquet data set in
+/// `dir` in row groups of `rows` rows, so that slices, accounts spanning
+/// row groups and read-ahead are exercised on small data.
+#[cfg(test)]
+pub(crate) fn rewrite_in_row_groups(dir: &Path, rows: usize) {
+    for table in ["accounts", "subscriptions", "events", "tickets", "surveys"] {
+        let path = dir.join(format!("{table}.parquet"));
+        let mut df = ParquetReader::new(std::fs::File::open(&path).unwrap())
+            .finish()
+            .unwrap();
+        ParquetWriter::new(std::fs::File::create(&path).unwrap())
+            .with_row_group_size(Some(rows))
+            .finish(&mut df)
+            .unwrap();
+    }
+}

@@ -396,16 +396,7 @@ mod slice_tests {
     /// 31 rows.
     fn many_row_groups() -> tempfile::TempDir {
         let dir = small_synth(3, SynthFormat::Parquet);
-        for table in ["accounts", "subscriptions", "events", "tickets", "surveys"] {
-            let path = dir.path().join(format!("{table}.parquet"));
-            let mut df = ParquetReader::new(File::open(&path).unwrap())
-                .finish()
-                .unwrap();
-            ParquetWriter::new(File::create(&path).unwrap())
-                .with_row_group_size(Some(31))
-                .finish(&mut df)
-                .unwrap();
-        }
+        crate::io::read::parquet::rewrite_in_row_groups(dir.path(), 31);
         dir
     }
 
