@@ -842,7 +842,12 @@ pub(crate) mod tests {
     }
 
     fn value(f: &FeatureFrame, tables: &Tables, account: &str, name: &str) -> f64 {
-        let a = tables.accounts.index[account];
+        let a = tables
+            .accounts
+            .ids
+            .iter()
+            .position(|x| x == account)
+            .unwrap() as u32;
         let row = f
             .account
             .iter()

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::dates::Day;
 use crate::error::Result;
-use crate::io::group::{Dated, FastMap, Grouped};
+use crate::io::group::{Dated, Grouped};
 use crate::io::schema::{Priority, TableKind};
 use crate::pg::PgUrl;
 
@@ -90,7 +90,6 @@ pub struct Accounts {
     pub names: Vec<Option<String>>,
     pub created: Vec<Day>,
     pub attributes: Vec<Attribute>,
-    pub index: FastMap<String, u32>,
 }
 
 impl Accounts {

@@ -62,10 +62,6 @@ pub fn keep_shard(
     for attr in &mut a.attributes {
         attr.values = pick(&attr.values, &keep);
     }
-    a.index.clear();
-    for (new, id) in a.ids.iter().enumerate() {
-        a.index.insert(id.clone(), new as u32);
-    }
     t.lines = rows_of(&t.lines, &keep);
     if let Some(e) = &mut t.events {
         e.rows = rows_of(&e.rows, &keep);
