@@ -131,16 +131,18 @@ pub(in crate::io) fn load_accounts(
             ));
             continue;
         };
-        let vals: Vec<Option<String>> = text
-            .iter()
-            .map(|v| {
-                v.map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_string)
-            })
-            .collect();
-        let numeric = vals.iter().flatten().all(|v| v.parse::<f64>().is_ok())
-            && vals.iter().any(Option::is_some);
+        // Numbered by distinct string (see `Attribute`), each distinct view
+        // looked at once.
+        let mut interner = Interner::default();
+        let mut codes = Vec::with_capacity(text.len());
+        for_each_view(&text, &mut ViewCache::default(), &mut codes, |v| {
+            match v.map(str::trim).filter(|v| !v.is_empty()) {
+                Some(v) => interner.id(v),
+                None => NONE,
+            }
+        });
+        let levels = interner.into_names();
+        let numeric = !levels.is_empty() && levels.iter().all(|v| v.parse::<f64>().is_ok());
         if numeric {
             tables.warnings.push(format!(
                 "{}: column {name} holds numbers; ignored as an attribute",
@@ -148,7 +150,11 @@ pub(in crate::io) fn load_accounts(
             ));
             continue;
         }
-        attributes.push(Attribute { name, values: vals });
+        attributes.push(Attribute {
+            name,
+            levels,
+            codes,
+        });
     }
     if !r.problems.is_empty() {
         // Never Ok: there are problems.

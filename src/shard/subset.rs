@@ -60,7 +60,7 @@ pub fn keep_shard(
     a.names = pick(&a.names, &keep);
     a.created = pick(&a.created, &keep);
     for attr in &mut a.attributes {
-        attr.values = pick(&attr.values, &keep);
+        attr.codes = pick(&attr.codes, &keep);
     }
     t.lines = rows_of(&t.lines, &keep);
     if let Some(e) = &mut t.events {
