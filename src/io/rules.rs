@@ -879,6 +879,57 @@ mod tests {
         );
     }
 
+    /// Attributes are numbered by distinct trimmed value; an empty cell
+    /// has none; a column of numbers is not an attribute (a warning).
+    /// Independent of the loader: every value is read back from the file's
+    /// own text.
+    #[test]
+    fn attributes_hold_each_accounts_trimmed_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = "a segment name longer than fifteen bytes";
+        let rows = [
+            ("A1", " SMB ", "3"),
+            ("A2", long, "4"),
+            ("A3", "", "5"),
+            ("A4", "SMB", ""),
+            ("A5", "Mid", "6"),
+            ("A6", long, "7"),
+        ];
+        let mut accounts = String::from("account_id,created_at,segment,employees\n");
+        for (id, segment, employees) in rows {
+            accounts.push_str(&format!("{id},2024-01-01,{segment},{employees}\n"));
+        }
+        std::fs::write(dir.path().join("accounts.csv"), accounts).unwrap();
+        std::fs::write(
+            dir.path().join("subscriptions.csv"),
+            "account_id,start_date,end_date,mrr\nA1,2024-01-01,,10\n",
+        )
+        .unwrap();
+        let t = load_dir(dir.path(), &Config::default()).unwrap();
+        let names: Vec<&str> = t
+            .accounts
+            .attributes
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(names, ["segment"]);
+        assert!(
+            t.warnings
+                .iter()
+                .any(|w| w.ends_with("column employees holds numbers; ignored as an attribute")),
+            "{:?}",
+            t.warnings
+        );
+        let segment = t.accounts.attribute("segment").unwrap();
+        let want: Vec<Option<&str>> = rows
+            .iter()
+            .map(|r| Some(r.1.trim()).filter(|v| !v.is_empty()))
+            .collect();
+        assert_eq!(segment.values().collect::<Vec<_>>(), want);
+        assert_eq!(segment.levels, ["SMB", long, "Mid"]);
+        assert_eq!(segment.codes[2], NONE);
+    }
+
     #[test]
     fn windows_1252_names_load_when_the_config_says_so() {
         let dir = tempfile::tempdir().unwrap();
