@@ -16,7 +16,7 @@ use crate::timeline::{seats_and_plan_at, Timeline};
 /// says.
 pub fn plan_on(tables: &Tables, account: usize, day: Day) -> Option<&str> {
     match tables.accounts.attribute(PLAN) {
-        Some(attr) => attr.values[account].as_deref(),
+        Some(attr) => attr.value(account),
         None => {
             let (_, p) = seats_and_plan_at(tables.lines.of(account), day);
             (p != NONE).then(|| tables.plans[p as usize].as_str())
@@ -52,7 +52,7 @@ impl<'a> AccountView<'a> {
     /// `None` when the account has no value.
     pub fn attribute(&self, name: &str) -> Option<&'a str> {
         match self.tables.accounts.attribute(name) {
-            Some(attr) => attr.values[self.account].as_deref(),
+            Some(attr) => attr.value(self.account),
             None if name == PLAN => plan_on(self.tables, self.account, self.as_of),
             None => None,
         }

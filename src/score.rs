@@ -258,7 +258,7 @@ fn score_row(
     let owner = tables
         .accounts
         .attribute("owner")
-        .and_then(|o| o.values[a].clone());
+        .and_then(|o| o.value(a).map(str::to_string));
     let reasons = |rs: &Option<Reasons>, parts: &Option<Vec<f64>>| match (rs, parts) {
         (Some(rs), Some(parts)) => rs.top(parts, 3, &say),
         _ => String::new(),

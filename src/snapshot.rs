@@ -124,7 +124,7 @@ impl FeatureSpec {
             if attr.name == OWNER {
                 continue;
             }
-            let values = seen.iter().filter_map(|&a| attr.values[a].as_deref());
+            let values = seen.iter().filter_map(|&a| attr.value(a));
             categoricals.push(CategoricalSpec {
                 attribute: attr.name.clone(),
                 levels: frequent_levels(values, seen.len(), &params),
@@ -560,10 +560,15 @@ impl Maps {
         for c in &spec.categoricals {
             match tables.accounts.attribute(&c.attribute) {
                 Some(attr) => {
+                    // Each distinct value's level once, then each account's
+                    // by its value's number.
+                    let of_value: Vec<u16> =
+                        attr.levels.iter().map(|l| level_of(c, Some(l))).collect();
+                    let of_none = level_of(c, None);
                     account_levels.push(Some(
-                        attr.values
+                        attr.codes
                             .iter()
-                            .map(|v| level_of(c, v.as_deref()))
+                            .map(|&k| of_value.get(k as usize).copied().unwrap_or(of_none))
                             .collect(),
                     ));
                     plan_levels.push(None);
@@ -842,7 +847,12 @@ pub(crate) mod tests {
     }
 
     fn value(f: &FeatureFrame, tables: &Tables, account: &str, name: &str) -> f64 {
-        let a = tables.accounts.index[account];
+        let a = tables
+            .accounts
+            .ids
+            .iter()
+            .position(|x| x == account)
+            .unwrap() as u32;
         let row = f
             .account
             .iter()
@@ -931,7 +941,7 @@ pub(crate) mod tests {
             .accounts
             .attribute(OWNER)
             .expect("owner loaded for the queue");
-        assert_eq!(owner.values[1].as_deref(), Some("Bo"));
+        assert_eq!(owner.value(1), Some("Bo"));
         let (spec, f) = frame_at(&t, day("2024-03-31"));
         assert!(spec.categoricals.iter().all(|c| c.attribute != OWNER));
         assert!(spec.categoricals.iter().any(|c| c.attribute == "segment"));

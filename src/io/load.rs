@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::dates::Day;
 use crate::error::{Error, Location, Problem, ProblemKind, Problems, Result};
-use crate::io::group::AccountIndex;
 pub use crate::io::group::{Dated, FastMap, Grouped, NONE};
 use crate::io::parse::problem;
 pub use crate::io::read::csv::BYTES_PER_ROW;
@@ -212,13 +211,12 @@ fn load_inputs(
     );
     // The other tables' account ids only mean something once accounts are
     // loaded, so a bad accounts table stops here; the rest are all checked.
-    load_accounts(&paths[&TableKind::Accounts], cfg, &mut tables)?;
+    let index = load_accounts(&paths[&TableKind::Accounts], cfg, &mut tables)?;
     exclude_attributes(
         &mut tables,
         &cfg.features.exclude,
         &paths[&TableKind::Accounts].path(),
     );
-    let index = AccountIndex::new(&tables.accounts.index);
     let mut problems = Problems::default();
     let mut collect = |r: Result<()>| -> Result<()> {
         match r {

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::dates::Day;
 use crate::error::{ProblemKind, Result};
 use crate::io::group::{
-    for_each_view, AccountIndex, FastMap, Grouped, Interner, UserJob, UserWorker, ViewCache, NONE,
+    for_each_view, AccountIndex, Grouped, Interner, UserJob, UserWorker, ViewCache, NONE,
 };
 use crate::io::load::record_source;
 use crate::io::parse::{as_text, shown};
@@ -38,24 +38,42 @@ pub(in crate::io) fn exclude_attributes(tables: &mut Tables, exclude: &[String],
     }
 }
 
-pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tables) -> Result<()> {
+/// Loads accounts into `tables` and returns the index the other tables
+/// look their account ids up in.
+pub(in crate::io) fn load_accounts(
+    input: &Input,
+    cfg: &Config,
+    tables: &mut Tables,
+) -> Result<AccountIndex> {
     let path = &input.path();
     // Read whole: uniqueness of ids is checked across the table, and one
     // row per account is small next to the event tables.
     let mut r = TableReader::open(TableKind::Accounts, input, cfg, usize::MAX)?;
     if !r.problems.is_empty() {
-        return r.finish();
+        // Never Ok: there are problems.
+        return r.finish().map(|()| AccountIndex::with_capacity(0));
     }
-    let ids = r.texts("account_id")?.unwrap_or_default();
-    r.row_accounts = r.text_column("account_id")?;
+    let cells = r.text_column("account_id")?.unwrap_or_default();
+    r.row_accounts = Some(cells.clone());
     let created = r.days("created_at")?.unwrap_or_default();
     r.require("created_at", &created, "a date");
-    let mut index: FastMap<String, u32> = FastMap::default();
-    index.reserve(ids.len());
+    // One owned copy of each id (`ids`); the index other tables look ids
+    // up in is built here, in row order, and is what finds duplicates.
+    let n = cells.len();
+    let mut index = AccountIndex::with_capacity(n);
+    let mut ids: Vec<String> = Vec::with_capacity(n);
     // The row each account is first on, by account index: a duplicate
-    // names it, without a second map of every id.
-    let mut first_row: Vec<usize> = Vec::with_capacity(ids.len());
-    for (i, id) in ids.iter().enumerate() {
+    // names it.
+    let mut first_row: Vec<usize> = Vec::with_capacity(n);
+    let trimmed: Vec<Option<&str>> = cells
+        .iter()
+        .map(|v| v.map(str::trim).filter(|v| !v.is_empty()))
+        .collect();
+    for (i, &id) in trimmed.iter().enumerate() {
+        // Some rows ahead, so that memory is not waited for one id at a time.
+        if let Some(&Some(ahead)) = trimmed.get(i + 16) {
+            index.prefetch(ahead);
+        }
         match id {
             None => r.report(
                 i,
@@ -63,8 +81,12 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
                 ProblemKind::EmptyKey,
                 "expected a non-empty account id".into(),
             ),
-            Some(id) => {
-                if let Some(&a) = index.get(id.as_str()) {
+            Some(id) => match index.push(id) {
+                Ok(_) => {
+                    first_row.push(i);
+                    ids.push(id.to_string());
+                }
+                Err(a) => {
                     let first = r.location(first_row[a as usize], "account_id");
                     let first = first.line.unwrap_or(0);
                     r.report(
@@ -73,17 +95,14 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
                         ProblemKind::DuplicateKey,
                         format!("account_id {id:?} is not unique: it is also on line {first}"),
                     );
-                } else {
-                    first_row.push(i);
-                    index.insert(id.clone(), index.len() as u32);
                 }
-            }
+            },
         }
     }
     let names = if r.has("name") {
         r.texts("name")?.unwrap_or_default()
     } else {
-        vec![None; ids.len()]
+        vec![None; n]
     };
     // Every other column holding text is a categorical attribute; a column
     // whose values all parse as numbers is not a category and is ignored.
@@ -112,16 +131,18 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
             ));
             continue;
         };
-        let vals: Vec<Option<String>> = text
-            .iter()
-            .map(|v| {
-                v.map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_string)
-            })
-            .collect();
-        let numeric = vals.iter().flatten().all(|v| v.parse::<f64>().is_ok())
-            && vals.iter().any(Option::is_some);
+        // Numbered by distinct string (see `Attribute`), each distinct view
+        // looked at once.
+        let mut interner = Interner::default();
+        let mut codes = Vec::with_capacity(text.len());
+        for_each_view(&text, &mut ViewCache::default(), &mut codes, |v| {
+            match v.map(str::trim).filter(|v| !v.is_empty()) {
+                Some(v) => interner.id(v),
+                None => NONE,
+            }
+        });
+        let levels = interner.into_names();
+        let numeric = !levels.is_empty() && levels.iter().all(|v| v.parse::<f64>().is_ok());
         if numeric {
             tables.warnings.push(format!(
                 "{}: column {name} holds numbers; ignored as an attribute",
@@ -129,22 +150,26 @@ pub(in crate::io) fn load_accounts(input: &Input, cfg: &Config, tables: &mut Tab
             ));
             continue;
         }
-        attributes.push(Attribute { name, values: vals });
+        attributes.push(Attribute {
+            name,
+            levels,
+            codes,
+        });
     }
     if !r.problems.is_empty() {
-        return r.finish();
+        // Never Ok: there are problems.
+        return r.finish().map(|()| AccountIndex::with_capacity(0));
     }
-    let n = ids.len();
     tables.accounts = Accounts {
-        ids: ids.into_iter().map(|v| v.unwrap_or_default()).collect(),
+        ids,
         names,
         created: created.into_iter().map(|d| d.unwrap_or_default()).collect(),
         attributes,
-        index,
     };
     // A database table is read to its end (its row count and fingerprint).
     while r.next_slice()? {}
-    record_source(tables, TableKind::Accounts, input, n, 0, &mut r)
+    record_source(tables, TableKind::Accounts, input, n, 0, &mut r)?;
+    Ok(index)
 }
 
 pub(in crate::io) fn load_subscriptions(
@@ -852,6 +877,57 @@ mod tests {
             "{:?}",
             t.warnings
         );
+    }
+
+    /// Attributes are numbered by distinct trimmed value; an empty cell
+    /// has none; a column of numbers is not an attribute (a warning).
+    /// Independent of the loader: every value is read back from the file's
+    /// own text.
+    #[test]
+    fn attributes_hold_each_accounts_trimmed_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = "a segment name longer than fifteen bytes";
+        let rows = [
+            ("A1", " SMB ", "3"),
+            ("A2", long, "4"),
+            ("A3", "", "5"),
+            ("A4", "SMB", ""),
+            ("A5", "Mid", "6"),
+            ("A6", long, "7"),
+        ];
+        let mut accounts = String::from("account_id,created_at,segment,employees\n");
+        for (id, segment, employees) in rows {
+            accounts.push_str(&format!("{id},2024-01-01,{segment},{employees}\n"));
+        }
+        std::fs::write(dir.path().join("accounts.csv"), accounts).unwrap();
+        std::fs::write(
+            dir.path().join("subscriptions.csv"),
+            "account_id,start_date,end_date,mrr\nA1,2024-01-01,,10\n",
+        )
+        .unwrap();
+        let t = load_dir(dir.path(), &Config::default()).unwrap();
+        let names: Vec<&str> = t
+            .accounts
+            .attributes
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(names, ["segment"]);
+        assert!(
+            t.warnings
+                .iter()
+                .any(|w| w.ends_with("column employees holds numbers; ignored as an attribute")),
+            "{:?}",
+            t.warnings
+        );
+        let segment = t.accounts.attribute("segment").unwrap();
+        let want: Vec<Option<&str>> = rows
+            .iter()
+            .map(|r| Some(r.1.trim()).filter(|v| !v.is_empty()))
+            .collect();
+        assert_eq!(segment.values().collect::<Vec<_>>(), want);
+        assert_eq!(segment.levels, ["SMB", long, "Mid"]);
+        assert_eq!(segment.codes[2], NONE);
     }
 
     #[test]

@@ -339,7 +339,7 @@ impl SurvivalModel {
                     let value = tables
                         .accounts
                         .attribute(&c.attribute)
-                        .and_then(|at| at.values[a].as_deref());
+                        .and_then(|at| at.value(a));
                     groups[index(stratum_level(spec, &c.attribute, value))].push(lt);
                 }
             }

@@ -60,11 +60,7 @@ pub fn keep_shard(
     a.names = pick(&a.names, &keep);
     a.created = pick(&a.created, &keep);
     for attr in &mut a.attributes {
-        attr.values = pick(&attr.values, &keep);
-    }
-    a.index.clear();
-    for (new, id) in a.ids.iter().enumerate() {
-        a.index.insert(id.clone(), new as u32);
+        attr.codes = pick(&attr.codes, &keep);
     }
     t.lines = rows_of(&t.lines, &keep);
     if let Some(e) = &mut t.events {
