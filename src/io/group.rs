@@ -583,8 +583,12 @@ impl AccountUsers {
             let views = arr.views();
             for (i, view) in views.iter().enumerate() {
                 let row = start + i;
+                // The small `wanted` first: rows not kept read nothing else.
+                if !wanted.is_none_or(|w| w[row]) {
+                    continue;
+                }
                 let a = accounts[row];
-                if !wanted.is_none_or(|w| w[row]) || a == NONE || a == EMPTY || !present(i) {
+                if a == NONE || a == EMPTY || !present(i) {
                     continue;
                 }
                 let key = match inline_key(view.as_u128()) {

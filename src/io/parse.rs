@@ -349,29 +349,35 @@ impl TableReader<'_> {
     }
 
     /// [`Self::numbers_into`] then [`Self::check_range`] `lo..=hi` (finite
-    /// bounds), in one pass over the column's own values when it has no
-    /// nulls and every value is in range (so finite), as a large table's
-    /// columns have: no cast to a new column, no pass per check. Else (a
-    /// value out of range, a null, another type) the two row by row, which
-    /// report the same problems at the same rows.
-    pub(in crate::io) fn numbers_in_range_into(
+    /// bounds), each number (none for an empty cell) stored as `value`
+    /// makes it (the form its rows keep: a large table's column of
+    /// `Option<f64>` was 16 bytes a row to write and read again). In one
+    /// pass over the column's own values when it has no nulls and every
+    /// value is in range (so finite), as a large table's columns have: no
+    /// cast to a new column, no pass per check. Else (a value out of range,
+    /// a null, another type) the two row by row, which report the same
+    /// problems at the same rows.
+    pub(in crate::io) fn numbers_in_range_into<O>(
         &mut self,
         ours: &'static str,
-        lo: f64,
-        hi: f64,
+        (lo, hi): (f64, f64),
         what: &str,
-        out: &mut Vec<Option<f64>>,
+        value: impl Fn(Option<f64>) -> O,
+        out: &mut Vec<O>,
     ) -> Result<bool> {
         out.clear();
         if let Some(s) = self.series(ours) {
-            if all_in_range(&s, lo, hi, out) {
+            if all_in_range(&s, lo, hi, &value, out) {
                 return Ok(true);
             }
         }
-        if !self.numbers_into(ours, out)? {
+        out.clear();
+        let mut numbers = Vec::new();
+        if !self.numbers_into(ours, &mut numbers)? {
             return Ok(false);
         }
-        self.check_range(ours, out, lo, hi, what);
+        self.check_range(ours, &numbers, lo, hi, what);
+        out.extend(numbers.into_iter().map(value));
         Ok(true)
     }
 
@@ -562,16 +568,22 @@ impl TableReader<'_> {
     }
 }
 
-/// The values of `s` (a null-free numeric column) into `out` as numbers,
-/// if every one lies in `lo..=hi`; false otherwise and for other columns
-/// (`out` then holds a part, to be cleared).
-fn all_in_range(s: &Series, lo: f64, hi: f64, out: &mut Vec<Option<f64>>) -> bool {
-    fn fill<'a, T: Copy + 'a>(
+/// The values of `s` (a null-free numeric column) into `out` as `value`
+/// makes them, if every one lies in `lo..=hi`; false otherwise and for
+/// other columns (`out` then holds a part, to be cleared).
+fn all_in_range<O>(
+    s: &Series,
+    lo: f64,
+    hi: f64,
+    value: &impl Fn(Option<f64>) -> O,
+    out: &mut Vec<O>,
+) -> bool {
+    fn fill<'a, T: Copy + 'a, O>(
         chunks: impl Iterator<Item = &'a [T]>,
         f: impl Fn(T) -> f64,
-        lo: f64,
-        hi: f64,
-        out: &mut Vec<Option<f64>>,
+        (lo, hi): (f64, f64),
+        value: &impl Fn(Option<f64>) -> O,
+        out: &mut Vec<O>,
     ) -> bool {
         let mut ok = true;
         for values in chunks {
@@ -579,7 +591,7 @@ fn all_in_range(s: &Series, lo: f64, hi: f64, out: &mut Vec<Option<f64>>) -> boo
                 let x = f(v);
                 // Not `&&`: no branch per row. NaN is in no range.
                 ok &= (lo <= x) & (x <= hi);
-                Some(x)
+                value(Some(x))
             }));
         }
         ok
@@ -588,22 +600,23 @@ fn all_in_range(s: &Series, lo: f64, hi: f64, out: &mut Vec<Option<f64>>) -> boo
         return false;
     }
     out.reserve(s.len());
+    let range = (lo, hi);
     match s.dtype() {
         DataType::Int64 => s.i64().is_ok_and(|ca| {
             let chunks = ca.downcast_iter().map(|a| a.values().as_slice());
-            fill(chunks, |v| v as f64, lo, hi, out)
+            fill(chunks, |v| v as f64, range, value, out)
         }),
         DataType::Int32 => s.i32().is_ok_and(|ca| {
             let chunks = ca.downcast_iter().map(|a| a.values().as_slice());
-            fill(chunks, f64::from, lo, hi, out)
+            fill(chunks, f64::from, range, value, out)
         }),
         DataType::Float64 => s.f64().is_ok_and(|ca| {
             let chunks = ca.downcast_iter().map(|a| a.values().as_slice());
-            fill(chunks, |v| v, lo, hi, out)
+            fill(chunks, |v| v, range, value, out)
         }),
         DataType::Float32 => s.f32().is_ok_and(|ca| {
             let chunks = ca.downcast_iter().map(|a| a.values().as_slice());
-            fill(chunks, f64::from, lo, hi, out)
+            fill(chunks, f64::from, range, value, out)
         }),
         _ => false,
     }
@@ -642,6 +655,7 @@ mod tests {
                 &column(&good, dtype.clone()),
                 0.0,
                 5.0,
+                &|v| v,
                 &mut out
             ));
             assert_eq!(out, good, "{dtype}");
@@ -651,7 +665,7 @@ mod tests {
                 vals[i] = bad;
                 let mut out = Vec::new();
                 assert!(
-                    !all_in_range(&column(&vals, dtype.clone()), 0.0, 5.0, &mut out),
+                    !all_in_range(&column(&vals, dtype.clone()), 0.0, 5.0, &|v| v, &mut out),
                     "{dtype} {bad:?}"
                 );
             }
@@ -660,10 +674,13 @@ mod tests {
             let mut vals = good.clone();
             vals[4] = Some(x);
             let s = column(&vals, DataType::Float64);
-            assert!(!all_in_range(&s, 0.0, f64::MAX, &mut Vec::new()), "{x}");
+            assert!(
+                !all_in_range(&s, 0.0, f64::MAX, &|v| v, &mut Vec::new()),
+                "{x}"
+            );
         }
         let text = column(&good, DataType::String);
-        assert!(!all_in_range(&text, 0.0, 5.0, &mut Vec::new()));
+        assert!(!all_in_range(&text, 0.0, 5.0, &|v| v, &mut Vec::new()));
     }
 
     /// Counts as integers without nulls (the type the fast path reads),

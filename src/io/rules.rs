@@ -308,8 +308,11 @@ pub(in crate::io) fn load_events(
             // The keys and wanted rows go with the column and come back.
             users.send(std::mem::take(&mut s.job));
         }
+        // A row's count as it keeps it: 1 when empty.
+        let count = |v: Option<f64>| v.unwrap_or(1.0) as f32;
+        let range = (0.0, f64::MAX);
         s.has_count =
-            r.numbers_in_range_into("count", 0.0, f64::MAX, "a number >= 0", &mut s.count)?;
+            r.numbers_in_range_into("count", range, "a number >= 0", count, &mut s.count)?;
         if let Some(mut p) = pending.take() {
             p.keep(
                 &mut users,
@@ -369,7 +372,8 @@ struct EventSlice {
     day: Vec<Option<Day>>,
     event: Vec<u32>,
     has_user: bool,
-    count: Vec<Option<f64>>,
+    /// Counts as rows keep them (1 when empty).
+    count: Vec<f32>,
     has_count: bool,
 }
 
@@ -396,7 +400,7 @@ impl EventSlice {
             day: day(i),
             event_type: self.event[i],
             user: if user { self.job.ids[i] } else { NONE },
-            count: if count { self.count[i] } else { None }.unwrap_or(1.0) as f32,
+            count: if count { self.count[i] } else { 1.0 },
         };
         keep_dated(
             &self.job.accounts,
@@ -482,9 +486,17 @@ pub(in crate::io) fn load_tickets(
                 }
             }
         }
-        let has_csat = r.numbers_in_range_into("csat", 1.0, 5.0, "a score 1..5", &mut csat)?;
-        let has_sentiment =
-            r.numbers_in_range_into("sentiment", -1.0, 1.0, "a value in -1..1", &mut sentiment)?;
+        // As rows keep them: NaN when empty.
+        let score = |v: Option<f64>| v.map_or(f32::NAN, |x| x as f32);
+        let has_csat =
+            r.numbers_in_range_into("csat", (1.0, 5.0), "a score 1..5", score, &mut csat)?;
+        let has_sentiment = r.numbers_in_range_into(
+            "sentiment",
+            (-1.0, 1.0),
+            "a value in -1..1",
+            score,
+            &mut sentiment,
+        )?;
         if r.problems.is_empty() {
             keep_dated(
                 &keys,
@@ -494,9 +506,7 @@ pub(in crate::io) fn load_tickets(
                 &mut skipped,
                 |i| day[i].unwrap_or_default(),
                 |i| {
-                    let get = |has: bool, v: &[Option<f64>]| {
-                        if has { v[i] } else { None }.map_or(f32::NAN, |x| x as f32)
-                    };
+                    let get = |has: bool, v: &[f32]| if has { v[i] } else { f32::NAN };
                     Ticket {
                         day: day[i].unwrap_or_default(),
                         priority: priority[i],

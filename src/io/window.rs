@@ -121,14 +121,12 @@ impl Window {
         day: &[Option<Day>],
         out: &mut Vec<bool>,
     ) {
-        let known = |i: usize| keys[i] != NONE && keys[i] != EMPTY;
-        if let Some(m) = (0..day.len())
-            .filter(|&i| known(i))
-            .filter_map(|i| day[i])
-            .max()
-        {
-            self.seen = self.seen.max(m);
-        }
+        // One zipped pass (no bounds checks): the latest day of a known account.
+        let latest = keys.iter().zip(day).fold(Day::MIN, |m, (&k, d)| match d {
+            Some(d) if k != NONE && k != EMPTY => m.max(*d),
+            _ => m,
+        });
+        self.seen = self.seen.max(latest);
         let start = self.start();
         out.clear();
         out.extend(day.iter().map(|d| d.is_none_or(|d| d >= start)));
