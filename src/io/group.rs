@@ -203,6 +203,11 @@ fn present<A: polars::datatypes::StaticArray>(arr: &A) -> impl Fn(usize) -> bool
     move |i| validity.is_none_or(|b| b.get_bit(i))
 }
 
+/// Whether a chunk has a null.
+fn has_nulls<A: polars::datatypes::StaticArray>(arr: &A) -> bool {
+    arr.validity().is_some_and(|b| b.unset_bits() > 0)
+}
+
 /// Appends `value(cell)` for every row of `ca` (nulls as `None`), calling
 /// `value` once per distinct view of each chunk and in row order of first
 /// appearance, so interning inside `value` assigns first-seen ids.
@@ -220,6 +225,20 @@ pub(crate) fn for_each_view(
     for arr in ca.downcast_iter() {
         cache.clear();
         let mut last: Option<(u128, u32)> = None;
+        if !has_nulls(arr) {
+            // Without nulls (the common case), one loop without a validity
+            // test or a capacity check per row.
+            out.extend(arr.views().iter().enumerate().map(|(i, view)| {
+                let key = view.as_u128();
+                let v = match last {
+                    Some((k, v)) if k == key => v,
+                    _ => cache.get_or(key, || value(Some(arr.value(i)))),
+                };
+                last = Some((key, v));
+                v
+            }));
+            continue;
+        }
         let present = present(arr);
         // Views, not strings: a string is only read (from the chunk's
         // buffers, for one over 12 bytes) the first time its view is seen.
@@ -672,35 +691,64 @@ impl AccountUsers {
         out: &mut Vec<u32>,
     ) {
         out.clear();
-        out.reserve(ca.len());
-        let mut row = 0;
+        // Rows not wanted (most of them, in a scoring window) are only
+        // passed over: their id is this none.
+        out.resize(ca.len(), NONE);
+        let mut start = 0;
         for arr in ca.downcast_iter() {
             self.cache.clear();
             let present = present(arr);
-            for (i, view) in arr.views().iter().enumerate() {
-                let a = accounts[row];
-                let wanted = wanted.is_none_or(|w| w[row]);
-                row += 1;
-                let s = if wanted && present(i) && a != NONE && a != EMPTY {
-                    arr.value(i).trim()
-                } else {
-                    ""
-                };
-                if s.is_empty() {
-                    out.push(NONE);
+            let views = arr.views();
+            for (i, view) in views.iter().enumerate() {
+                let row = start + i;
+                // The small `wanted` first: rows not kept read nothing else.
+                if !wanted.is_none_or(|w| w[row]) {
                     continue;
                 }
-                let key = match short_key(s) {
+                let a = accounts[row];
+                if a == NONE || a == EMPTY || !present(i) {
+                    continue;
+                }
+                let key = match inline_key(view.as_u128()) {
                     Some(k) => k,
                     None => {
-                        let long = &mut self.long;
-                        long_key(self.cache.get_or(view.as_u128(), || long.id(s)))
+                        let s = arr.value(i).trim();
+                        if s.is_empty() {
+                            continue;
+                        }
+                        match short_key(s) {
+                            Some(k) => k,
+                            None => {
+                                let long = &mut self.long;
+                                long_key(self.cache.get_or(view.as_u128(), || long.id(s)))
+                            }
+                        }
                     }
                 };
-                out.push(self.id(a, key));
+                out[row] = self.id(a, key);
             }
+            start += views.len();
         }
     }
+}
+
+/// The [`short_key`] of an inline string view's string (up to 12 bytes)
+/// when trimming leaves it as it is (its first and last bytes are ASCII
+/// and not spaces), read off the view itself: no copy of its bytes, no
+/// trim. A polars view is its length (the low 4 bytes) then, inline, the
+/// string's bytes. None for other views: they take the slow way.
+#[inline]
+fn inline_key(view: u128) -> Option<u128> {
+    let len = (view as u32) as usize;
+    if len == 0 || len > 12 {
+        return None;
+    }
+    let bytes = view >> 32;
+    let graphic = |b: u128| (0x21..=0x7E).contains(&(b as u8));
+    if !graphic(bytes & 0xFF) || !graphic((bytes >> (8 * (len - 1))) & 0xFF) {
+        return None;
+    }
+    Some((bytes & ((1u128 << (8 * len)) - 1)) | ((len as u128) << 120))
 }
 
 /// A slice's user column, its rows' account indices and (in a scoring
@@ -1026,6 +1074,49 @@ mod tests {
         for i in 20_000..21_000 {
             assert_eq!(index.get(&id(i)), None);
         }
+    }
+
+    /// A key read off a view is the key of the trimmed string, and there
+    /// is none where trimming would change the string or it is not inline.
+    #[test]
+    fn a_key_read_off_a_view_is_the_key_of_its_trimmed_string() {
+        let cells = [
+            "U-000123-04",
+            "a",
+            "twelve-bytes",
+            "thirteen-byte",
+            " u1",
+            "u1 ",
+            "u1\t",
+            "\u{a0}u1",
+            "u1\u{3000}",
+            "caf\u{e9}",
+            "~!",
+            "a b",
+            "",
+        ];
+        let ca: StringChunked = cells.iter().map(|c| Some(*c)).collect();
+        let mut read = 0;
+        for arr in ca.downcast_iter() {
+            for (i, view) in arr.views().iter().enumerate() {
+                let s = arr.value(i);
+                match inline_key(view.as_u128()) {
+                    Some(k) => {
+                        read += 1;
+                        assert_eq!(s.trim(), s, "{s:?}");
+                        assert_eq!(Some(k), short_key(s), "{s:?}");
+                    }
+                    None => assert!(
+                        s.len() > 12
+                            || s.trim() != s
+                            || !s.ends_with(|c: char| c.is_ascii())
+                            || s.is_empty(),
+                        "{s:?}"
+                    ),
+                }
+            }
+        }
+        assert_eq!(read, 5);
     }
 
     #[test]

@@ -348,6 +348,39 @@ impl TableReader<'_> {
         Ok(true)
     }
 
+    /// [`Self::numbers_into`] then [`Self::check_range`] `lo..=hi` (finite
+    /// bounds), each number (none for an empty cell) stored as `value`
+    /// makes it (the form its rows keep: a large table's column of
+    /// `Option<f64>` was 16 bytes a row to write and read again). In one
+    /// pass over the column's own values when it has no nulls and every
+    /// value is in range (so finite), as a large table's columns have: no
+    /// cast to a new column, no pass per check. Else (a value out of range,
+    /// a null, another type) the two row by row, which report the same
+    /// problems at the same rows.
+    pub(in crate::io) fn numbers_in_range_into<O>(
+        &mut self,
+        ours: &'static str,
+        (lo, hi): (f64, f64),
+        what: &str,
+        value: impl Fn(Option<f64>) -> O,
+        out: &mut Vec<O>,
+    ) -> Result<bool> {
+        out.clear();
+        if let Some(s) = self.series(ours) {
+            if all_in_range(&s, lo, hi, &value, out) {
+                return Ok(true);
+            }
+        }
+        out.clear();
+        let mut numbers = Vec::new();
+        if !self.numbers_into(ours, &mut numbers)? {
+            return Ok(false);
+        }
+        self.check_range(ours, &numbers, lo, hi, what);
+        out.extend(numbers.into_iter().map(value));
+        Ok(true)
+    }
+
     /// Requires a value in every row of a required column.
     pub(in crate::io) fn require<T>(&mut self, ours: &'static str, vals: &[Option<T>], what: &str) {
         for (i, v) in vals.iter().enumerate() {
@@ -532,5 +565,200 @@ impl TableReader<'_> {
             interner.reserve(expected.saturating_sub(interner.len()));
         }
         Ok(true)
+    }
+}
+
+/// The values of `s` (a null-free numeric column) into `out` as `value`
+/// makes them, if every one lies in `lo..=hi`; false otherwise and for
+/// other columns (`out` then holds a part, to be cleared).
+fn all_in_range<O>(
+    s: &Series,
+    lo: f64,
+    hi: f64,
+    value: &impl Fn(Option<f64>) -> O,
+    out: &mut Vec<O>,
+) -> bool {
+    fn fill<'a, T: Copy + 'a, O>(
+        chunks: impl Iterator<Item = &'a [T]>,
+        f: impl Fn(T) -> f64,
+        (lo, hi): (f64, f64),
+        value: &impl Fn(Option<f64>) -> O,
+        out: &mut Vec<O>,
+    ) -> bool {
+        let mut ok = true;
+        for values in chunks {
+            out.extend(values.iter().map(|&v| {
+                let x = f(v);
+                // Not `&&`: no branch per row. NaN is in no range.
+                ok &= (lo <= x) & (x <= hi);
+                value(Some(x))
+            }));
+        }
+        ok
+    }
+    if s.null_count() > 0 {
+        return false;
+    }
+    out.reserve(s.len());
+    let range = (lo, hi);
+    match s.dtype() {
+        DataType::Int64 => s.i64().is_ok_and(|ca| {
+            let chunks = ca.downcast_iter().map(|a| a.values().as_slice());
+            fill(chunks, |v| v as f64, range, value, out)
+        }),
+        DataType::Int32 => s.i32().is_ok_and(|ca| {
+            let chunks = ca.downcast_iter().map(|a| a.values().as_slice());
+            fill(chunks, f64::from, range, value, out)
+        }),
+        DataType::Float64 => s.f64().is_ok_and(|ca| {
+            let chunks = ca.downcast_iter().map(|a| a.values().as_slice());
+            fill(chunks, |v| v, range, value, out)
+        }),
+        DataType::Float32 => s.f32().is_ok_and(|ca| {
+            let chunks = ca.downcast_iter().map(|a| a.values().as_slice());
+            fill(chunks, f64::from, range, value, out)
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::io::load::load_dir_sliced;
+    use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
+    use std::fs::File;
+
+    /// A column of `values` in chunks of 3, cast to `dtype`.
+    fn column(values: &[Option<f64>], dtype: DataType) -> Series {
+        let mut s = Float64Chunked::from_slice_options("x".into(), &values[..3]).into_series();
+        for part in values[3..].chunks(3) {
+            s.append(&Float64Chunked::from_slice_options("x".into(), part).into_series())
+                .unwrap();
+        }
+        assert!(s.n_chunks() > 2);
+        s.cast(&dtype).unwrap()
+    }
+
+    #[test]
+    fn values_in_range_are_read_off_every_numeric_type_without_a_cast() {
+        let good: Vec<Option<f64>> = [0.0, 3.0, 1.0, 5.0, 2.0, 4.0, 0.0, 5.0].map(Some).to_vec();
+        for dtype in [
+            DataType::Int64,
+            DataType::Int32,
+            DataType::Float64,
+            DataType::Float32,
+        ] {
+            let mut out = Vec::new();
+            assert!(all_in_range(
+                &column(&good, dtype.clone()),
+                0.0,
+                5.0,
+                &|v| v,
+                &mut out
+            ));
+            assert_eq!(out, good, "{dtype}");
+            // A value out of range (either side), a null: the slow way.
+            for (i, bad) in [(6, Some(-1.0)), (7, Some(6.0)), (2, None)] {
+                let mut vals = good.clone();
+                vals[i] = bad;
+                let mut out = Vec::new();
+                assert!(
+                    !all_in_range(&column(&vals, dtype.clone()), 0.0, 5.0, &|v| v, &mut out),
+                    "{dtype} {bad:?}"
+                );
+            }
+        }
+        for x in [f64::NAN, f64::INFINITY] {
+            let mut vals = good.clone();
+            vals[4] = Some(x);
+            let s = column(&vals, DataType::Float64);
+            assert!(
+                !all_in_range(&s, 0.0, f64::MAX, &|v| v, &mut Vec::new()),
+                "{x}"
+            );
+        }
+        let text = column(&good, DataType::String);
+        assert!(!all_in_range(&text, 0.0, 5.0, &|v| v, &mut Vec::new()));
+    }
+
+    /// Counts as integers without nulls (the type the fast path reads),
+    /// with two out of range, one in the first slice and one deep in the
+    /// file: both named by row and account, in file order, as the row by
+    /// row check named them; in range, the tables of a float column.
+    #[test]
+    fn an_out_of_range_integer_deep_in_a_file_names_its_row_and_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = SynthParams {
+            accounts: 60,
+            months: 6,
+            seed: 4,
+            ..SynthParams::default()
+        };
+        generate_to_dir(&p.check().unwrap(), dir.path(), SynthFormat::Parquet).unwrap();
+        let path = dir.path().join("events.parquet");
+        let mut df = ParquetReader::new(File::open(&path).unwrap())
+            .finish()
+            .unwrap();
+        assert_eq!(df.column("count").unwrap().dtype(), &DataType::Int64);
+        let n = df.height();
+        let ids = df.column("account_id").unwrap().str().unwrap().clone();
+        let counts = df.column("count").unwrap().i64().unwrap().clone();
+        let mut write = |count: Int64Chunked| {
+            df.replace(
+                "count",
+                count.into_series().with_name("count".into()).into(),
+            )
+            .unwrap();
+            ParquetWriter::new(File::create(&path).unwrap())
+                .with_row_group_size(Some(100))
+                .finish(&mut df)
+                .unwrap();
+        };
+        let cfg = Config::default();
+        let ints = load_dir_sliced(dir.path(), &cfg, 150).unwrap();
+        let (early, deep) = (40, n - 7);
+        let bad: Int64Chunked = counts
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i == early || i == deep { Some(-3) } else { v })
+            .collect();
+        write(bad);
+        let msg = load_dir_sliced(dir.path(), &cfg, 150)
+            .expect_err("must fail")
+            .to_string();
+        assert!(msg.starts_with("2 problems"), "{msg}");
+        let at = |row: usize| {
+            let want = format!(
+                "events.parquet: row {} (account {}), column count: expected a number >= 0, found -3",
+                row + 1,
+                ids.get(row).unwrap()
+            );
+            msg.find(&want)
+                .unwrap_or_else(|| panic!("{msg}\nwanted: {want}"))
+        };
+        assert!(at(early) < at(deep), "{msg}");
+        // In range, as floats with a null (the slow way): the same tables
+        // but for the null's count and the files' sha256.
+        let with_null: Float64Chunked = counts
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i == 5 { None } else { v.map(|v| v as f64) })
+            .collect();
+        df.replace(
+            "count",
+            with_null.into_series().with_name("count".into()).into(),
+        )
+        .unwrap();
+        ParquetWriter::new(File::create(&path).unwrap())
+            .with_row_group_size(Some(100))
+            .finish(&mut df)
+            .unwrap();
+        let slow = load_dir_sliced(dir.path(), &cfg, 150).unwrap();
+        let (a, b) = (ints.events.unwrap().rows, slow.events.unwrap().rows);
+        assert_eq!(a.offsets, b.offsets);
+        let differ = a.rows.iter().zip(&b.rows).filter(|(x, y)| x != y).count();
+        assert!(differ <= 1, "{differ} rows differ");
     }
 }

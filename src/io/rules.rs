@@ -21,7 +21,7 @@ use crate::io::read::ahead::Opening;
 use crate::io::read::{Input, TableReader};
 use crate::io::schema::{Priority, TableKind};
 use crate::io::tables::{Accounts, Attribute, Event, EventTable, Line, Survey, Tables, Ticket};
-use crate::io::window::{keep, Dropped, Window};
+use crate::io::window::{keep, keep_dated, Dropped, Window};
 
 /// Drops the accounts columns `[features] exclude` names; a name the
 /// table does not have is a warning (a typo must not pass silently).
@@ -305,6 +305,7 @@ pub(in crate::io) fn load_events(
         0
     });
     let mut skipped = 0;
+    let mut sized = false;
     // The buffers of the slice kept last, for the next one.
     let mut spare: Option<EventSlice> = None;
     loop {
@@ -332,10 +333,11 @@ pub(in crate::io) fn load_events(
             // The keys and wanted rows go with the column and come back.
             users.send(std::mem::take(&mut s.job));
         }
-        s.has_count = r.numbers_into("count", &mut s.count)?;
-        if s.has_count {
-            r.check_range("count", &s.count, 0.0, f64::MAX, "a number >= 0");
-        }
+        // A row's count as it keeps it: 1 when empty.
+        let count = |v: Option<f64>| v.unwrap_or(1.0) as f32;
+        let range = (0.0, f64::MAX);
+        s.has_count =
+            r.numbers_in_range_into("count", range, "a number >= 0", count, &mut s.count)?;
         if let Some(mut p) = pending.take() {
             p.keep(
                 &mut users,
@@ -345,6 +347,16 @@ pub(in crate::io) fn load_events(
                 &mut skipped,
             );
             spare = Some(p);
+            if window.is_some() && !sized {
+                // Rows kept in a window are a like share of every slice
+                // (rows come by account): size for the whole file at the
+                // first slice's rate, with room, rather than double a
+                // dozen times (each a copy of every row kept so far,
+                // beside it). Untouched room costs no memory.
+                sized = true;
+                let expected = tagged.len() as f64 * r.total as f64 / r.offset.max(1) as f64;
+                tagged.reserve(((expected * 1.25) as usize).saturating_sub(tagged.len()));
+            }
         }
         pending = Some(s);
         if !r.next_slice()? {
@@ -385,7 +397,8 @@ struct EventSlice {
     day: Vec<Option<Day>>,
     event: Vec<u32>,
     has_user: bool,
-    count: Vec<Option<f64>>,
+    /// Counts as rows keep them (1 when empty).
+    count: Vec<f32>,
     has_count: bool,
 }
 
@@ -407,18 +420,20 @@ impl EventSlice {
             return;
         }
         let (user, count) = (self.has_user, self.has_count);
+        let day = |i: usize| self.day[i].unwrap_or_default();
         let row = |i: usize| Event {
-            day: self.day[i].unwrap_or_default(),
+            day: day(i),
             event_type: self.event[i],
             user: if user { self.job.ids[i] } else { NONE },
-            count: if count { self.count[i] } else { None }.unwrap_or(1.0) as f32,
+            count: if count { self.count[i] } else { 1.0 },
         };
-        keep(
+        keep_dated(
             &self.job.accounts,
             self.job.wanted.as_deref(),
             tagged,
             dropped,
             skipped,
+            day,
             row,
         );
     }
@@ -496,25 +511,27 @@ pub(in crate::io) fn load_tickets(
                 }
             }
         }
-        let has_csat = r.numbers_into("csat", &mut csat)?;
-        if has_csat {
-            r.check_range("csat", &csat, 1.0, 5.0, "a score 1..5");
-        }
-        let has_sentiment = r.numbers_into("sentiment", &mut sentiment)?;
-        if has_sentiment {
-            r.check_range("sentiment", &sentiment, -1.0, 1.0, "a value in -1..1");
-        }
+        // As rows keep them: NaN when empty.
+        let score = |v: Option<f64>| v.map_or(f32::NAN, |x| x as f32);
+        let has_csat =
+            r.numbers_in_range_into("csat", (1.0, 5.0), "a score 1..5", score, &mut csat)?;
+        let has_sentiment = r.numbers_in_range_into(
+            "sentiment",
+            (-1.0, 1.0),
+            "a value in -1..1",
+            score,
+            &mut sentiment,
+        )?;
         if r.problems.is_empty() {
-            keep(
+            keep_dated(
                 &keys,
                 wanted,
                 &mut tagged,
                 &mut dropped,
                 &mut skipped,
+                |i| day[i].unwrap_or_default(),
                 |i| {
-                    let get = |has: bool, v: &[Option<f64>]| {
-                        if has { v[i] } else { None }.map_or(f32::NAN, |x| x as f32)
-                    };
+                    let get = |has: bool, v: &[f32]| if has { v[i] } else { f32::NAN };
                     Ticket {
                         day: day[i].unwrap_or_default(),
                         priority: priority[i],
