@@ -10,7 +10,6 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -244,15 +243,39 @@ pub fn publish(folder: &OutputFolder, run: ScoringRun<'_>) -> Result<Published> 
                 })
                 .map(Some)
         };
-        let (queue_files, page) = rayon::join(
-            || {
-                formats
-                    .par_iter()
-                    .map(write_queue)
-                    .collect::<Result<Vec<Output>>>()
-            },
-            write_page,
-        );
+        // With more than one thread, each queue file is written from an OS
+        // thread of its own while this one renders the page. The polars
+        // writers do their heavy work on polars' pool and write, hash and
+        // sync on the thread that calls them. Called from rayon workers
+        // (as they were), a writer waiting on polars' pool ran other rayon
+        // jobs meanwhile, the other file's writer among them, and could
+        // return only after it: at 1M accounts queue.parquet's last row
+        // groups and its fsync waited for the whole of queue.csv.
+        let (queue_files, page) = if rayon::current_num_threads() > 1 {
+            std::thread::scope(|sc| {
+                let writers: Vec<_> = formats
+                    .iter()
+                    .map(|fmt| {
+                        std::thread::Builder::new()
+                            .name("ebbflow-write".into())
+                            .spawn_scoped(sc, move || write_queue(fmt))
+                            .map_err(|e| Error::io(folder.shown(), e))
+                    })
+                    .collect();
+                let page = write_page();
+                let files = writers
+                    .into_iter()
+                    .map(|w| match w?.join() {
+                        Ok(file) => file,
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    })
+                    .collect::<Result<Vec<Output>>>();
+                (files, page)
+            })
+        } else {
+            let files = formats.iter().map(write_queue).collect();
+            (files, write_page())
+        };
         // Listed in the order asked, the page last, as when written in turn.
         outputs.extend(queue_files?);
         outputs.extend(page?);
