@@ -78,7 +78,11 @@ impl Distribution {
             if x.is_nan() {
                 missing += 1;
             } else {
-                bins[self.edges.partition_point(|&e| e < x)] += 1;
+                // The edges are ascending, so the count of those below x is
+                // `partition_point(|e| e < x)`; counting them has no
+                // branch to mispredict, which at a million rows per feature
+                // was the cost of the search.
+                bins[self.edges.iter().filter(|&&e| e < x).count()] += 1;
             }
         }
         Histogram {
@@ -209,6 +213,33 @@ mod tests {
 
     fn h_err(mut h: Histogram, other: &Histogram) -> String {
         h.add(other).unwrap_err()
+    }
+
+    #[test]
+    fn histogram_puts_edge_values_in_the_bin_they_close() {
+        // Bins (-inf, 1], (1, 2], (2, 3], (3, inf), by the doc's rule.
+        let d = Distribution {
+            feature: "x".into(),
+            edges: vec![1.0, 2.0, 3.0],
+            shares: vec![0.25; 4],
+            missing: 0.0,
+        };
+        let v = [
+            f64::NEG_INFINITY,
+            -5.0,
+            1.0,
+            1.0 + f64::EPSILON,
+            2.0,
+            2.5,
+            3.0,
+            3.5,
+            f64::INFINITY,
+            f64::NAN,
+            -0.0,
+        ];
+        let h = d.histogram(&v);
+        assert_eq!(h.bins, [4, 2, 2, 2]);
+        assert_eq!(h.missing, 1);
     }
 
     #[test]

@@ -90,12 +90,19 @@ pub fn score(tables: &Tables, bundle: &Bundle, p: ScoreParams) -> Result<Scored>
             score_row(tables, bundle, &tl, &frame, &lookup, i, p.as_of, row)
         })
         .collect();
-    rank(&mut rows);
-    let histograms: Vec<Histogram> = bundle
-        .distributions
-        .iter()
-        .filter_map(|d| frame.column(&d.feature).map(|c| d.histogram(c)))
-        .collect();
+    // Ranking moves the rows on one thread; the drift counts read only the
+    // feature columns, so they are taken on the other meanwhile (both were
+    // serial time between scoring and writing).
+    let ((), histograms) = rayon::join(
+        || rank(&mut rows),
+        || {
+            bundle
+                .distributions
+                .par_iter()
+                .filter_map(|d| frame.column(&d.feature).map(|c| d.histogram(c)))
+                .collect::<Vec<Histogram>>()
+        },
+    );
     let drift = drift_of(bundle, &histograms);
     Ok(Scored {
         rows,
@@ -133,7 +140,9 @@ pub fn rank(rows: &mut [QueueRow]) {
         .enumerate()
         .map(|(i, r)| (key(r), r.mrr, i as u32))
         .collect();
-    keys.sort_by(|a, b| {
+    // Stable as the serial sort was, on a total order (account ids are
+    // unique): the same order on any number of threads.
+    keys.par_sort_by(|a, b| {
         b.0.total_cmp(&a.0)
             .then_with(|| b.1.total_cmp(&a.1))
             .then_with(|| {

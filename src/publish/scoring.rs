@@ -10,7 +10,6 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -18,7 +17,7 @@ use crate::bundle::{Bundle, SkippedTarget};
 use crate::dates::{format_day, Day};
 use crate::error::{Error, Result};
 use crate::io::load::SourceFile;
-use crate::io::write::{write_bytes, write_frame, Format};
+use crate::io::write::{write_bytes, write_bytes_hashed, write_frame_hashed, Format, Written};
 use crate::movers::{MovementCounts, Movers};
 use crate::publish::folder::{Contents, OutputFolder};
 use crate::publish::gate::DriftReport;
@@ -72,7 +71,16 @@ pub struct Output {
 }
 
 impl Output {
-    /// Reads `dir/name` to record it.
+    /// A file this run wrote, as measured while writing it.
+    fn written(name: &str, w: Written) -> Output {
+        Output {
+            file: name.to_string(),
+            sha256: w.sha256,
+            bytes: w.bytes,
+        }
+    }
+
+    /// Reads `dir/name` to record it (a file carried over, not written).
     fn of(dir: &Path, name: &str) -> Result<Output> {
         let path = dir.join(name);
         let mut f = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
@@ -209,8 +217,9 @@ pub fn publish(folder: &OutputFolder, run: ScoringRun<'_>) -> Result<Published> 
         };
         let (df, text) = (&*df, text.as_ref());
         // The files are independent: each format and the page are written
-        // (and hashed) at once, each on its own temporary file. A frame
-        // clone shares its columns; the writers only need their own handle.
+        // (and hashed as they are written) at once, each on its own
+        // temporary file. A frame clone shares its columns; the writers
+        // only need their own handle.
         let write_queue = |fmt: &Format| -> Result<Output> {
             let name = format!("queue.{}", fmt.extension());
             let mut frame = match (fmt, text) {
@@ -218,8 +227,8 @@ pub fn publish(folder: &OutputFolder, run: ScoringRun<'_>) -> Result<Published> 
                 _ => df.clone(),
             };
             stage.write(|dir| {
-                write_frame(&dir.join(&name), &mut frame, *fmt)?;
-                Output::of(dir, &name)
+                let w = write_frame_hashed(&dir.join(&name), &mut frame, *fmt)?;
+                Ok(Output::written(&name, w))
             })
         };
         let write_page = || -> Result<Option<Output>> {
@@ -229,20 +238,44 @@ pub fn publish(folder: &OutputFolder, run: ScoringRun<'_>) -> Result<Published> 
             let html = page.render()?;
             stage
                 .write(|dir| {
-                    write_bytes(&dir.join("report.html"), html.as_bytes())?;
-                    Output::of(dir, "report.html")
+                    let w = write_bytes_hashed(&dir.join("report.html"), html.as_bytes())?;
+                    Ok(Output::written("report.html", w))
                 })
                 .map(Some)
         };
-        let (queue_files, page) = rayon::join(
-            || {
-                formats
-                    .par_iter()
-                    .map(write_queue)
-                    .collect::<Result<Vec<Output>>>()
-            },
-            write_page,
-        );
+        // With more than one thread, each queue file is written from an OS
+        // thread of its own while this one renders the page. The polars
+        // writers do their heavy work on polars' pool and write, hash and
+        // sync on the thread that calls them. Called from rayon workers
+        // (as they were), a writer waiting on polars' pool ran other rayon
+        // jobs meanwhile, the other file's writer among them, and could
+        // return only after it: at 1M accounts queue.parquet's last row
+        // groups and its fsync waited for the whole of queue.csv.
+        let (queue_files, page) = if rayon::current_num_threads() > 1 {
+            std::thread::scope(|sc| {
+                let writers: Vec<_> = formats
+                    .iter()
+                    .map(|fmt| {
+                        std::thread::Builder::new()
+                            .name("ebbflow-write".into())
+                            .spawn_scoped(sc, move || write_queue(fmt))
+                            .map_err(|e| Error::io(folder.shown(), e))
+                    })
+                    .collect();
+                let page = write_page();
+                let files = writers
+                    .into_iter()
+                    .map(|w| match w?.join() {
+                        Ok(file) => file,
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    })
+                    .collect::<Result<Vec<Output>>>();
+                (files, page)
+            })
+        } else {
+            let files = formats.iter().map(write_queue).collect();
+            (files, write_page())
+        };
         // Listed in the order asked, the page last, as when written in turn.
         outputs.extend(queue_files?);
         outputs.extend(page?);
