@@ -9,7 +9,8 @@
 # (ACCOUNTS=1000000, EPAD=0.2) with the bundle model-small; train reads
 # data-$ACCOUNTS-24-$EPAD (set ACCOUNTS=20000 EPAD=0.5). Generate them
 # with benches/scale.sh first.
-# Writes benches/runs/<date>-<host>/compare-<what>-<accounts>.md: one row
+# Writes benches/runs/<date>-<host>/compare-<what>-<accounts>.md (or -2, -3,
+# ... when that record exists: it is never overwritten): one row
 # per run (load at its start, wall, CPU = user + system, peak RSS, and for
 # score the manifest's read/features/scoring/write split), then medians.
 # Also checks that the two builds wrote identical queue.csv (score) or
@@ -79,7 +80,14 @@ for i in $(seq 1 "$runs"); do
     <(grep -v '"created_at"' "$tmp/after-$i/${same[0]}") || identical=no
 done
 
+# Never over a record already there (two sessions on one date and host):
+# the next free -2, -3, ... instead.
 report="$run/compare-$what-$accounts.md"
+n=2
+while [ -e "$report" ]; do
+  report="$run/compare-$what-$accounts-$n.md"
+  n=$((n + 1))
+done
 python3 - "$tmp/rows.tsv" "$what" "$data" "$before" "$after" "$identical" "${same[0]}" > "$report" <<'EOF'
 import statistics, subprocess, sys
 rows_path, what, data, before, after, identical, same = sys.argv[1:]

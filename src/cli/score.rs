@@ -83,7 +83,8 @@ pub struct ScoreArgs {
     #[arg(long, requires = "shard")]
     pub partitioned_input: bool,
     /// Worker threads for every pool: ours (rayon), polars' decoding and writing, and the
-    /// reader's prefetch, user-id and file-hashing threads (none with 1). Default: one per core.
+    /// reader's prefetch, user-id and file-hashing threads and a writer thread per queue format
+    /// (none with 1). Default: one per core.
     /// Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
