@@ -627,6 +627,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::io::load::load_dir_sliced;
+    use crate::io::read::parquet::rewrite_with_column;
     use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
     use std::fs::File;
 
@@ -706,15 +707,7 @@ mod tests {
         let ids = df.column("account_id").unwrap().str().unwrap().clone();
         let counts = df.column("count").unwrap().i64().unwrap().clone();
         let mut write = |count: Int64Chunked| {
-            df.replace(
-                "count",
-                count.into_series().with_name("count".into()).into(),
-            )
-            .unwrap();
-            ParquetWriter::new(File::create(&path).unwrap())
-                .with_row_group_size(Some(100))
-                .finish(&mut df)
-                .unwrap();
+            rewrite_with_column(&path, &mut df, "count", count.into_series(), 100)
         };
         let cfg = Config::default();
         let ints = load_dir_sliced(dir.path(), &cfg, 150).unwrap();
@@ -746,15 +739,7 @@ mod tests {
             .enumerate()
             .map(|(i, v)| if i == 5 { None } else { v.map(|v| v as f64) })
             .collect();
-        df.replace(
-            "count",
-            with_null.into_series().with_name("count".into()).into(),
-        )
-        .unwrap();
-        ParquetWriter::new(File::create(&path).unwrap())
-            .with_row_group_size(Some(100))
-            .finish(&mut df)
-            .unwrap();
+        rewrite_with_column(&path, &mut df, "count", with_null.into_series(), 100);
         let slow = load_dir_sliced(dir.path(), &cfg, 150).unwrap();
         let (a, b) = (ints.events.unwrap().rows, slow.events.unwrap().rows);
         assert_eq!(a.offsets, b.offsets);

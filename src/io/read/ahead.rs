@@ -146,6 +146,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::io::load::*;
+    use crate::io::read::parquet::rewrite_with_column;
     use crate::io::read::TableReader;
     use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
     use polars::prelude::*;
@@ -215,15 +216,7 @@ mod tests {
             .enumerate()
             .map(|(i, v)| if i == 7 { Some(99.0) } else { v })
             .collect();
-        df.replace(
-            "score",
-            score.into_series().with_name("score".into()).into(),
-        )
-        .unwrap();
-        ParquetWriter::new(File::create(&path).unwrap())
-            .with_row_group_size(Some(41))
-            .finish(&mut df)
-            .unwrap();
+        rewrite_with_column(&path, &mut df, "score", score.into_series(), 41);
         let one = load_text(dir.path(), 1);
         assert!(one.starts_with("error: 2 problems"), "{one}");
         let events = one.find("events.parquet: cut short").expect(&one);

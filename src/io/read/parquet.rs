@@ -165,3 +165,22 @@ pub(crate) fn rewrite_in_row_groups(dir: &Path, rows: usize) {
             .unwrap();
     }
 }
+
+/// Tests only: replaces column `name` of `df` (a table read from `path`)
+/// with `values` and writes `df` back to `path` in row groups of `rows`
+/// rows: a bad value planted deep in a file of many row groups.
+#[cfg(test)]
+pub(crate) fn rewrite_with_column(
+    path: &Path,
+    df: &mut DataFrame,
+    name: &str,
+    values: Series,
+    rows: usize,
+) {
+    df.replace(name, values.with_name(name.into()).into())
+        .unwrap();
+    ParquetWriter::new(std::fs::File::create(path).unwrap())
+        .with_row_group_size(Some(rows))
+        .finish(df)
+        .unwrap();
+}

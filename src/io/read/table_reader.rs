@@ -376,6 +376,7 @@ impl<'a> TableReader<'a> {
 mod slice_tests {
     use super::*;
     use crate::io::load::*;
+    use crate::io::read::parquet::rewrite_with_column;
     use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
     use std::fs::File;
 
@@ -448,15 +449,7 @@ mod slice_tests {
         // error message, checked to name the bad row's file row, account
         // and column with `expected`.
         let fails_with = |df: &mut DataFrame, count: Float64Chunked, expected: &str| {
-            df.replace(
-                "count",
-                count.into_series().with_name("count".into()).into(),
-            )
-            .unwrap();
-            ParquetWriter::new(File::create(&path).unwrap())
-                .with_row_group_size(Some(100))
-                .finish(df)
-                .unwrap();
+            rewrite_with_column(&path, df, "count", count.into_series(), 100);
             assert!(row_groups(&path) > 10);
             let msg = load_dir_sliced(dir.path(), &Config::default(), 150)
                 .expect_err("must fail")
