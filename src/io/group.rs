@@ -158,9 +158,12 @@ pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 /// In front of the map, the last view seen in each of a few slots (picked
 /// by a multiply of the view): a column of a few dozen distinct values
 /// (event types) then mostly costs a compare per row, not a hash lookup.
+/// In front of those, unless made [`ViewCache::scattered`], the row
+/// before's view: rows sorted by account come in runs of one id.
 pub(crate) struct ViewCache {
     map: FastMap<u128, u32>,
     recent: [(u128, u32); RECENT],
+    runs: bool,
 }
 
 const RECENT: usize = 64;
@@ -172,11 +175,23 @@ impl Default for ViewCache {
         ViewCache {
             map: FastMap::default(),
             recent: [(NO_VIEW, 0); RECENT],
+            runs: true,
         }
     }
 }
 
 impl ViewCache {
+    /// For a column whose values do not come in runs (event types, in
+    /// any order within an account): no compare with the row before's
+    /// view, which would mostly miss, and a miss is a mispredicted branch
+    /// per row (at 100M events, a third of the interning's time).
+    pub(crate) fn scattered() -> ViewCache {
+        ViewCache {
+            runs: false,
+            ..ViewCache::default()
+        }
+    }
+
     fn clear(&mut self) {
         self.map.clear();
         self.recent = [(NO_VIEW, 0); RECENT];
@@ -224,22 +239,18 @@ pub(crate) fn for_each_view(
     }
     for arr in ca.downcast_iter() {
         cache.clear();
-        let mut last: Option<(u128, u32)> = None;
         if !has_nulls(arr) {
             // Without nulls (the common case), one loop without a validity
             // test or a capacity check per row.
-            out.extend(arr.views().iter().enumerate().map(|(i, view)| {
-                let key = view.as_u128();
-                let v = match last {
-                    Some((k, v)) if k == key => v,
-                    _ => cache.get_or(key, || value(Some(arr.value(i)))),
-                };
-                last = Some((key, v));
-                v
-            }));
+            if cache.runs {
+                views_without_nulls::<true>(arr, cache, out, &mut value);
+            } else {
+                views_without_nulls::<false>(arr, cache, out, &mut value);
+            }
             continue;
         }
         let present = present(arr);
+        let mut last: Option<(u128, u32)> = None;
         // Views, not strings: a string is only read (from the chunk's
         // buffers, for one over 12 bytes) the first time its view is seen.
         for (i, view) in arr.views().iter().enumerate() {
@@ -256,6 +267,30 @@ pub(crate) fn for_each_view(
             out.push(v);
         }
     }
+}
+
+/// [`for_each_view`] of a chunk without nulls, comparing each view with
+/// the row before's first when `RUNS` (a loop of its own for each, so
+/// neither tests which it is per row).
+fn views_without_nulls<const RUNS: bool>(
+    arr: &<StringType as PolarsDataType>::Array,
+    cache: &mut ViewCache,
+    out: &mut Vec<u32>,
+    value: &mut impl FnMut(Option<&str>) -> u32,
+) {
+    let mut last: Option<(u128, u32)> = None;
+    out.extend(arr.views().iter().enumerate().map(|(i, view)| {
+        let key = view.as_u128();
+        if !RUNS {
+            return cache.get_or(key, || value(Some(arr.value(i))));
+        }
+        let v = match last {
+            Some((k, v)) if k == key => v,
+            _ => cache.get_or(key, || value(Some(arr.value(i)))),
+        };
+        last = Some((key, v));
+        v
+    }));
 }
 
 #[cfg(test)]
@@ -549,7 +584,7 @@ pub(crate) fn intern_column_into(
     ids: &mut Vec<u32>,
 ) {
     ids.reserve(ca.len());
-    let mut cache = ViewCache::default();
+    let mut cache = ViewCache::scattered();
     let id = |v: Option<&str>| match v.map(str::trim).filter(|v| !v.is_empty()) {
         Some(v) => interner.id(v),
         None => NONE,
@@ -699,11 +734,24 @@ impl AccountUsers {
             self.cache.clear();
             let present = present(arr);
             let views = arr.views();
-            for (i, view) in views.iter().enumerate() {
-                let row = start + i;
-                // The small `wanted` first: rows not kept read nothing else.
-                if !wanted.is_none_or(|w| w[row]) {
-                    continue;
+            let kept = wanted.map(|w| &w[start..start + views.len()]);
+            let mut next = 0;
+            while next < views.len() {
+                let i = next;
+                next += 1;
+                let (row, view) = (start + i, &views[i]);
+                // The small `wanted` first: rows not kept read nothing
+                // else, and eight not kept after one not kept are passed
+                // over at once (most rows, in a scoring window).
+                if let Some(kept) = kept {
+                    if !kept[i] {
+                        if let Some(eight) = kept.get(next..next + 8) {
+                            if none_of_eight(eight) {
+                                next += 8;
+                            }
+                        }
+                        continue;
+                    }
                 }
                 let a = accounts[row];
                 if a == NONE || a == EMPTY || !present(i) {
@@ -730,6 +778,14 @@ impl AccountUsers {
             start += views.len();
         }
     }
+}
+
+/// Whether none of eight flags is set, as one 8-byte load and compare
+/// (LLVM merges the bytes) rather than eight tests and branches.
+#[inline]
+fn none_of_eight(flags: &[bool]) -> bool {
+    let bytes: [u8; 8] = std::array::from_fn(|k| u8::from(flags[k]));
+    u64::from_ne_bytes(bytes) == 0
 }
 
 /// The [`short_key`] of an inline string view's string (up to 12 bytes)
@@ -1145,6 +1201,91 @@ mod tests {
         ];
         let ids = AccountUsers::default().ids(&column(&cells), &accounts, Some(&wanted));
         assert_eq!(ids[..4], [NONE, 0, 1, 0]);
+    }
+
+    /// Runs of rows not wanted of every length around the eight passed
+    /// over at once (at a chunk's start and end too, over several
+    /// chunks): each row gets the id it gets when the rows not wanted are
+    /// null instead, the row-by-row reference.
+    #[test]
+    fn user_ids_pass_over_rows_not_wanted_as_if_they_were_null() {
+        let mut x = 7u64;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        let n = 3_000;
+        let users: Vec<String> = (0..n).map(|_| format!("U-{}", next(40))).collect();
+        let accounts: Vec<u32> = (0..n).map(|i| (i / 50) as u32 % 7).collect();
+        let mut wanted = Vec::with_capacity(n);
+        while wanted.len() < n {
+            let (run, keep) = (next(20) as usize, next(3) == 0);
+            wanted.extend(std::iter::repeat_n(keep, run));
+        }
+        wanted.truncate(n);
+        assert!(wanted.iter().filter(|&&w| w).count() > 300);
+        let cells: Vec<Option<&str>> = users.iter().map(|u| Some(u.as_str())).collect();
+        let masked: Vec<Option<&str>> = cells
+            .iter()
+            .zip(&wanted)
+            .map(|(c, &w)| c.filter(|_| w))
+            .collect();
+        // Chunks of 101 rows: runs cross them.
+        let chunked = |cells: &[Option<&str>]| {
+            let mut ca = column(&cells[..101]);
+            for c in cells[101..].chunks(101) {
+                ca.append(&column(c)).expect("same type");
+            }
+            ca
+        };
+        let got = AccountUsers::default().ids(&chunked(&cells), &accounts, Some(&wanted));
+        let want = AccountUsers::default().ids(&chunked(&masked), &accounts, None);
+        assert_eq!(got, want);
+        assert!(got.iter().filter(|&&g| g != NONE).count() > 300);
+    }
+
+    /// A cache that compares with the row before's view and one that does
+    /// not give the same values, called in the same order.
+    #[test]
+    fn a_scattered_view_cache_gives_the_values_of_one_for_runs() {
+        let cells: Vec<Option<&str>> = (0..2_000u64)
+            .map(|i| match (i / 3 * 7919) % 90 {
+                k if k < 30 => Some(["a", "b", "c"][k as usize % 3]),
+                k if k < 60 => {
+                    Some(["login", "view_dashboard", "notification_open"][k as usize % 3])
+                }
+                k => Some(["x-long-event-type-name-1", "x-long-event-type-name-2"][k as usize % 2]),
+            })
+            .collect();
+        let run = |mut cache: ViewCache| {
+            let (mut out, mut calls) = (Vec::new(), Vec::new());
+            for_each_view(&column(&cells), &mut cache, &mut out, |v| {
+                calls.push(v.map(str::to_owned));
+                calls.len() as u32
+            });
+            (out, calls)
+        };
+        let (runs, scattered) = (run(ViewCache::default()), run(ViewCache::scattered()));
+        assert_eq!(runs, scattered);
+        assert_eq!(runs.0.len(), cells.len());
+        // Short strings are inline views: one call each. Long ones built
+        // row by row are views of their own (each misses).
+        let short = runs
+            .1
+            .iter()
+            .filter(|c| c.as_ref().is_some_and(|c| c.len() <= 12));
+        let mut distinct: Vec<&str> = cells
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|c| c.len() <= 12)
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() >= 3, "{distinct:?}");
+        assert_eq!(short.count(), distinct.len());
     }
 
     #[test]
