@@ -963,6 +963,56 @@ mod tests {
         assert_eq!(days(&rows), want);
     }
 
+    /// The frame's text columns hold each row's text, empty tiers and
+    /// missing names or owners as nulls, over texts both shorter and
+    /// longer than polars keeps inline in a view (12 bytes).
+    #[test]
+    fn frame_texts_match_the_rows() {
+        let rows: Vec<QueueRow> = (0..53)
+            .map(|i| QueueRow {
+                rank: i as u32 + 1,
+                account_id: format!("A-{i:06}"),
+                name: (i % 3 != 0).then(|| format!("Account number {i} of many")),
+                owner: (i % 4 == 1).then(|| format!("Owner {i}")),
+                as_of: "2025-12-31".into(),
+                risk_tier: ["", "high", "low"][i % 3].into(),
+                churn_drivers: format!("{} reasons in a long sentence", i * 7),
+                model_version: "d765a83dde702f65".into(),
+                ..Default::default()
+            })
+            .collect();
+        let df = to_frame(&rows, true, true).unwrap();
+        let texts = |name: &str| -> Vec<Option<String>> {
+            let c = df.column(name).unwrap();
+            assert_eq!(c.dtype(), &DataType::String, "{name}");
+            c.str()
+                .unwrap()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect()
+        };
+        let want = |f: fn(&QueueRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+        assert_eq!(texts("account_id"), want(|r| Some(r.account_id.clone())));
+        assert_eq!(texts("name"), want(|r| r.name.clone()));
+        assert_eq!(texts("owner"), want(|r| r.owner.clone()));
+        assert_eq!(
+            texts("risk_tier"),
+            want(|r| Some(r.risk_tier.clone()).filter(|t| !t.is_empty()))
+        );
+        assert_eq!(
+            texts("churn_drivers"),
+            want(|r| Some(r.churn_drivers.clone()))
+        );
+        assert_eq!(
+            texts("model_version"),
+            want(|r| Some(r.model_version.clone()))
+        );
+        assert_eq!(texts("upgrade_tier"), want(|_| None));
+        let days = df.column("as_of").unwrap();
+        assert_eq!(days.dtype(), &DataType::Date);
+        assert_eq!(days.null_count(), 0);
+    }
+
     #[test]
     fn plays_follow_the_documented_rule_order() {
         assert_eq!(suggested_play("high", "high"), "save");

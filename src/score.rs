@@ -341,4 +341,19 @@ mod tests {
             assert_eq!(got, want, "{order:?}");
         }
     }
+
+    /// One long cycle, a 2-cycle and a fixed point in one order, at a size
+    /// where a slip in following the cycles would show.
+    #[test]
+    fn permute_is_exact_with_long_and_short_cycles() {
+        // A stride coprime to 997 walks one cycle through the first 997
+        // rows; the last three are a 2-cycle and a fixed point.
+        let mut order: Vec<u32> = (0..997).map(|k| (k * 389 + 5) % 997).collect();
+        order.extend([998, 997, 999]);
+        let rows: Vec<String> = (0..1000).map(|i| format!("row {i}")).collect();
+        let want: Vec<String> = order.iter().map(|&i| rows[i as usize].clone()).collect();
+        let mut got = rows;
+        permute(&mut got, order);
+        assert_eq!(got, want);
+    }
 }
