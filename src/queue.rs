@@ -821,15 +821,12 @@ mod tests {
             Subject::Value(v) => Some(format!("about {}", &v[..v.len().min(2)])),
             _ => Some("other".to_string()),
         };
-        let mut seed = 5u64;
+        let mut rng = crate::testutil::Lcg::new(5);
         for _ in 0..500 {
             let c: Vec<f64> = (0..names.len())
                 .map(|_| {
-                    seed = seed
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
                     // Few distinct values, so ties are common.
-                    ((seed >> 60) as f64 - 6.0) * 0.25
+                    ((rng.step() >> 60) as f64 - 6.0) * 0.25
                 })
                 .collect();
             for n in [0, 1, 3, 30] {

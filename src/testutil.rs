@@ -90,3 +90,27 @@ pub fn fixture() -> tempfile::TempDir {
         ("surveys.csv", SURVEYS),
     ])
 }
+
+/// A fixed pseudo-random sequence for tests (Knuth's MMIX linear
+/// congruential generator): the same numbers on every run and machine.
+pub struct Lcg(u64);
+
+impl Lcg {
+    pub fn new(seed: u64) -> Lcg {
+        Lcg(seed)
+    }
+
+    /// The next state, all 64 bits (the low ones are the least random).
+    pub fn step(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0
+    }
+
+    /// A number in `0..m`, from the state's upper bits.
+    pub fn below(&mut self, m: u64) -> u64 {
+        (self.step() >> 33) % m
+    }
+}

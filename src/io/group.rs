@@ -988,13 +988,8 @@ mod tests {
     fn grouping_in_place_gives_the_grouping_of_placing_each_row() {
         let survey = |day: i32, score: f32| Survey { day, score };
         // A fixed pseudo-random walk over 40 accounts, days 0..9.
-        let mut x = 7u64;
-        let mut next = |m: u64| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) % m
-        };
+        let mut rng = crate::testutil::Lcg::new(7);
+        let mut next = |m: u64| rng.below(m);
         let mut main: Vec<(u32, Survey)> = (0..400)
             .map(|i| (next(40) as u32, survey(next(10) as i32, i as f32)))
             .collect();
@@ -1209,13 +1204,8 @@ mod tests {
     /// null instead, the row-by-row reference.
     #[test]
     fn user_ids_pass_over_rows_not_wanted_as_if_they_were_null() {
-        let mut x = 7u64;
-        let mut next = |m: u64| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) % m
-        };
+        let mut rng = crate::testutil::Lcg::new(7);
+        let mut next = |m: u64| rng.below(m);
         let n = 3_000;
         let users: Vec<String> = (0..n).map(|_| format!("U-{}", next(40))).collect();
         let accounts: Vec<u32> = (0..n).map(|i| (i / 50) as u32 % 7).collect();

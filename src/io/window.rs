@@ -203,13 +203,8 @@ mod tests {
     /// keeps: the same latest row per account, earliest day and counts.
     #[test]
     fn only_the_latest_of_a_run_gives_the_rows_of_seeing_each() {
-        let mut x = 3u64;
-        let mut next = |m: u64| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) % m
-        };
+        let mut rng = crate::testutil::Lcg::new(3);
+        let mut next = |m: u64| rng.below(m);
         let n = 5_000;
         let mut keys = Vec::with_capacity(n);
         let mut a = 0u32;

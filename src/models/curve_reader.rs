@@ -342,13 +342,8 @@ mod tests {
     use crate::models::survival::Lifetime;
 
     fn curve(seed: u64, n: usize, late: bool) -> KmCurve {
-        let mut s = seed;
-        let mut next = || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 33) as f64 / (1u64 << 31) as f64
-        };
+        let mut rng = crate::testutil::Lcg::new(seed);
+        let mut next = || (rng.step() >> 33) as f64 / (1u64 << 31) as f64;
         let lts: Vec<Lifetime> = (0..n)
             .map(|_| {
                 let d = (next() * 900.0).floor();
@@ -457,13 +452,8 @@ mod tests {
 
     #[test]
     fn weighted_sum_gives_the_scalar_forms_bits_on_every_path() {
-        let mut s = 11u64;
-        let mut next = || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = crate::testutil::Lcg::new(11);
+        let mut next = || (rng.step() >> 11) as f64 / (1u64 << 53) as f64;
         for n in [0usize, 1, 3, 4, 5, 7, 8, 64, 701, 733] {
             // A falling log-survival with flat runs, integer-day steps.
             let (mut logs, mut time, mut l, mut t) = (Vec::new(), vec![0.0], 0.0, 0.0);
