@@ -114,3 +114,43 @@ impl Lcg {
         (self.step() >> 33) % m
     }
 }
+
+/// `accounts` generated accounts over `months` months (seed `seed`), in
+/// `format`, in a fresh temporary directory.
+pub fn synth_dir(
+    accounts: usize,
+    months: u32,
+    seed: u64,
+    format: crate::synth::SynthFormat,
+) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let p = crate::synth::SynthParams {
+        accounts,
+        months,
+        seed,
+        ..crate::synth::SynthParams::default()
+    };
+    crate::synth::generate_to_dir(&p.check().unwrap(), dir.path(), format).unwrap();
+    dir
+}
+
+/// Column `name` of `df` as floats, with row `row` set to `value`: a bad
+/// value planted in a table read back from a generated file.
+pub fn floats_with(
+    df: &polars::prelude::DataFrame,
+    name: &str,
+    row: usize,
+    value: f64,
+) -> polars::prelude::Float64Chunked {
+    use polars::prelude::DataType;
+    df.column(name)
+        .unwrap()
+        .cast(&DataType::Float64)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if i == row { Some(value) } else { v })
+        .collect()
+}

@@ -350,7 +350,7 @@ mod read_path_tests {
     use crate::config::SnapshotParams;
     use crate::io::group::{BY_TEXT, GLOBAL_USERS};
     use crate::snapshot::{features_as_of, timelines, FeatureSpec, LONGEST_WINDOW_DAYS};
-    use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
+    use crate::synth::SynthFormat;
     use polars::prelude::*;
     use std::fs::File;
 
@@ -393,14 +393,7 @@ mod read_path_tests {
     /// null users and counts, rows of unknown accounts and an account with
     /// no events at all before a long silence.
     fn edge_cases() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        let p = SynthParams {
-            accounts: 150,
-            months: 10,
-            seed: 11,
-            ..SynthParams::default()
-        };
-        generate_to_dir(&p.check().unwrap(), dir.path(), SynthFormat::Parquet).unwrap();
+        let dir = crate::testutil::synth_dir(150, 10, 11, SynthFormat::Parquet);
         let long = |_: usize, v: Option<&str>| v.map(|v| format!("customer-account-{v}"));
         for table in ["accounts", "subscriptions", "events", "tickets", "surveys"] {
             let path = dir.path().join(format!("{table}.parquet"));

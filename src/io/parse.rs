@@ -628,7 +628,7 @@ mod tests {
     use crate::config::Config;
     use crate::io::load::load_dir_sliced;
     use crate::io::read::parquet::rewrite_with_column;
-    use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
+    use crate::synth::SynthFormat;
     use std::fs::File;
 
     /// A column of `values` in chunks of 3, cast to `dtype`.
@@ -690,14 +690,7 @@ mod tests {
     /// row check named them; in range, the tables of a float column.
     #[test]
     fn an_out_of_range_integer_deep_in_a_file_names_its_row_and_account() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = SynthParams {
-            accounts: 60,
-            months: 6,
-            seed: 4,
-            ..SynthParams::default()
-        };
-        generate_to_dir(&p.check().unwrap(), dir.path(), SynthFormat::Parquet).unwrap();
+        let dir = crate::testutil::synth_dir(60, 6, 4, SynthFormat::Parquet);
         let path = dir.path().join("events.parquet");
         let mut df = ParquetReader::new(File::open(&path).unwrap())
             .finish()

@@ -148,20 +148,13 @@ mod tests {
     use crate::io::load::*;
     use crate::io::read::parquet::rewrite_with_column;
     use crate::io::read::TableReader;
-    use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
+    use crate::synth::SynthFormat;
     use polars::prelude::*;
     use std::fs::File;
 
     /// Generated Parquet data in row groups of 41 rows (many slices).
     fn parquet_data() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        let p = SynthParams {
-            accounts: 90,
-            months: 6,
-            seed: 23,
-            ..SynthParams::default()
-        };
-        generate_to_dir(&p.check().unwrap(), dir.path(), SynthFormat::Parquet).unwrap();
+        let dir = crate::testutil::synth_dir(90, 6, 23, SynthFormat::Parquet);
         crate::io::read::parquet::rewrite_in_row_groups(dir.path(), 41);
         dir
     }
@@ -205,17 +198,7 @@ mod tests {
         let mut df = ParquetReader::new(File::open(&path).unwrap())
             .finish()
             .unwrap();
-        let score: Float64Chunked = df
-            .column("score")
-            .unwrap()
-            .cast(&DataType::Float64)
-            .unwrap()
-            .f64()
-            .unwrap()
-            .iter()
-            .enumerate()
-            .map(|(i, v)| if i == 7 { Some(99.0) } else { v })
-            .collect();
+        let score = crate::testutil::floats_with(&df, "score", 7, 99.0);
         rewrite_with_column(&path, &mut df, "score", score.into_series(), 41);
         let one = load_text(dir.path(), 1);
         assert!(one.starts_with("error: 2 problems"), "{one}");

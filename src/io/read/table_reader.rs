@@ -377,20 +377,12 @@ mod slice_tests {
     use super::*;
     use crate::io::load::*;
     use crate::io::read::parquet::rewrite_with_column;
-    use crate::synth::{generate_to_dir, SynthFormat, SynthParams};
+    use crate::synth::SynthFormat;
     use std::fs::File;
 
     /// 120 generated accounts over 8 months, in `format`.
     pub(super) fn small_synth(seed: u64, format: SynthFormat) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        let p = SynthParams {
-            accounts: 120,
-            months: 8,
-            seed,
-            ..SynthParams::default()
-        };
-        generate_to_dir(&p.check().unwrap(), dir.path(), format).unwrap();
-        dir
+        crate::testutil::synth_dir(120, 8, seed, format)
     }
 
     /// A small synthetic data set, all Parquet, rewritten in row groups of
@@ -461,17 +453,7 @@ mod slice_tests {
             assert!(msg.contains(&want), "{msg}\nwanted: {want}");
             msg
         };
-        let count: Float64Chunked = df
-            .column("count")
-            .unwrap()
-            .cast(&DataType::Float64)
-            .unwrap()
-            .f64()
-            .unwrap()
-            .iter()
-            .enumerate()
-            .map(|(i, v)| if i == bad { Some(-2.0) } else { v })
-            .collect();
+        let count = crate::testutil::floats_with(&df, "count", bad, -2.0);
         fails_with(&mut df, count, "expected a number >= 0, found -2");
         // A number that is not finite, in a column without nulls (read a
         // chunk at a time), deep in the file: its row and account too.
